@@ -1,0 +1,84 @@
+"""Carewire's Chalice app: wiring only. Each handler parses, makes one call into chalicelib, returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Chalice, Request, Response
+
+from chalicelib import runtime
+from chalicelib.channels.errors import (
+    ChallengeRejected,
+    DeliveryTooLarge,
+    MalformedDelivery,
+    SignatureRejected,
+    UnknownChannel,
+)
+from chalicelib.intake_queue import QueueUnavailable
+from chalicelib.observability import COUNTERS, logger
+
+INTAKE_QUEUE = "carewire-intake"
+"""Must match IntakeQueue's QueueName in infra/resources.yaml."""
+
+app = Chalice(app_name="carewire", configure_logs=False)
+
+HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
+    UnknownChannel: (404, "unknown_channel"),
+    SignatureRejected: (401, "bad_signature"),
+    MalformedDelivery: (400, "malformed_body"),
+    ChallengeRejected: (400, "bad_challenge"),
+    DeliveryTooLarge: (413, "body_too_large"),
+    QueueUnavailable: (503, "try_again"),
+}
+
+
+def _request() -> Request:
+    request = app.current_request
+    if request is None:  # only outside an HTTP invocation
+        raise RuntimeError("no current request")
+    return request
+
+
+def _raw_body(request: Request) -> bytes:
+    body = request.raw_body
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def _error(exc: Exception) -> Response:
+    status, code = HTTP_STATUS[type(exc)]
+    return Response(body={"error": code, "message": str(exc)}, status_code=status)
+
+
+@app.middleware("all")
+def observe(event: Any, get_response: Any) -> Any:
+    try:
+        return get_response(event)
+    finally:
+        COUNTERS.flush()
+        logger().clear_state()
+
+
+@app.route("/webhooks/{channel}", methods=["GET"])
+def webhook_challenge(channel: str) -> Response:
+    try:
+        answer = runtime.current().intake.challenge(channel, _request().query_params)
+    except tuple(HTTP_STATUS) as exc:
+        return _error(exc)
+    return Response(body=answer.body, status_code=200, headers={"Content-Type": answer.content_type})
+
+
+@app.route("/webhooks/{channel}", methods=["POST"], content_types=["application/json"])
+def webhook_delivery(channel: str) -> Response:
+    request = _request()
+    try:
+        receipt = runtime.current().intake.deliver(channel, request.headers, _raw_body(request))
+    except tuple(HTTP_STATUS) as exc:
+        return _error(exc)
+    return Response(body={"accepted": receipt.accepted, "skipped": receipt.skipped}, status_code=200)
+
+
+@app.on_sqs_message(queue=INTAKE_QUEUE, batch_size=10)
+def process_intake(event: Any) -> dict[str, Any]:
+    from chalicelib.processor import process_sqs_batch
+
+    return process_sqs_batch(runtime.current().processor, event.to_dict(), event.context)

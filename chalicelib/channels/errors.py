@@ -1,0 +1,31 @@
+"""Errors of the channel stage. `app.py` maps each to its HTTP status, in one table."""
+
+from __future__ import annotations
+
+
+class ChannelError(Exception):
+    """Base of every error a webhook delivery can raise at intake."""
+
+
+class UnknownChannel(ChannelError):
+    pass
+
+
+class SignatureRejected(ChannelError):
+    """Missing or wrong signature, or no secret configured (intake fails closed)."""
+
+
+class MalformedDelivery(ChannelError):
+    pass
+
+
+class DeliveryTooLarge(ChannelError):
+    pass
+
+
+class ChallengeRejected(ChannelError):
+    pass
+
+
+class MalformedEvent(ValueError):
+    """An event on the intake queue that can never be normalised: parked, not retried."""

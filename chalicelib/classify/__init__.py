@@ -1,0 +1,145 @@
+"""The classifier stage: one `Classification` per post, every field with the evidence that produced it.
+
+All vocabulary comes from `policies/lexicon/` (loaded once by `Classifier.from_policies`); the code is generic.
+Pure Python, deterministic, no network.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from chalicelib.classify.language import detect_language
+from chalicelib.classify.lexicon import Lexicon, LexiconError
+from chalicelib.classify.sentiment import score_sentiment
+from chalicelib.classify.spam import abuse_flags, spam_features, spam_probability, spam_score
+from chalicelib.classify.text import Token, tokenize
+from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
+from chalicelib.model import Classification, Post, Sentiment, SentimentLabel
+from chalicelib.pii import find_pii
+
+__all__ = ["Classifier", "LexiconError"]
+
+POSITIVE_AT = 0.05
+NEGATIVE_AT = -0.05
+CHURN_AT = 0.5
+SPAM_CUT = 0.5
+SPAM_CUT_COMPLAINT = 0.85
+PROFANITY_PENALTY = 0.6
+"""Profanity in a post to or about the brand reads negative even without a lexicon word."""
+
+
+class Classifier:
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    @classmethod
+    def from_policies(cls, policies_dir: pathlib.Path) -> Classifier:
+        return cls(Lexicon.load(pathlib.Path(policies_dir) / "lexicon"))
+
+    def classify(self, post: Post) -> Classification:
+        if post.is_dm:
+            why = "direct message to the brand"
+        elif post.addressed_to_brand and post.in_reply_to_user_id:
+            why = "reply to the brand" if post.in_reply_to_post_id else "addressed to the brand (channel)"
+        elif post.addressed_to_brand:
+            why = "mentions the brand (channel)"
+        else:
+            why = "not addressed to the brand (channel)"
+        return self._classify(post.text, post.addressed_to_brand or post.is_dm, [why], post.language_hint)
+
+    def classify_text(
+        self, text: str, *, addressed_to_brand: bool | None = None, language_hint: str | None = None
+    ) -> Classification:
+        if addressed_to_brand is not None:
+            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint)
+        return self._classify(text, None, [], language_hint)
+
+    def _spam(self, text: str, tokens: list[Token], words: list[str], topic: str) -> tuple[bool, list[str]]:
+        lex = self.lexicon
+        spam_value, spam_ev = spam_score(lex, text, tokens, words)
+        if lex.spam_model is None:
+            return spam_value >= lex.spam_threshold, [
+                *spam_ev,
+                f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})",
+            ]
+        # A care complaint needs a surer model before it is dropped as spam.
+        cut = SPAM_CUT_COMPLAINT if topic not in ("other", "praise") else SPAM_CUT
+        prob = spam_probability(lex.spam_model, spam_features(text, tokens, words))
+        return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"]
+
+    def _classify(
+        self, text: str, addressed: bool | None, addressed_evidence: list[str], language_hint: str | None
+    ) -> Classification:
+        lex = self.lexicon
+        tokens = tokenize(text)
+        word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
+        words = [t.norm for t in word_tokens]
+        evidence: dict[str, list[str]] = {}
+
+        if addressed is None:
+            addressed, addressed_evidence = addressed_by_text(lex, tokens, words)
+        evidence["addressed_to_brand"] = addressed_evidence
+
+        senti = score_sentiment(lex, tokens, words, word_tokens)
+        abuse, profane, abuse_ev = abuse_flags(lex, words)
+        score = senti.score
+        sent_ev = list(senti.evidence)
+        if profane and score > -0.3:
+            score = max(-1.0, min(score, 0.0) - PROFANITY_PENALTY * (1.0 if addressed else 0.5))
+            sent_ev.append("profanity")
+        label: SentimentLabel = "neutral"
+        if score >= POSITIVE_AT:
+            label = "positive"
+        elif score <= NEGATIVE_AT:
+            label = "negative"
+        evidence["sentiment"] = sent_ev or ["no sentiment words"]
+
+        churn_score, to_competitor, churn_ev = churn(lex, words)
+        churn_risk = churn_score >= CHURN_AT
+        evidence["churn_risk"] = [*churn_ev, f"score {churn_score:.2f}"]
+
+        topic = find_topic(lex, words, score, addressed, to_competitor)
+        evidence["topic"] = topic.evidence
+        if topic.intent:
+            evidence["intent"] = [f"{topic.topic}/{topic.intent}"]
+
+        urg, urg_ev = urgency(lex, topic.topic, words, tokens, score, churn_risk)
+        evidence["urgency"] = urg_ev
+        question, q_ev = is_question(lex, tokens, words)
+        if q_ev:
+            evidence["is_question"] = q_ev
+        language, lang_ev = detect_language(lex, words, language_hint)
+        evidence["language"] = lang_ev
+
+        spam, evidence["spam"] = self._spam(text, tokens, words, topic.topic)
+        if abuse_ev:
+            evidence["abuse"] = abuse_ev
+
+        pii = tuple(dict(p) for p in find_pii(text))
+        if pii:
+            evidence["pii"] = [f"{p['type']} at {p['start']}-{p['end']}" for p in pii]
+        region_hits = lex.regions.find_all(words)
+        service_hits = lex.services.find_all(words)
+        regions = tuple(dict.fromkeys(m.value for m in region_hits))
+        services = tuple(dict.fromkeys(m.value for m in service_hits))
+        if regions:
+            evidence["regions"] = [f"'{m.phrase}' -> {m.value}" for m in region_hits]
+        if services:
+            evidence["services"] = [f"'{m.phrase}' -> {m.value}" for m in service_hits]
+
+        return Classification(
+            topic=topic.topic,
+            sentiment=Sentiment(label, round(score, 4)),
+            churn_risk=churn_risk,
+            addressed_to_brand=addressed,
+            language=language,
+            intent=topic.intent,
+            urgency=urg,
+            is_question=question,
+            spam=spam,
+            abuse=abuse,
+            pii=pii,
+            regions=regions,
+            services=services,
+            evidence=evidence,
+        )

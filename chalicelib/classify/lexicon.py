@@ -1,0 +1,309 @@
+"""Loading `policies/lexicon/*.yaml` and matching its phrases against token streams."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+
+from chalicelib.classify.text import fold, phrase_tokens
+
+T = TypeVar("T")
+
+try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is missing
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+class LexiconError(ValueError):
+    """A lexicon file is missing or malformed; the message names the file."""
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_Loader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise LexiconError(f"{path}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Match(Generic[T]):
+    start: int
+    end: int
+    phrase: str
+    value: T
+
+
+@dataclass
+class PhraseMatcher(Generic[T]):
+    """Finds lexicon phrases (word sequences, optional trailing `*` prefix on one-word entries) in word lists."""
+
+    _by_first: dict[str, list[tuple[tuple[str, ...], str, T]]] = field(default_factory=dict)
+    _prefixes: dict[str, tuple[str, T]] = field(default_factory=dict)
+    _prefix_lengths: tuple[int, ...] = ()
+
+    @classmethod
+    def build(cls, entries: Iterable[tuple[str, T]]) -> PhraseMatcher[T]:
+        matcher: PhraseMatcher[T] = cls()
+        lengths: set[int] = set()
+        for phrase, value in entries:
+            text = str(phrase).strip()
+            if text.endswith("*") and " " not in text:
+                stem = fold(text.rstrip("*"))
+                if stem:
+                    matcher._prefixes.setdefault(stem, (text, value))
+                    lengths.add(len(stem))
+                continue
+            words = phrase_tokens(text)
+            if words:
+                matcher._by_first.setdefault(words[0], []).append((words, text, value))
+        for options in matcher._by_first.values():
+            options.sort(key=lambda o: -len(o[0]))
+        matcher._prefix_lengths = tuple(sorted(lengths, reverse=True))
+        return matcher
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_first.values()) + len(self._prefixes)
+
+    def at(self, words: list[str], i: int) -> Match[T] | None:
+        """The longest phrase starting at word i, or None."""
+        word = words[i]
+        options = self._by_first.get(word)
+        if options:
+            n = len(words)
+            for seq, phrase, value in options:
+                k = len(seq)
+                if i + k <= n and (k == 1 or tuple(words[i : i + k]) == seq):
+                    return Match(i, i + k, phrase, value)
+        if self._prefix_lengths:
+            for length in self._prefix_lengths:
+                if len(word) >= length:
+                    hit = self._prefixes.get(word[:length])
+                    if hit is not None:
+                        return Match(i, i + 1, hit[0], hit[1])
+        return None
+
+    _prefix_cache: dict[str, bool] = field(default_factory=dict)
+
+    def _prefix_hit(self, word: str) -> bool:
+        hit = self._prefix_cache.get(word)
+        if hit is None:
+            hit = any(len(word) >= k and word[:k] in self._prefixes for k in self._prefix_lengths)
+            if len(self._prefix_cache) > 100_000:  # bounded memo: words repeat a lot across posts
+                self._prefix_cache.clear()
+            self._prefix_cache[word] = hit
+        return hit
+
+    def starts(self, words: list[str]) -> list[int]:
+        """Indexes where a phrase may start (cheap pre-filter)."""
+        by_first = self._by_first
+        if self._prefix_lengths:
+            return [i for i, w in enumerate(words) if w in by_first or self._prefix_hit(w)]
+        if by_first.keys().isdisjoint(words):  # C-speed early out: most matchers hit nothing in a post
+            return []
+        return [i for i, w in enumerate(words) if w in by_first]
+
+    def find_all(self, words: list[str]) -> list[Match[T]]:
+        """Longest matches, left to right, not overlapping."""
+        out: list[Match[T]] = []
+        covered = 0
+        for i in self.starts(words):
+            if i < covered:
+                continue
+            m = self.at(words, i)
+            if m is not None:
+                out.append(m)
+                covered = m.end
+        return out
+
+
+def _str_list(data: Any, where: str) -> list[str]:
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise LexiconError(f"{where}: expected a list")
+    return [str(x) for x in data]
+
+
+def _num_map(data: Any, where: str) -> dict[str, float]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise LexiconError(f"{where}: expected a mapping of word: number")
+    try:
+        return {str(k): float(v) for k, v in data.items()}
+    except (TypeError, ValueError) as exc:
+        raise LexiconError(f"{where}: {exc}") from exc
+
+
+def _canon_map(data: Any, where: str) -> list[tuple[str, str]]:
+    """`canonical: [spelling, ...]` -> [(spelling, canonical)]."""
+    if data is None:
+        return []
+    if not isinstance(data, Mapping):
+        raise LexiconError(f"{where}: expected a mapping of name: [spellings]")
+    return [(s, str(name)) for name, spellings in data.items() for s in [str(name), *_str_list(spellings, where)]]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Everything loaded from policies/lexicon/, ready for matching."""
+
+    operator: str
+    brand_handles: frozenset[str]
+    brand_names: PhraseMatcher[str]
+    competitors: PhraseMatcher[str]
+    regions: PhraseMatcher[str]
+    services: PhraseMatcher[str]
+    topics: PhraseMatcher[tuple[str, str]]
+    precedence: tuple[str, ...]
+    valence: PhraseMatcher[float]
+    emoji: dict[str, float]
+    negators: frozenset[str]
+    negation_exceptions: frozenset[str]
+    boosters: dict[str, float]
+    contrast: PhraseMatcher[bool]
+    sarcasm_cues: PhraseMatcher[bool]
+    sarcasm_positive: frozenset[str]
+    sarcasm_markers: PhraseMatcher[bool]
+    resolution: PhraseMatcher[bool]
+    profanity: PhraseMatcher[bool]
+    insults: PhraseMatcher[bool]
+    slurs: PhraseMatcher[bool]
+    abuse_targets: PhraseMatcher[bool]
+    threats: PhraseMatcher[bool]
+    churn: PhraseMatcher[bool]
+    switch_verbs: frozenset[str]
+    urgency: PhraseMatcher[float]
+    spam_cues: PhraseMatcher[float]
+    spam_threshold: float
+    spam_url_weight: float
+    spam_digits_weight: float
+    spam_money_weight: float
+    languages: dict[str, frozenset[str]]
+    language_min_hits: int
+    language_min_ratio: float
+    taglish_share: float
+    question_starters: frozenset[str]
+    spam_model: dict[str, Any] | None = None
+    sentiment_model: dict[str, Any] | None = None
+    sizes: dict[str, int] = field(default_factory=dict)
+    language_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """word -> the languages whose cue list has it (built from `languages`)."""
+
+    @classmethod
+    def load(cls, lexicon_dir: Path) -> Lexicon:
+        def doc(name: str) -> dict[str, Any]:
+            path = lexicon_dir / name
+            data = load_yaml(path)
+            if not isinstance(data, dict):
+                raise LexiconError(f"{path}: expected a mapping at top level")
+            return data
+
+        def opt_json(name: str) -> dict[str, Any] | None:
+            path = lexicon_dir / name
+            if not path.is_file():
+                return None
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise LexiconError(f"{path}: {exc}") from exc
+            if not isinstance(data, dict):
+                raise LexiconError(f"{path}: expected an object")
+            return data
+
+        op = doc("operator.yaml")
+        topics_doc = doc("topics.yaml")
+        senti = doc("sentiment.yaml")
+        abuse = doc("abuse.yaml")
+        churn = doc("churn.yaml")
+        urg = doc("urgency.yaml")
+        spam = doc("spam.yaml")
+        lang = doc("language.yaml")
+
+        valences: dict[str, float] = {}
+        general = lexicon_dir / "sentiment_general.yaml"
+        if general.is_file():
+            gdoc = load_yaml(general)
+            valences.update(_num_map(gdoc.get("words") if isinstance(gdoc, dict) else None, str(general)))
+        valences.update(_num_map(senti.get("words"), "sentiment.yaml words"))
+
+        topic_entries: list[tuple[str, tuple[str, str]]] = []
+        tdefs = topics_doc.get("topics")
+        if not isinstance(tdefs, Mapping):
+            raise LexiconError("topics.yaml: `topics` must map topic -> intent -> phrases")
+        for topic, intents in tdefs.items():
+            if not isinstance(intents, Mapping):
+                raise LexiconError(f"topics.yaml: topic {topic!r} must map intent -> phrases")
+            for intent, phrases in intents.items():
+                for p in _str_list(phrases, f"topics.yaml {topic}.{intent}"):
+                    topic_entries.append((p, (str(topic), str(intent))))
+        precedence = tuple(_str_list(topics_doc.get("precedence"), "topics.yaml precedence"))
+        for topic in tdefs:
+            if topic not in precedence:
+                raise LexiconError(f"topics.yaml: topic {topic!r} is missing from `precedence`")
+
+        boosters = _num_map(senti.get("intensifiers"), "sentiment.yaml intensifiers")
+        boosters.update(_num_map(senti.get("diminishers"), "sentiment.yaml diminishers"))
+        languages = {
+            str(code): frozenset(fold(w) for w in _str_list(words, f"language.yaml {code}"))
+            for code, words in (lang.get("languages") or {}).items()
+        }
+
+        def flags(data: Any, where: str) -> PhraseMatcher[bool]:
+            return PhraseMatcher.build((p, True) for p in _str_list(data, where))
+
+        competitors = _canon_map(op.get("competitors"), "operator.yaml competitors")
+        lex = cls(
+            operator=str(op.get("operator", "")),
+            brand_handles=frozenset(fold(h).lstrip("@") for h in _str_list(op.get("brand_handles"), "brand_handles")),
+            brand_names=PhraseMatcher.build((n, n) for n in _str_list(op.get("brand_names"), "brand_names")),
+            competitors=PhraseMatcher.build(competitors),
+            regions=PhraseMatcher.build(_canon_map(op.get("regions"), "operator.yaml regions")),
+            services=PhraseMatcher.build(_canon_map(op.get("services"), "operator.yaml services")),
+            topics=PhraseMatcher.build(topic_entries),
+            precedence=precedence,
+            valence=PhraseMatcher.build(valences.items()),
+            emoji={fold(k): v for k, v in _num_map(senti.get("emoji"), "sentiment.yaml emoji").items()},
+            negators=frozenset(fold(w) for w in _str_list(senti.get("negators"), "negators")),
+            negation_exceptions=frozenset(_str_list(senti.get("negation_exceptions"), "negation_exceptions")),
+            boosters={fold(k): v for k, v in boosters.items()},
+            contrast=flags(senti.get("contrast"), "contrast"),
+            sarcasm_cues=flags(senti.get("sarcasm_cues"), "sarcasm_cues"),
+            sarcasm_positive=frozenset(fold(w) for w in _str_list(senti.get("sarcasm_positive"), "sarcasm_positive")),
+            sarcasm_markers=flags(senti.get("sarcasm_markers"), "sarcasm_markers"),
+            resolution=flags(senti.get("resolution"), "resolution"),
+            profanity=flags(abuse.get("profanity"), "abuse.yaml profanity"),
+            insults=flags(abuse.get("insults"), "abuse.yaml insults"),
+            slurs=flags(abuse.get("slurs"), "abuse.yaml slurs"),
+            abuse_targets=flags(abuse.get("targets"), "abuse.yaml targets"),
+            threats=flags(abuse.get("threats"), "abuse.yaml threats"),
+            churn=flags(churn.get("phrases"), "churn.yaml phrases"),
+            switch_verbs=frozenset(fold(w) for w in _str_list(churn.get("switch_verbs"), "switch_verbs")),
+            urgency=PhraseMatcher.build(_num_map(urg.get("cues"), "urgency.yaml cues").items()),
+            spam_cues=PhraseMatcher.build(_num_map(spam.get("cues"), "spam.yaml cues").items()),
+            spam_threshold=float(spam.get("threshold", 1.0)),
+            spam_url_weight=float(spam.get("url_weight", 0.5)),
+            spam_digits_weight=float(spam.get("digits_weight", 0.3)),
+            spam_money_weight=float(spam.get("money_weight", 0.4)),
+            languages=languages,
+            language_min_hits=int(lang.get("min_hits", 1)),
+            language_min_ratio=float(lang.get("min_ratio", 0.15)),
+            taglish_share=float(lang.get("taglish_share", 0.25)),
+            question_starters=frozenset(fold(w) for w in _str_list(lang.get("question_starters"), "question_starters")),
+            spam_model=opt_json("spam_weights.json"),
+            sentiment_model=opt_json("sentiment_weights.json"),
+        )
+        for code, vocab in sorted(languages.items()):
+            for w in vocab:
+                lex.language_index[w] = (*lex.language_index.get(w, ()), code)
+        lex.sizes.update(
+            topics=len(lex.topics), valence=len(lex.valence), emoji=len(lex.emoji), competitors=len(lex.competitors)
+        )
+        return lex

@@ -1,0 +1,172 @@
+"""The few types every pipeline stage speaks. Nothing else crosses a stage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Action = Literal["escalate", "reply", "ignore"]
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One platform event split out of a webhook delivery, as it travels on the intake queue.
+
+    `payload` is the platform's own JSON for this one event plus the delivery context the channel
+    needs to normalise it (for X: `for_user_id` and the `users` map).
+    """
+
+    channel: str
+    platform: str
+    kind: str
+    payload: dict[str, Any]
+    received_at: str
+
+    def to_message(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Event:
+        try:
+            return cls(
+                channel=str(message["channel"]),
+                platform=str(message["platform"]),
+                kind=str(message["kind"]),
+                payload=dict(message["payload"]),
+                received_at=str(message["received_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not an intake event message: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class Author:
+    id: str
+    handle: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Post:
+    """A customer post, comment or DM in canonical form."""
+
+    platform: str
+    channel: str
+    post_id: str
+    conversation_id: str
+    author: Author
+    text: str
+    created_at: str
+    is_dm: bool = False
+    in_reply_to_post_id: str | None = None
+    in_reply_to_user_id: str | None = None
+    mentions: tuple[str, ...] = ()
+    is_quote: bool = False
+    is_retweet: bool = False
+    language_hint: str | None = None
+    by_brand: bool = False
+    """The brand's own post or an echo of a message the brand sent: never a customer post."""
+    addressed_to_brand: bool = False
+    """A DM to the brand, a reply to the brand, or a post that mentions a brand handle."""
+
+    @property
+    def key(self) -> str:
+        """Delivery-dedupe key: the same post on the same platform is the same post."""
+        return f"{self.platform}#{self.post_id}"
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["mentions"] = list(self.mentions)
+        doc["key"] = self.key
+        return doc
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    label: SentimentLabel
+    score: float
+    """-1 (very negative) .. +1 (very positive)."""
+
+
+@dataclass(frozen=True)
+class Classification:
+    topic: str
+    sentiment: Sentiment
+    churn_risk: bool
+    addressed_to_brand: bool
+    language: str
+    intent: str | None = None
+    urgency: float = 0.0
+    is_question: bool = False
+    spam: bool = False
+    abuse: bool = False
+    pii: tuple[dict[str, Any], ...] = ()
+    """Personal data found: type and span only, never the value."""
+    regions: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    """Per field, the lexicon entries or signals that produced it."""
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["pii"] = [dict(p) for p in self.pii]
+        doc["regions"] = list(self.regions)
+        doc["services"] = list(self.services)
+        return doc
+
+
+@dataclass(frozen=True)
+class Decision:
+    post_key: str
+    channel: str
+    platform: str
+    post_id: str
+    action: Action
+    rule: str
+    """Name of the rule that fired ('' when no rule matched)."""
+    reason: str
+    params: dict[str, Any]
+    classification: dict[str, Any]
+    rules_evaluated: tuple[str, ...]
+    decided_at: str
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["rules_evaluated"] = list(self.rules_evaluated)
+        return doc
+
+
+@dataclass(frozen=True)
+class Escalation:
+    escalation_id: str
+    queue: str
+    priority: int
+    """1 (most urgent) .. 5."""
+    status: str
+    created_at: str
+    due_at: str
+    rule: str
+    post: dict[str, Any]
+    classification: dict[str, Any]
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OutboxReply:
+    reply_id: str
+    status: str
+    channel: str
+    platform: str
+    in_reply_to_post_id: str
+    conversation_id: str
+    private: bool
+    text: str
+    template: str
+    rule: str
+    created_at: str
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)

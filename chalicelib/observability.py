@@ -1,0 +1,96 @@
+"""Powertools Logger, Metrics and Tracer, built lazily.
+
+Logs are JSON with channel, platform and post id as keys; every message is passed through the PII mask.
+The X-Ray SDK behind Tracer costs ~240 ms of cold start, so Tracer is built only where traces go
+somewhere: in Lambda with active tracing (`_X_AMZN_TRACE_ID` set).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chalicelib.pii import mask
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
+SERVICE = "carewire"
+NAMESPACE = "Carewire"
+
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    """Masks personal data in the log message; the structured keys are ours and carry none."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.msg, str):
+            record.msg = mask(record.getMessage())
+            record.args = ()
+        return super().format(record)
+
+
+@lru_cache(maxsize=1)
+def logger() -> Logger:
+    return Logger(service=SERVICE, logger_formatter=MaskingFormatter())
+
+
+@lru_cache(maxsize=1)
+def metrics() -> Metrics:
+    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE), service=SERVICE)
+
+
+@lru_cache(maxsize=1)
+def tracer() -> Tracer | None:
+    if not os.environ.get("_X_AMZN_TRACE_ID") or os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true":
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def subsegment(name: str) -> Any:
+    active = tracer()
+    return active.provider.in_subsegment(name) if active is not None else nullcontext()
+
+
+class Counters:
+    """Every count goes to CloudWatch (EMF via Powertools Metrics) and to an in-process tally that the
+    local runner prints and tests read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.tally: Counter[str] = Counter()
+
+    def count(self, name: str, value: int = 1) -> None:
+        with self._lock:
+            self.tally[name] += value
+            metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def flush(self) -> None:
+        with self._lock:
+            if metrics().metric_set:
+                metrics().flush_metrics()
+
+
+COUNTERS = Counters()
+
+
+@contextmanager
+def post_keys(**keys: str) -> Iterator[None]:
+    """Log keys for the post being handled (channel, platform, post_id), removed afterwards."""
+    log = logger()
+    log.thread_safe_append_keys(**keys)
+    try:
+        yield
+    finally:
+        log.thread_safe_remove_keys(list(keys))

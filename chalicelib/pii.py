@@ -1,0 +1,112 @@
+"""Personal data: find it and mask it. The one masking function used by logs and reply rendering.
+
+`find_pii` returns type and span only (never the value). Types: email, phone, iccid, imei, account, address.
+Patterns are deliberately generous: masking a non-number costs little, leaking a real one costs a lot.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TypedDict
+
+
+class PiiSpan(TypedDict):
+    type: str
+    start: int
+    end: int
+
+
+_SEP = r"[ \-.]?"
+_STREET_SUFFIX = (
+    r"(?:st|street|str|ave|avenue|av|rd|road|blvd|boulevard|dr|drive|ln|lane|way|ct|court|pl|place|ter|terrace"
+    r"|hwy|highway|pkwy|parkway|cir|circle|sq|square|ext|extension|calle|avenida|kalye)\.?"
+)
+# Order matters: the first pattern to claim characters wins, so specific ones come first.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b", re.IGNORECASE)),
+    # ICCID: 19-20 digits starting 89 (SIM serial), possibly grouped
+    ("iccid", re.compile(r"(?<![\w+])89(?:[ -]?\d){17,18}(?!\d)")),
+    # IMEI: 15 digits, possibly grouped 2-6-6-1 or in blocks
+    ("imei", re.compile(r"(?<![\w+])\d{2}[ -]?\d{6}[ -]?\d{6}[ -]?\d(?![\d])")),
+    # phones: +63 917 123 4567, 0917-123-4567, (555) 123-4567, 555.123.4567, +44 20 7946 0958, 09171234567
+    (
+        "phone",
+        re.compile(
+            r"(?<![\w+])(?:"
+            r"\+\d{1,3}" + _SEP + r"\(?\d{1,4}\)?(?:" + _SEP + r"\d{2,5}){1,4}"
+            r"|\(\d{2,5}\)" + _SEP + r"\d{3,4}" + _SEP + r"\d{3,4}"
+            r"|0\d{2,4}" + _SEP + r"\d{3,4}" + _SEP + r"\d{3,5}"
+            r"|\d{3}[\-.]\d{3}[\-.]\d{4}"
+            r"|0\d{9,10}"
+            r")(?![\w])"
+        ),
+    ),
+    # account / reference numbers: after a keyword, or any bare run of 8-14 digits
+    (
+        "account",
+        re.compile(
+            r"(?:(?<=account)|(?<=acct)|(?<=acc)|(?<=a/c)|(?<=ref)|(?<=reference)|(?<=ticket)|(?<=case)"
+            r"|(?<=customer)|(?<=cust)|(?<=id)|(?<=no)|(?<=number)|(?<=num)|(?<=#))"
+            r"(?:\s*(?:no\.?|number|num|#|id)?\s*[:#]?\s*)([A-Z]{0,3}\d[\d-]{3,18}\d)(?!\w)"
+            r"|(?<![\w+.])\d{8,14}(?![\w.])",
+            re.IGNORECASE,
+        ),
+    ),
+    # street addresses: "123 Main St", "45B Rizal Avenue", "Blk 5 Lot 12", "Brgy. San Antonio"
+    (
+        "address",
+        re.compile(
+            r"\b\d{1,5}[A-Za-z]?(?:\s+[A-Z][\w'.-]*){1,4}\s+" + _STREET_SUFFIX + r"(?![\w])"
+            r"|\b(?:blk|block)\.?\s*\d+\s*,?\s*(?:lot|lt)\.?\s*\d+"
+            r"|\b(?:brgy|barangay)\.?\s+[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3}"
+            r"|\b(?:calle|avenida)\s+[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*){0,3}\s*(?:n[oº°]\.?\s*)?\d{1,5}",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_KEYWORD_GROUP_TYPES = {"account"}
+_MIN_DIGITS = {"iccid": 19, "imei": 15, "phone": 7, "account": 4}
+_DIGIT = re.compile(r"\d")
+_WORD_ONLY_ADDRESS = ("brgy", "barangay")
+"""Address forms that need no digit; every other pattern needs a digit or an '@'."""
+
+
+def find_pii(text: str) -> list[PiiSpan]:
+    """Personal data in `text`: type and [start, end) span, sorted by start, never overlapping."""
+    spans: list[PiiSpan] = []
+    if "@" not in text and not _DIGIT.search(text):
+        lowered = text.lower()
+        if not any(k in lowered for k in _WORD_ONLY_ADDRESS):
+            return spans
+    taken: list[tuple[int, int]] = []
+    digits = sum(map(str.isdigit, text))
+    for kind, pattern in _PATTERNS:
+        if digits < _MIN_DIGITS.get(kind, 0) or (kind == "email" and "@" not in text):
+            continue
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if kind in _KEYWORD_GROUP_TYPES and m.lastindex:
+                start, end = m.span(1)
+            if end - start < 3 or any(start < e and s < end for s, e in taken):
+                continue
+            if kind == "phone" and sum(c.isdigit() for c in text[start:end]) < 7:
+                continue
+            taken.append((start, end))
+            spans.append(PiiSpan(type=kind, start=start, end=end))
+    spans.sort(key=lambda s: s["start"])
+    return spans
+
+
+def mask(text: str) -> str:
+    """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]`."""
+    spans = find_pii(text)
+    if not spans:
+        return text
+    out: list[str] = []
+    pos = 0
+    for s in spans:
+        out.append(text[pos : s["start"]])
+        out.append(f"[{s['type']}]")
+        pos = s["end"]
+    out.append(text[pos:])
+    return "".join(out)

@@ -1,0 +1,155 @@
+"""Wiring: every collaborator built once per process, lazily, from settings — and replaceable by tests.
+
+Nothing here runs at import, so importing `app.py` (a Lambda cold start) pays only for what a
+handler touches: the webhook route never loads the classifier or the policy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.clock import Clock, utcnow
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.channels.base import Platform
+    from chalicelib.channels.config import ChannelConfig, SecretResolver
+    from chalicelib.classify import Classifier
+    from chalicelib.dedupe import DeliveryDedupe
+    from chalicelib.intake import Intake
+    from chalicelib.intake_queue import IntakeQueue
+    from chalicelib.policy.model import Policy
+    from chalicelib.processor import Processor
+    from chalicelib.store.dynamo import Store
+
+
+def _client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock = utcnow,
+        queue_factory: Callable[[Runtime], IntakeQueue] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._queue_factory = queue_factory
+
+    @cached_property
+    def platforms(self) -> dict[str, Platform]:
+        from chalicelib.channels import x
+
+        return {x.PLATFORM.name: x.PLATFORM}
+
+    @cached_property
+    def channels(self) -> dict[str, ChannelConfig]:
+        from chalicelib.channels.config import load_channels
+
+        return load_channels(self.settings.policies_dir / "channels.yaml")
+
+    @cached_property
+    def secrets(self) -> SecretResolver:
+        from chalicelib.channels.config import SecretResolver
+
+        return SecretResolver(self.settings)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        import boto3
+
+        return boto3.client("dynamodb", config=_client_config())
+
+    @cached_property
+    def store(self) -> Store:
+        from chalicelib.store.dynamo import Store
+
+        return Store(self.dynamodb, self.settings)
+
+    @cached_property
+    def policy(self) -> Policy:
+        from chalicelib.policy.loader import load_policy
+
+        return load_policy(self.settings.policies_dir)
+
+    @cached_property
+    def classifier(self) -> Classifier:
+        from chalicelib.classify import Classifier
+
+        return Classifier.from_policies(self.settings.policies_dir)
+
+    @cached_property
+    def dedupe(self) -> DeliveryDedupe:
+        from chalicelib.dedupe import DeliveryDedupe
+
+        return DeliveryDedupe(self.settings.table("idempotency"), self.dynamodb)
+
+    @cached_property
+    def processor(self) -> Processor:
+        from chalicelib.processor import Processor
+
+        return Processor(
+            channels=self.channels,
+            platforms=self.platforms,
+            classifier=self.classifier,
+            policy=self.policy,
+            store=self.store,
+            dedupe=self.dedupe,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def queue(self) -> IntakeQueue:
+        if self._queue_factory is not None:
+            return self._queue_factory(self)
+        if self.settings.intake_queue_url:
+            import boto3
+
+            from chalicelib.intake_queue import SqsIntakeQueue
+
+            return SqsIntakeQueue(self.settings.intake_queue_url, boto3.client("sqs", config=_client_config()))
+        from chalicelib.intake_queue import InProcessQueue
+
+        return InProcessQueue(
+            handler=lambda message: self.processor.process_message(message),
+            park=lambda message, reason: self.store.park(message, reason, self.clock()),
+        )
+
+    @cached_property
+    def intake(self) -> Intake:
+        from chalicelib.intake import Intake
+
+        return Intake(
+            channels=self.channels,
+            platforms=self.platforms,
+            secrets=self.secrets,
+            queue=self.queue,
+            clock=self.clock,
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def current() -> Runtime:
+    global _current  # noqa: PLW0603 - one runtime per process, as Lambda keeps one per container
+    with _lock:
+        if _current is None:
+            _current = Runtime(Settings.from_env())
+        return _current
+
+
+def use(runtime: Runtime | None) -> None:
+    """Install a runtime (tests, the local runner); None resets to lazily built defaults."""
+    global _current  # noqa: PLW0603
+    with _lock:
+        _current = runtime

@@ -1,0 +1,123 @@
+"""DynamoDB repositories for decisions, escalations, outbox replies and parked events."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from chalicelib.actions import Effect
+from chalicelib.clock import iso
+from chalicelib.model import Decision
+from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_item(doc: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-like document → DynamoDB attribute values (floats become Decimals; empty keys dropped)."""
+    plain = json.loads(json.dumps(doc), parse_float=Decimal)
+    return {k: _serializer.serialize(v) for k, v in plain.items() if v is not None}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    doc = {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return json.loads(json.dumps(doc, default=_decimal))  # type: ignore[no-any-return]
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class Store:
+    def __init__(self, client: DynamoDBClient, settings: Settings) -> None:
+        self._client = client
+        self._settings = settings
+
+    def table(self, logical: str) -> str:
+        return self._settings.table(logical)
+
+    def record(self, decision: Decision, effects: Sequence[Effect]) -> bool:
+        """Write the decision and its effects atomically. False when the post already has a decision."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table("decisions"),
+                    "Item": to_item(decision.to_doc()),
+                    "ConditionExpression": "attribute_not_exists(post_key)",
+                }
+            }
+        ]
+        items += [{"Put": {"TableName": self.table(e.table), "Item": to_item(e.item)}} for e in effects]
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def park(self, message: dict[str, Any], reason: str, now: datetime) -> str:
+        """Keep an event that cannot be processed, with why, for ops to replay or discard."""
+        park_id = str(uuid.uuid4())
+        doc = {"park_id": park_id, "reason": reason, "parked_at": iso(now), "message": json.dumps(message)}
+        self._client.put_item(TableName=self.table("parked"), Item=to_item(doc))
+        return park_id
+
+    def _scan(self, logical: str) -> Iterator[dict[str, Any]]:
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(TableName=self.table(logical)):
+            for item in page.get("Items", []):
+                yield from_item(item)
+
+    def decision(self, post_key: str) -> dict[str, Any] | None:
+        got = self._client.get_item(
+            TableName=self.table("decisions"), Key={"post_key": {"S": post_key}}, ConsistentRead=True
+        )
+        return from_item(got["Item"]) if "Item" in got else None
+
+    def decisions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first. A scan: for ops listings and tests; the by_channel index serves per-channel reads."""
+        return sorted(self._scan("decisions"), key=lambda d: d["decided_at"], reverse=True)[:limit]
+
+    def escalations(self, queue: str | None = None, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
+        """Open items of a queue by rank (priority, then due time) from the by_queue index."""
+        if queue is None:
+            found = [e for e in self._scan("escalations") if e.get("status") == status]
+            return sorted(found, key=lambda e: (e["rank"], e["created_at"]))[:limit]
+        got = self._client.query(
+            TableName=self.table("escalations"),
+            IndexName="by_queue",
+            KeyConditionExpression="queue_status = :qs",
+            ExpressionAttributeValues={":qs": {"S": f"{queue}#{status}"}},
+            Limit=limit,
+        )
+        return [from_item(i) for i in got.get("Items", [])]
+
+    def outbox(self, status: str = "pending", limit: int = 100) -> list[dict[str, Any]]:
+        got = self._client.query(
+            TableName=self.table("outbox"),
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": status}},
+            Limit=limit,
+        )
+        return [from_item(i) for i in got.get("Items", [])]
+
+    def parked(self) -> list[dict[str, Any]]:
+        return sorted(self._scan("parked"), key=lambda p: p["parked_at"])

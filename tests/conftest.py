@@ -1,0 +1,103 @@
+"""Shared fixtures. One DynamoDB Local per test session (in memory, on a free port); each test that
+needs tables gets its own, created from the infra/ definition, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import runtime as runtime_module
+from chalicelib.model import Event
+from chalicelib.observability import COUNTERS
+from chalicelib.runtime import Runtime
+from chalicelib.settings import TABLES, Settings
+from chalicelib.store.tables import create_tables
+
+REPO = Path(__file__).resolve().parents[1]
+POLICIES = REPO / "policies"
+X_SECRET = "test-consumer-secret"
+BRAND_ID = "1000000000000000001"
+
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_EC2_METADATA_DISABLED="true",
+    POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+    CAREWIRE_X_CARE_CONSUMER_SECRET=X_SECRET,
+)
+for _var in ("AWS_PROFILE", "CAREWIRE_INTAKE_QUEUE_URL", "CAREWIRE_STAGE"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    from chalicelib.local.dynamodb_local import DynamoDBLocal
+
+    with DynamoDBLocal() as server:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = server.endpoint
+        yield server.endpoint
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def send(self, events: Any) -> None:
+        self.events.extend(events)
+
+
+class FixedClock:
+    def __init__(self, moment: datetime | None = None) -> None:
+        self.moment = moment or datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    prefix = "t" + uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "stage": "local",
+        "policies_dir": POLICIES,
+        "home": tmp_path / "home",
+        "table_names": {t: f"{prefix}-{t}" for t in TABLES},
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _reset_runtime() -> Iterator[None]:
+    COUNTERS.tally.clear()
+    yield
+    runtime_module.use(None)
+
+
+@pytest.fixture
+def route_runtime(tmp_path: Path) -> Runtime:
+    """A runtime for the webhook routes: real channels and signatures, a queue that records."""
+    recording = RecordingQueue()
+    rt = Runtime(make_settings(tmp_path), clock=FixedClock(), queue_factory=lambda _rt: recording)
+    runtime_module.use(rt)
+    return rt
+
+
+@pytest.fixture
+def ddb_runtime(tmp_path: Path, dynamodb_endpoint: str) -> Iterator[Runtime]:
+    """A runtime on DynamoDB Local with fresh tables and the in-process queue."""
+    rt = Runtime(make_settings(tmp_path), clock=FixedClock())
+    create_tables(rt.dynamodb, rt.settings)
+    runtime_module.use(rt)
+    yield rt
+    queue = rt.__dict__.get("queue")
+    if queue is not None and hasattr(queue, "close"):
+        queue.close()

@@ -1,0 +1,120 @@
+"""The webhook routes through Chalice's test client: status codes, signatures, what gets enqueued."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.observability import COUNTERS
+from chalicelib.runtime import Runtime
+from tests.conftest import X_SECRET
+from tests.support import fixture_bytes, mention_delivery, x_headers
+
+PATH = "/webhooks/x-care"
+
+
+@pytest.fixture
+def client(route_runtime: Runtime) -> Iterator[Client]:
+    with Client(app) as test_client:
+        yield test_client
+
+
+def test_crc_answers_with_hmac_of_token(client: Client) -> None:
+    response = client.http.get(f"{PATH}?crc_token=abc123")
+    expected = base64.b64encode(hmac.new(X_SECRET.encode(), b"abc123", hashlib.sha256).digest()).decode()
+    assert response.status_code == 200
+    assert response.json_body == {"response_token": f"sha256={expected}"}
+
+
+def test_crc_without_token_is_400(client: Client) -> None:
+    assert client.http.get(PATH).status_code == 400
+
+
+def test_unknown_channel_is_404(client: Client) -> None:
+    body = mention_delivery("1", "@bayanitelcares hi")
+    assert client.http.post("/webhooks/nope", headers=x_headers(body, X_SECRET), body=body).status_code == 404
+
+
+def test_good_delivery_is_200_and_enqueued(client: Client, route_runtime: Runtime) -> None:
+    body = mention_delivery("111", "@bayanitelcares no signal since morning")
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    assert response.json_body == {"accepted": 1, "skipped": {}}
+    queued = route_runtime.queue.events  # type: ignore[attr-defined]
+    assert [(e.channel, e.platform, e.kind) for e in queued] == [("x-care", "x", "tweet")]
+    assert queued[0].payload["event"]["id_str"] == "111"
+
+
+def test_missing_signature_is_401_and_nothing_enqueued(client: Client, route_runtime: Runtime) -> None:
+    body = mention_delivery("112", "@bayanitelcares hello")
+    response = client.http.post(PATH, headers={"Content-Type": "application/json"}, body=body)
+    assert response.status_code == 401
+    assert route_runtime.queue.events == []  # type: ignore[attr-defined]
+    assert COUNTERS.tally["SignaturesRejected"] == 1
+
+
+def test_signature_over_other_bytes_is_401(client: Client) -> None:
+    body = mention_delivery("113", "@bayanitelcares hello")
+    tampered = body.replace(b"hello", b"hellO")
+    assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=tampered).status_code == 401
+
+
+def test_wrong_secret_is_401(client: Client) -> None:
+    body = mention_delivery("114", "@bayanitelcares hello")
+    assert client.http.post(PATH, headers=x_headers(body, "not-the-secret"), body=body).status_code == 401
+
+
+def test_malformed_json_with_valid_signature_is_400(client: Client) -> None:
+    body = b'{"tweet_create_events": [ {"id_str": '
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 400
+    assert response.json_body["error"] == "malformed_body"
+
+
+def test_wrong_structure_is_400(client: Client) -> None:
+    body = json.dumps({"tweet_create_events": {"not": "a list"}}).encode()
+    assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body).status_code == 400
+
+
+def test_oversized_body_is_413(client: Client, route_runtime: Runtime) -> None:
+    body = b'{"pad": "' + b"x" * route_runtime.settings.max_body_bytes + b'"}'
+    assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body).status_code == 413
+
+
+def test_events_not_acted_on_are_acknowledged_and_counted(client: Client, route_runtime: Runtime) -> None:
+    body = fixture_bytes("x/docs_direct_message_indicate_typing_events.json")
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    assert response.json_body == {"accepted": 0, "skipped": {"direct_message_indicate_typing_events": 1}}
+    assert COUNTERS.tally["EventsNotActedOn"] == 1
+    assert route_runtime.queue.events == []  # type: ignore[attr-defined]
+
+
+def test_unknown_event_kind_is_acknowledged_and_counted(client: Client) -> None:
+    body = json.dumps({"for_user_id": "1", "brand_new_events": [{"id": "1"}]}).encode()
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    assert response.json_body["skipped"] == {"brand_new_events": 1}
+    assert COUNTERS.tally["UnknownEventKinds"] == 1
+
+
+def test_missing_secret_fails_closed(client: Client, route_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    object.__setattr__(route_runtime.settings, "stage", "prod")  # no development secrets outside local
+    monkeypatch.delenv("CAREWIRE_X_CARE_CONSUMER_SECRET")
+    route_runtime.secrets._cache.clear()
+    body = mention_delivery("115", "@bayanitelcares hi")
+    assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body).status_code == 401
+    assert client.http.get(f"{PATH}?crc_token=abc").status_code == 401
+
+
+def test_non_json_content_type_is_refused_by_chalice(client: Client) -> None:
+    body = mention_delivery("116", "@bayanitelcares hi")
+    headers = {**x_headers(body, X_SECRET), "Content-Type": "text/plain"}
+    assert client.http.post(PATH, headers=headers, body=body).status_code == 415

@@ -1,0 +1,24 @@
+"""The local runner keeps its data under its state directory: a restart keeps decisions and the queue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chalicelib.local.stack import local_stack
+from tests.conftest import make_settings
+from tests.integration.test_pipeline import OUTAGE, _event
+from tests.support import mention_delivery
+
+
+def test_data_survives_a_restart_of_the_local_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    settings = make_settings(tmp_path)
+    with local_stack(settings) as runtime:
+        assert runtime.processor.process(_event(runtime, mention_delivery("3001", OUTAGE))).status == "decided"
+    assert not (settings.home / "dynamodb.json").exists()
+    with local_stack(settings) as runtime:
+        assert runtime.store.decision("x#3001") is not None
+        assert len(runtime.store.escalations("network")) == 1
+    assert (settings.home / "dynamodb").is_dir()

@@ -1,0 +1,72 @@
+"""`carewire package` produces a template that cfn-lint accepts, with what Chalice cannot express."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chalicelib.packaging import package
+from chalicelib.store.tables import _CfnLoader
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    path = package(tmp_path_factory.mktemp("package"), stage="dev")
+    return path, yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+def test_merged_template_passes_cfn_lint(template: tuple[Path, dict[str, Any]]) -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    done = subprocess.run(
+        [str(cfn_lint), "--include-checks", "I", "--", str(template[0])], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_sqs_source_reports_batch_item_failures(template: tuple[Path, dict[str, Any]]) -> None:
+    source = template[1]["Resources"]["ProcessIntake"]["Properties"]["Events"]["ProcessIntakeSqsEventSource"]
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["Properties"]["Queue"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:carewire-intake"
+    }
+    assert template[1]["Resources"]["IntakeQueue"]["Properties"]["QueueName"] == "carewire-intake"
+
+
+def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    [policy] = resources[role]["Properties"]["Policies"]
+    return list(policy["PolicyDocument"]["Statement"])
+
+
+def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    for role in ("ApiHandlerRole", "ProcessIntakeRole"):
+        for statement in _statements(resources, role):
+            assert statement["Effect"] == "Allow", f"{role}: the deny-all placeholder survived the merge"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith(("dynamodb:", "sqs:", "ssm:")) for a in actions):
+                assert statement["Resource"] != "*", f"{role} {statement['Sid']} is not scoped"
+    api_actions = {a for s in _statements(resources, "ApiHandlerRole") for a in s["Action"]}
+    assert not any(a.startswith("dynamodb:") for a in api_actions), "the webhook route must not touch tables"
+
+
+def test_functions_get_table_names_from_infra(template: tuple[Path, dict[str, Any]]) -> None:
+    variables = template[1]["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CAREWIRE_DECISIONS_TABLE"] == {"Ref": "DecisionsTable"}
+    assert variables["CAREWIRE_INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
+
+
+def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]]) -> None:
+    import zipfile
+
+    names = zipfile.ZipFile(template[0].parent / "deployment.zip").namelist()
+    assert "chalicelib/policies/rules/10-default.yaml" in names
+    assert "chalicelib/policies/channels.yaml" in names
+    assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"

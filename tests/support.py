@@ -1,0 +1,42 @@
+"""Helpers shared by the test folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def fixture_bytes(name: str) -> bytes:
+    """Exact bytes of a fixture file, e.g. `x/tweet_create_mention_reply.json` (for signature tests)."""
+    return (FIXTURES / name).read_bytes()
+
+
+def load_event(name: str) -> Any:
+    return json.loads(fixture_bytes(name))
+
+
+BRAND_ID = "1000000000000000001"
+BRAND_HANDLE = "bayanitelcares"
+
+
+def mention_delivery(post_id: str, text: str, author_id: str = "42", handle: str = "maria_qc") -> bytes:
+    """An X Account Activity delivery of one tweet that mentions the brand."""
+    at = text.find("@" + BRAND_HANDLE)
+    mentions = [{"screen_name": BRAND_HANDLE, "id_str": BRAND_ID, "indices": [at, at + len(BRAND_HANDLE) + 1]}]
+    tweet = {
+        "id_str": post_id,
+        "text": text,
+        "timestamp_ms": "1795000000000",
+        "user": {"id_str": author_id, "screen_name": handle, "name": "Maria Santos"},
+        "entities": {"user_mentions": mentions if at >= 0 else []},
+    }
+    return json.dumps({"for_user_id": BRAND_ID, "tweet_create_events": [tweet]}).encode()
+
+
+def x_headers(body: bytes, secret: str) -> dict[str, str]:
+    from chalicelib.channels.x import PLATFORM
+
+    return {"Content-Type": "application/json", **PLATFORM.sign(body, secret)}

@@ -1,0 +1,140 @@
+"""Policy validation in passes, with located errors; evaluation order and isolation of broken rules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chalicelib.policy.engine import evaluate
+from chalicelib.policy.errors import PolicyErrors
+from chalicelib.policy.loader import load_policy
+from tests.conftest import POLICIES
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target
+
+
+def _write_rules(policy_dir: Path, text: str) -> Path:
+    for old in (policy_dir / "rules").glob("*.yaml"):
+        old.unlink()
+    path = policy_dir / "rules" / "10-test.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _errors(policy_dir: Path) -> list[str]:
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(policy_dir)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_default_policy_loads() -> None:
+    policy = load_policy(POLICIES)
+    assert policy.rules[0].name == "not-for-us"
+    assert {"network", "care", "retention", "moderation"} <= set(policy.queues)
+
+
+def test_duplicate_yaml_keys_are_an_error(policy_dir: Path) -> None:
+    path = _write_rules(policy_dir, "rules:\n  - name: a\n    name: b\n    when: 'true'\n    action: {type: ignore}\n")
+    [error] = _errors(policy_dir)
+    assert str(path) in error
+    assert "duplicate key 'name'" in error
+
+
+def test_schema_errors_name_file_rule_and_field(policy_dir: Path) -> None:
+    _write_rules(policy_dir, "rules:\n  - name: outage\n    when: 'true'\n    action: {type: escalate, priority: 9}\n")
+    errors = _errors(policy_dir)
+    assert any("rule 'outage': action: 'queue' is a required property" in e for e in errors)
+    assert any("rule 'outage': action.priority: 9 is greater than the maximum of 5" in e for e in errors)
+
+
+def test_unknown_action_lists_the_valid_ones(policy_dir: Path) -> None:
+    _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    action: {type: tweet}\n")
+    [error] = _errors(policy_dir)
+    assert "action.type: 'tweet' is not one of ['escalate', 'ignore', 'reply']" in error
+
+
+def test_unknown_rule_field_is_an_error(policy_dir: Path) -> None:
+    _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    wen: 'true'\n    action: {type: ignore}\n")
+    [error] = _errors(policy_dir)
+    assert "Additional properties are not allowed ('wen' was unexpected)" in error
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ("classification.topic ==", "JMESPath does not compile"),
+        ("shout(post.text)", "unknown function(s) ['shout']"),
+        ("!classification.spam", "write `!(a.b)`"),
+    ],
+)
+def test_expressions_are_checked_at_load(policy_dir: Path, when: str, message: str) -> None:
+    _write_rules(policy_dir, f'rules:\n  - name: r1\n    when: "{when}"\n    action: {{type: ignore}}\n')
+    [error] = _errors(policy_dir)
+    assert "rule 'r1': when:" in error
+    assert message in error
+
+
+def test_meaning_pass_checks_queues_templates_and_names(policy_dir: Path) -> None:
+    _write_rules(
+        policy_dir,
+        """rules:
+  - {name: a, when: 'true', action: {type: escalate, queue: nowhere, priority: 1}}
+  - {name: b, when: 'true', action: {type: reply, template: missing}}
+  - {name: a, when: 'true', action: {type: ignore}}
+""",
+    )
+    errors = _errors(policy_dir)
+    assert any(
+        "action.queue: unknown queue 'nowhere'; valid: ['care', 'moderation', 'network', 'retention']" in e
+        for e in errors
+    )
+    assert any("rule 'b': action.template: unknown template 'missing'" in e for e in errors)
+    assert any("rule 'a': name: rule name is also used in" in e for e in errors)
+
+
+def test_template_variables_are_checked(policy_dir: Path) -> None:
+    (policy_dir / "templates" / "en.yaml").write_text(
+        "language: en\ntemplates:\n  outage_ack: hi $account_number\n  account_dm: x\n  thanks: y\n", encoding="utf-8"
+    )
+    errors = _errors(policy_dir)
+    assert any("outage_ack: unknown variable(s) ['account_number']" in e for e in errors)
+
+
+def test_first_matching_rule_wins_and_broken_rules_do_not_stop_others(policy_dir: Path) -> None:
+    _write_rules(
+        policy_dir,
+        """rules:
+  - {name: broken, when: "regex_match(post.count, 'x')", action: {type: ignore}}
+  - {name: outage, when: "classification.topic == 'outage'", action: {type: escalate, queue: network, priority: 2}}
+  - {name: also-outage, when: "classification.topic == 'outage'", action: {type: ignore}}
+""",
+    )
+    policy = load_policy(policy_dir)
+    verdict = evaluate(policy, {"post": {"count": 3}, "classification": {"topic": "outage"}})
+    assert verdict.rule is not None and verdict.rule.name == "outage"
+    assert verdict.evaluated == ("broken!error", "outage")
+    assert "broken" in verdict.errors[0]
+
+
+def test_order_field_sorts_rules_across_files(policy_dir: Path) -> None:
+    _write_rules(policy_dir, "rules:\n  - {name: late, order: 50, when: 'true', action: {type: ignore}}\n")
+    (policy_dir / "rules" / "00-early.yaml").write_text(
+        "rules:\n  - {name: early, order: 5, when: 'true', action: {type: ignore}}\n", encoding="utf-8"
+    )
+    assert [r.name for r in load_policy(policy_dir).rules] == ["early", "late"]
+
+
+def test_custom_functions() -> None:
+    from chalicelib.policy.expressions import search
+
+    doc = {"post": {"text": "No SIGNAL in Cubao"}, "tags": ["a", "b"]}
+    assert search("regex_match(post.text, 'no\\s+signal')", doc) is True
+    assert search("contains_any(post.text, ['cubao', 'makati'])", doc) is True
+    assert search("contains_any(tags, ['c'])", doc) is False
