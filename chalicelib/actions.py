@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from string import Template
 from typing import Any, ClassVar
 
 from chalicelib.clock import iso
-from chalicelib.model import Classification, Escalation, OutboxReply, Post
+from chalicelib.escalations import new_item
+from chalicelib.model import Classification, OutboxReply, Post
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy
 
@@ -80,22 +81,15 @@ class Escalate(Action):
         now: datetime,
     ) -> list[Effect]:
         queue = policy.queues[params["queue"]]
-        sla = int(params.get("sla_minutes") or queue.sla_minutes)
-        due_at = iso(now + timedelta(minutes=sla))
-        escalation = Escalation(
-            escalation_id=_stable_id("esc", post.key),
+        item = new_item(
+            post=post,
+            classification=classification,
             queue=queue.name,
             priority=int(params["priority"]),
-            status="open",
-            created_at=iso(now),
-            due_at=due_at,
+            sla_minutes=int(params.get("sla_minutes") or queue.sla_minutes),
             rule=rule,
-            post=post.to_doc(),
-            classification=classification.to_doc(),
+            now=now,
         )
-        item = escalation.to_doc()
-        item["queue_status"] = f"{queue.name}#open"
-        item["rank"] = f"{escalation.priority}#{due_at}"
         return [Effect("escalations", item)]
 
 

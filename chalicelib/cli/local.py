@@ -1,0 +1,82 @@
+"""Local stack: serve, demo."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import click
+
+from chalicelib.cli import CarewireCliError, _runtime, _settings, cli
+
+
+@cli.command()
+@click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
+@click.option("--demo/--no-demo", default=False, help="replay the demo stream once the server is up")
+@click.pass_context
+def serve(ctx: click.Context, port: int, demo: bool) -> None:
+    """Run the whole local stack: DynamoDB Local, the tables, and Carewire's HTTP server on 127.0.0.1."""
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    from app import app
+    from chalicelib.local.stack import local_stack
+
+    settings = _settings(ctx)
+    if not settings.is_local:
+        raise CarewireCliError("serve runs the local stage only")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with local_stack(settings, announce=True) as runtime:
+        runtime.policy  # noqa: B018 - load and validate policies before taking traffic
+        runtime.classifier  # noqa: B018
+        config = Config.create(chalice_stage="local", app_name="carewire", chalice_app=app)
+        try:
+            server = create_local_server(app, config, "127.0.0.1", port)
+        except OSError as exc:
+            raise CarewireCliError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror} (set PORT)") from exc
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        base_url = f"http://127.0.0.1:{port}"
+        if demo:
+            _run_demo(runtime, base_url)
+        click.echo(f"Carewire is serving on {base_url} — webhooks at {base_url}/webhooks/<channel>. Ctrl-C stops.")
+        try:
+            thread.join()
+        except KeyboardInterrupt:
+            click.echo("\nstopping…")
+        finally:
+            server.shutdown()
+
+
+def _run_demo(runtime: Any, base_url: str) -> None:
+    from chalicelib.local.demo import format_rows, replay
+
+    channel = runtime.channels["x-care"]
+    secret = runtime.secrets.resolve(channel)
+    rows = replay(base_url, channel, runtime.platforms[channel.platform], secret, runtime.store)
+    click.echo(f"\nDemo: {len(rows)} signed X deliveries to {base_url}{channel.webhook_path}\n")
+    click.echo(format_rows(rows))
+    decided = sum(1 for r in rows if r["decision"])
+    click.echo(
+        f"\n{decided} decisions in {rows[0]['elapsed_s'] if rows else 0} s; "
+        f"escalations open: {len(runtime.store.escalations())}; replies pending: {len(runtime.store.outbox())}\n"
+    )
+
+
+@cli.command()
+@click.option("--url", default=None, help="a running Carewire (default: start the local stack here)")
+@click.pass_context
+def demo(ctx: click.Context, url: str | None) -> None:
+    """Replay the demo stream through real HTTP with real signatures and print the decisions."""
+    if url is None:
+        ctx.invoke(serve, port=int(os.environ.get("PORT", "0")) or _free_port(), demo=True)
+        return
+    with _runtime(ctx) as runtime:
+        _run_demo(runtime, url.rstrip("/"))
+
+
+def _free_port() -> int:
+    from chalicelib.local.dynamodb_local import free_port
+
+    return free_port()
