@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from chalicelib import runtime
+from chalicelib.auth import Forbidden, Unauthenticated
 from chalicelib.channels.errors import (
     ChallengeRejected,
     DeliveryTooLarge,
@@ -29,6 +30,8 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     ChallengeRejected: (400, "bad_challenge"),
     DeliveryTooLarge: (413, "body_too_large"),
     QueueUnavailable: (503, "try_again"),
+    Unauthenticated: (401, "unauthenticated"),
+    Forbidden: (403, "forbidden"),
 }
 
 

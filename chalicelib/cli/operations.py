@@ -130,3 +130,20 @@ def package_command(out: Path, deploy_stage: str) -> None:
     except PackagingError as exc:
         raise CarewireCliError(str(exc)) from exc
     click.echo(f"wrote {template} and {template.parent / 'deployment.zip'}")
+
+
+@cli.group()
+def access() -> None:
+    """Access to the agent and notices APIs."""
+
+
+@access.command("tokens")
+@click.pass_context
+def access_tokens(ctx: click.Context) -> None:
+    """The local stage's bearer token per role (in AWS the APIs use IAM instead)."""
+    from chalicelib.auth import local_tokens
+
+    settings = _settings(ctx)
+    if not settings.is_local:
+        raise CarewireCliError("tokens exist only in the local stage; deployed stages use IAM (policies/access.yaml)")
+    _echo_json(local_tokens(settings))
