@@ -7,6 +7,8 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from chalicelib import runtime
+from chalicelib.api.agents import agents
+from chalicelib.api.notices import notices
 from chalicelib.auth import Forbidden, Unauthenticated
 from chalicelib.channels.errors import (
     ChallengeRejected,
@@ -22,6 +24,8 @@ INTAKE_QUEUE = "carewire-intake"
 """Must match IntakeQueue's QueueName in infra/resources.yaml."""
 
 app = Chalice(app_name="carewire", configure_logs=False)
+app.register_blueprint(agents, url_prefix="/agent")
+app.register_blueprint(notices, url_prefix="/notices")
 
 HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     UnknownChannel: (404, "unknown_channel"),
