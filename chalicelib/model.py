@@ -76,7 +76,8 @@ class Post:
         return f"{self.platform}#{self.post_id}"
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = dict(self.__dict__)  # shallow and explicit: asdict's deep copies dominated the per-post cost
+        doc["author"] = dict(self.author.__dict__)
         doc["mentions"] = list(self.mentions)
         doc["key"] = self.key
         return doc
@@ -109,10 +110,12 @@ class Classification:
     """Per field, the lexicon entries or signals that produced it."""
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = dict(self.__dict__)
+        doc["sentiment"] = dict(self.sentiment.__dict__)
         doc["pii"] = [dict(p) for p in self.pii]
         doc["regions"] = list(self.regions)
         doc["services"] = list(self.services)
+        doc["evidence"] = {name: list(found) for name, found in self.evidence.items()}
         return doc
 
 
@@ -132,7 +135,7 @@ class Decision:
     decided_at: str
 
     def to_doc(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = dict(self.__dict__)
         doc["rules_evaluated"] = list(self.rules_evaluated)
         return doc
 

@@ -40,11 +40,13 @@ class Outcome:
         return asdict(self)
 
 
-def context_document(post: Post, classification: Classification, channel: ChannelConfig, now: str) -> dict[str, Any]:
+def context_document(
+    post: Post, classification: Classification | dict[str, Any], channel: ChannelConfig, now: str
+) -> dict[str, Any]:
     """The one document every rule's `when` is evaluated over."""
     return {
         "post": post.to_doc(),
-        "classification": classification.to_doc(),
+        "classification": classification if isinstance(classification, dict) else classification.to_doc(),
         "channel": {"id": channel.id, "platform": channel.platform},
         "now": now,
     }
@@ -106,9 +108,10 @@ class Processor:
         now = self._clock()
         with subsegment("classify"):
             classification = self._classifier.classify(post)
+        classification_doc = classification.to_doc()
         channel = self._channels[post.channel]
         with subsegment("decide"):
-            verdict = evaluate(self._policy, context_document(post, classification, channel, iso(now)))
+            verdict = evaluate(self._policy, context_document(post, classification_doc, channel, iso(now)))
         rule = verdict.rule
         params: dict[str, Any] = dict(rule.action) if rule else {"type": "ignore", "reason": "no rule matched"}
         action = ACTIONS[params["type"]]
@@ -124,7 +127,7 @@ class Processor:
             rule=rule.name if rule else "",
             reason=reason,
             params=params,
-            classification=classification.to_doc(),
+            classification=classification_doc,
             rules_evaluated=verdict.evaluated,
             decided_at=iso(now),
         )

@@ -22,7 +22,7 @@ PATH = "/webhooks/x-care"
 
 @pytest.fixture
 def client(route_runtime: Runtime) -> Iterator[Client]:
-    with Client(app) as test_client:
+    with Client(app, stage_name="local") as test_client:
         yield test_client
 
 

@@ -27,7 +27,7 @@ def _event(runtime: Runtime, body: bytes) -> Event:
 
 def test_mention_matching_an_escalate_rule_ends_as_one_escalation(ddb_runtime: Runtime) -> None:
     body = mention_delivery("2001", OUTAGE)
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
     ddb_runtime.queue.join()  # type: ignore[attr-defined]
     escalations = ddb_runtime.store.escalations()
@@ -45,7 +45,7 @@ def test_mention_matching_an_escalate_rule_ends_as_one_escalation(ddb_runtime: R
 
 def test_same_delivery_twice_ends_as_one_decision(ddb_runtime: Runtime) -> None:
     body = mention_delivery("2002", OUTAGE)
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         for _ in range(2):
             assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
     ddb_runtime.queue.join()  # type: ignore[attr-defined]
@@ -171,7 +171,7 @@ def test_sqs_batch_reports_only_the_failing_record(ddb_runtime: Runtime) -> None
     also_good = _event(
         ddb_runtime, mention_delivery("2012", "@bayanitelcares I was charged twice this month")
     ).to_message()
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         event = client.events.generate_sqs_event(
             message_bodies=[json.dumps(good), json.dumps(bad), json.dumps(also_good)], queue_name="carewire-intake"
         )
@@ -186,7 +186,7 @@ def test_sqs_batch_reports_only_the_failing_record(ddb_runtime: Runtime) -> None
 def test_unprocessable_messages_are_parked_with_their_reason(ddb_runtime: Runtime) -> None:
     no_user = _event(ddb_runtime, mention_delivery("2020", OUTAGE)).to_message()
     del no_user["payload"]["event"]["user"]
-    with Client(app) as client:
+    with Client(app, stage_name="local") as client:
         event = client.events.generate_sqs_event(
             message_bodies=["not json at all", json.dumps(no_user), json.dumps({"channel": "x-care"})],
             queue_name="carewire-intake",

@@ -1,0 +1,169 @@
+"""Pipeline benchmark: cold-start import, webhook route latency, processor throughput before I/O, and
+per-post processing end to end on DynamoDB Local, on the bundled demo stream.
+
+    .venv/bin/python bench/pipeline_bench.py [--rounds N]
+
+Numbers are printed as a markdown table; nothing is asserted (targets are judged by people).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                  POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="ERROR", CAREWIRE_STAGE="local")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def cold_import(rounds: int) -> dict[str, float]:
+    walls, cumulative = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import app"], cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        walls.append((time.perf_counter() - started) * 1000)
+        line = [ln for ln in done.stderr.splitlines() if ln.rstrip().endswith("| app")][-1]
+        cumulative.append(int(line.split("|")[1]) / 1000)
+    baseline = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        baseline.append((time.perf_counter() - started) * 1000)
+    return {"import_app_ms": statistics.median(cumulative), "process_wall_ms": statistics.median(walls),
+            "bare_python_ms": statistics.median(baseline)}
+
+
+def demo_events(runtime: Any) -> list[Any]:
+    from chalicelib.local.demo import build_deliveries
+
+    channel = runtime.channels["x-care"]
+    platform = runtime.platforms["x"]
+    events = []
+    for delivery in build_deliveries():
+        events += platform.split(json.loads(delivery.body), channel, "2026-11-23T09:00:00.000Z").events
+    return events
+
+
+def route_latency(rounds: int) -> dict[str, float]:
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import runtime as runtime_module
+    from chalicelib.local.demo import build_deliveries
+    from chalicelib.runtime import Runtime
+    from chalicelib.settings import Settings
+
+    class Discard:
+        def send(self, events: Any) -> None:
+            pass
+
+    with tempfile.TemporaryDirectory() as home:
+        rt = Runtime(Settings(stage="local", home=Path(home)), queue_factory=lambda _rt: Discard())
+        runtime_module.use(rt)
+        channel = rt.channels["x-care"]
+        secret = rt.secrets.resolve(channel)
+        assert secret
+        deliveries = [d.body for d in build_deliveries()]
+        headers = [{"Content-Type": "application/json", **rt.platforms["x"].sign(b, secret)} for b in deliveries]
+        samples = []
+        with Client(app, stage_name="local") as client:
+            for n in range(rounds):
+                i = n % len(deliveries)
+                started = time.perf_counter()
+                response = client.http.post(channel.webhook_path, headers=headers[i], body=deliveries[i])
+                samples.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+        runtime_module.use(None)
+    return {"p50_ms": statistics.median(samples), "p95_ms": pct(samples, 0.95), "n": rounds}
+
+
+def processor_before_io(runtime: Any, seconds: float = 3.0) -> dict[str, float]:
+    """normalize → classify → decide (policy evaluation) per post, no DynamoDB: the CPU cost per post."""
+    from chalicelib.policy.engine import evaluate
+    from chalicelib.processor import context_document
+
+    events = demo_events(runtime)
+    channel = runtime.channels["x-care"]
+    platform = runtime.platforms["x"]
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for event in events:
+            post = platform.normalize(event, channel)
+            classification = runtime.classifier.classify(post)
+            evaluate(runtime.policy, context_document(post, classification, channel, "2026-11-23T09:00:00.000Z"))
+            count += 1
+    elapsed = time.perf_counter() - started
+    return {"posts_per_s": count / elapsed, "us_per_post": elapsed / count * 1e6}
+
+
+def end_to_end(runtime: Any, copies: int) -> dict[str, float]:
+    """Each demo post (renumbered `copies` times, so none is a duplicate) through the processor on DynamoDB Local."""
+    from chalicelib.model import Event
+
+    events = demo_events(runtime)
+    samples = []
+    for copy in range(copies):
+        for event in events:
+            payload = json.loads(json.dumps(event.payload))
+            inner = payload["event"]
+            key = "id_str" if "id_str" in inner else "id"
+            inner[key] = f"{inner[key]}{copy:04d}"
+            fresh = Event(event.channel, event.platform, event.kind, payload, event.received_at)
+            started = time.perf_counter()
+            runtime.processor.process(fresh)
+            samples.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": statistics.median(samples), "p95_ms": pct(samples, 0.95), "n": len(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    from chalicelib.local.dynamodb_local import DynamoDBLocal
+    from chalicelib.runtime import Runtime
+    from chalicelib.settings import Settings
+    from chalicelib.store.tables import create_tables
+
+    cold = cold_import(args.rounds)
+    route = route_latency(2000)
+    with tempfile.TemporaryDirectory() as home, DynamoDBLocal() as ddb:
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = ddb.endpoint
+        runtime = Runtime(Settings(stage="local", home=Path(home)))
+        started = time.perf_counter()
+        runtime.policy  # noqa: B018
+        runtime.classifier  # noqa: B018
+        load_ms = (time.perf_counter() - started) * 1000
+        create_tables(runtime.dynamodb, runtime.settings)
+        cpu = processor_before_io(runtime)
+        end_to_end(runtime, 2)  # warm the JVM and the connection pool
+        e2e = end_to_end(runtime, 20)
+    print("| measure | value |\n|---|---|")
+    print(f"| `import app` (cold start, -X importtime, median of {args.rounds}) | {cold['import_app_ms']:.0f} ms |")
+    print(f"| process start + `import app`, wall (bare python: {cold['bare_python_ms']:.0f} ms) "
+          f"| {cold['process_wall_ms']:.0f} ms |")
+    print(f"| webhook route, signed X delivery → enqueued (chalice.test.Client, n={route['n']}) "
+          f"| p50 {route['p50_ms']:.2f} ms, p95 {route['p95_ms']:.2f} ms |")
+    print(f"| policies + classifier load (once per cold start) | {load_ms:.0f} ms |")
+    print(f"| processor before I/O: normalize → classify → decide | {cpu['posts_per_s']:,.0f} posts/s "
+          f"({cpu['us_per_post']:.0f} µs/post) |")
+    print(f"| processor end to end on DynamoDB Local, demo stream (n={e2e['n']}) "
+          f"| p50 {e2e['p50_ms']:.1f} ms, p95 {e2e['p95_ms']:.1f} ms per post |")
+
+
+if __name__ == "__main__":
+    main()
