@@ -21,8 +21,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                  POWERTOOLS_METRICS_DISABLED="true", POWERTOOLS_LOG_LEVEL="ERROR", CAREWIRE_STAGE="local")
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    POWERTOOLS_METRICS_DISABLED="true",
+    POWERTOOLS_LOG_LEVEL="ERROR",
+    CAREWIRE_STAGE="local",
+)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -34,8 +40,13 @@ def cold_import(rounds: int) -> dict[str, float]:
     walls, cumulative = [], []
     for _ in range(rounds):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import app"], cwd=ROOT,
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", "import app"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         walls.append((time.perf_counter() - started) * 1000)
         line = [ln for ln in done.stderr.splitlines() if ln.rstrip().endswith("| app")][-1]
         cumulative.append(int(line.split("|")[1]) / 1000)
@@ -44,8 +55,11 @@ def cold_import(rounds: int) -> dict[str, float]:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         baseline.append((time.perf_counter() - started) * 1000)
-    return {"import_app_ms": statistics.median(cumulative), "process_wall_ms": statistics.median(walls),
-            "bare_python_ms": statistics.median(baseline)}
+    return {
+        "import_app_ms": statistics.median(cumulative),
+        "process_wall_ms": statistics.median(walls),
+        "bare_python_ms": statistics.median(baseline),
+    }
 
 
 def demo_events(runtime: Any) -> list[Any]:
@@ -94,8 +108,8 @@ def route_latency(rounds: int) -> dict[str, float]:
 
 def processor_before_io(runtime: Any, seconds: float = 3.0) -> dict[str, float]:
     """normalize → classify → decide (policy evaluation) per post, no DynamoDB: the CPU cost per post."""
-    from chalicelib.policy.engine import evaluate
-    from chalicelib.processor import context_document
+    from chalicelib.policy.context import context_document
+    from chalicelib.policy.engine import plan
 
     events = demo_events(runtime)
     channel = runtime.channels["x-care"]
@@ -105,7 +119,8 @@ def processor_before_io(runtime: Any, seconds: float = 3.0) -> dict[str, float]:
         for event in events:
             post = platform.normalize(event, channel)
             classification = runtime.classifier.classify(post)
-            evaluate(runtime.policy, context_document(post, classification, channel, "2026-11-23T09:00:00.000Z"))
+            context = context_document(post, classification, channel, "2026-11-23T09:00:00.000Z")
+            plan(runtime.policy, context, post, classification)
             count += 1
     elapsed = time.perf_counter() - started
     return {"posts_per_s": count / elapsed, "us_per_post": elapsed / count * 1e6}
@@ -154,15 +169,23 @@ def main() -> None:
         e2e = end_to_end(runtime, 20)
     print("| measure | value |\n|---|---|")
     print(f"| `import app` (cold start, -X importtime, median of {args.rounds}) | {cold['import_app_ms']:.0f} ms |")
-    print(f"| process start + `import app`, wall (bare python: {cold['bare_python_ms']:.0f} ms) "
-          f"| {cold['process_wall_ms']:.0f} ms |")
-    print(f"| webhook route, signed X delivery → enqueued (chalice.test.Client, n={route['n']}) "
-          f"| p50 {route['p50_ms']:.2f} ms, p95 {route['p95_ms']:.2f} ms |")
+    print(
+        f"| process start + `import app`, wall (bare python: {cold['bare_python_ms']:.0f} ms) "
+        f"| {cold['process_wall_ms']:.0f} ms |"
+    )
+    print(
+        f"| webhook route, signed X delivery → enqueued (chalice.test.Client, n={route['n']}) "
+        f"| p50 {route['p50_ms']:.2f} ms, p95 {route['p95_ms']:.2f} ms |"
+    )
     print(f"| policies + classifier load (once per cold start) | {load_ms:.0f} ms |")
-    print(f"| processor before I/O: normalize → classify → decide | {cpu['posts_per_s']:,.0f} posts/s "
-          f"({cpu['us_per_post']:.0f} µs/post) |")
-    print(f"| processor end to end on DynamoDB Local, demo stream (n={e2e['n']}) "
-          f"| p50 {e2e['p50_ms']:.1f} ms, p95 {e2e['p95_ms']:.1f} ms per post |")
+    print(
+        f"| processor before I/O: normalize → classify → decide | {cpu['posts_per_s']:,.0f} posts/s "
+        f"({cpu['us_per_post']:.0f} µs/post) |"
+    )
+    print(
+        f"| processor end to end on DynamoDB Local, demo stream (n={e2e['n']}) "
+        f"| p50 {e2e['p50_ms']:.1f} ms, p95 {e2e['p95_ms']:.1f} ms per post |"
+    )
 
 
 if __name__ == "__main__":

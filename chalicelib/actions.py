@@ -1,57 +1,76 @@
 """The act stage: what each policy action does. One registry; each action declares the schema of its
-parameters (the policy schema is built from it), its load-time checks, and the records it writes."""
+parameters (the policy schema is built from it), its load-time checks, and the records it writes —
+all written in one transaction with the decision."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from string import Template
 from typing import Any, ClassVar
 
 from chalicelib.clock import iso
 from chalicelib.escalations import new_item
 from chalicelib.model import Classification, OutboxReply, Post
 from chalicelib.pii import mask
-from chalicelib.policy.model import Policy
+from chalicelib.policy.model import Policy, ReplyTemplate
 
-TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic")
-"""What a reply template may use, as `$handle`; all values are masked before rendering."""
+TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
+"""What a reply template may use, as `$handle`; every value is masked before rendering."""
 
 PLATFORM_TEXT_LIMITS = {"x": 280}
 
 
 @dataclass(frozen=True)
 class Effect:
-    """A record to write atomically with the decision."""
+    """One write in the decision's transaction: a Put of `item`, or an Update of `key`."""
 
     table: str
-    item: dict[str, Any]
+    item: dict[str, Any] | None = None
+    key: dict[str, Any] | None = None
+    update: str | None = None
+    condition: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
 
-def _stable_id(prefix: str, *parts: str) -> str:
+@dataclass(frozen=True)
+class ActContext:
+    post: Post
+    classification: Classification
+    rule: str
+    policy: Policy
+    now: datetime
+    notice: dict[str, Any] | None = None
+    """For the `notice` action: the best matching active notice the engine chose."""
+
+
+def stable_id(prefix: str, *parts: str) -> str:
     return prefix + "-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
 
 
 class Action:
     name: ClassVar[str]
     schema: ClassVar[dict[str, Any]]
+    replies: ClassVar[bool] = False
+    """Sends text to the customer: subject to the reply guardrails."""
 
     def check(self, params: Mapping[str, Any], policy: Policy) -> list[tuple[str, str]]:
         """Meaning checks at load time: (field, message) for every problem."""
         return []
 
-    def effects(
-        self,
-        params: Mapping[str, Any],
-        post: Post,
-        classification: Classification,
-        rule: str,
-        policy: Policy,
-        now: datetime,
-    ) -> list[Effect]:
+    def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
         return []
+
+
+def _template_check(name: str, policy: Policy, field_name: str) -> list[tuple[str, str]]:
+    try:
+        policy.template(name, policy.default_language)
+    except KeyError:
+        known = sorted({n for by_name in policy.templates.values() for n in by_name})
+        return [(field_name, f"unknown template {name!r}; valid: {known}")]
+    return []
 
 
 class Escalate(Action):
@@ -68,33 +87,43 @@ class Escalate(Action):
 
     def check(self, params: Mapping[str, Any], policy: Policy) -> list[tuple[str, str]]:
         if params["queue"] not in policy.queues:
-            return [("action.queue", f"unknown queue {params['queue']!r}; valid: {sorted(policy.queues)}")]
+            return [("queue", f"unknown queue {params['queue']!r}; valid: {sorted(policy.queues)}")]
         return []
 
-    def effects(
-        self,
-        params: Mapping[str, Any],
-        post: Post,
-        classification: Classification,
-        rule: str,
-        policy: Policy,
-        now: datetime,
-    ) -> list[Effect]:
-        queue = policy.queues[params["queue"]]
+    def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
+        queue = ctx.policy.queues[params["queue"]]
         item = new_item(
-            post=post,
-            classification=classification,
-            queue=queue.name,
+            post=ctx.post,
+            classification=ctx.classification,
+            queue=queue,
             priority=int(params["priority"]),
-            sla_minutes=int(params.get("sla_minutes") or queue.sla_minutes),
-            rule=rule,
-            now=now,
+            sla_minutes=params.get("sla_minutes"),
+            rule=ctx.rule,
+            now=ctx.now,
         )
-        return [Effect("escalations", item)]
+        return [Effect("escalations", item=item)]
+
+
+def _outbox(ctx: ActContext, template: str, text: str, private: bool, **extra: Any) -> Effect:
+    reply = OutboxReply(
+        reply_id=stable_id("reply", ctx.post.key),
+        status="pending",
+        channel=ctx.post.channel,
+        platform=ctx.post.platform,
+        in_reply_to_post_id=ctx.post.post_id,
+        conversation_id=ctx.post.conversation_id,
+        private=private or ctx.post.is_dm,
+        text=text,
+        template=template,
+        rule=ctx.rule,
+        created_at=iso(ctx.now),
+    )
+    return Effect("outbox", item={**reply.to_doc(), **extra})
 
 
 class Reply(Action):
     name = "reply"
+    replies = True
     schema = {
         "type": "object",
         "properties": {
@@ -105,38 +134,86 @@ class Reply(Action):
     }
 
     def check(self, params: Mapping[str, Any], policy: Policy) -> list[tuple[str, str]]:
-        try:
-            policy.template(params["template"], policy.default_language)
-        except KeyError:
-            known = sorted({n for by_name in policy.templates.values() for n in by_name})
-            return [("action.template", f"unknown template {params['template']!r}; valid: {known}")]
-        return []
+        return _template_check(params["template"], policy, "template")
 
-    def effects(
-        self,
-        params: Mapping[str, Any],
-        post: Post,
-        classification: Classification,
-        rule: str,
-        policy: Policy,
-        now: datetime,
-    ) -> list[Effect]:
-        template = policy.template(params["template"], classification.language)
-        text = render(template, post, classification)
-        reply = OutboxReply(
-            reply_id=_stable_id("reply", post.key, rule),
-            status="pending",
-            channel=post.channel,
-            platform=post.platform,
-            in_reply_to_post_id=post.post_id,
-            conversation_id=post.conversation_id,
-            private=bool(params.get("private", False)) or post.is_dm,
-            text=text,
-            template=params["template"],
-            rule=rule,
-            created_at=iso(now),
-        )
-        return [Effect("outbox", reply.to_doc())]
+    def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
+        template = ctx.policy.template(params["template"], ctx.classification.language)
+        text = render(template, ctx.post, ctx.classification)
+        return [_outbox(ctx, params["template"], text, bool(params.get("private")))]
+
+
+class NoticeReply(Action):
+    """Answer with the best matching active service notice (in the post's language), its link kept whole,
+    and record that this customer was told — so they get the "service restored" follow-up."""
+
+    name = "notice"
+    replies = True
+    schema = {
+        "type": "object",
+        "properties": {
+            "template": {
+                "type": "string",
+                "description": "optional wording around $notice_title / $notice_body; the link is appended",
+            },
+            "private": {"type": "boolean"},
+        },
+        "required": [],
+    }
+
+    def check(self, params: Mapping[str, Any], policy: Policy) -> list[tuple[str, str]]:
+        return _template_check(params["template"], policy, "template") if params.get("template") else []
+
+    def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
+        from chalicelib.notices.items import CITATION_TABLE, citation_item
+        from chalicelib.notices.render import fit_text
+
+        notice = ctx.notice
+        if notice is None:
+            raise ValueError("the notice action needs a matching notice (the engine checks this)")
+        if params.get("template"):
+            template = ctx.policy.template(params["template"], ctx.classification.language)
+            text = render(template, ctx.post, ctx.classification, {**notice, "link": ""}, cut=False)
+        else:
+            title = str(notice.get("title", "")).strip()
+            text = f"{title}{'' if title.endswith(('.', '!', '?', ':')) else ':'} {notice.get('body', '')}"
+        text = fit_text(text, str(notice.get("link", "")), ctx.post.platform)
+        notice_ref = {"notice_id": notice["id"], "notice_version": notice["version"]}
+        citation = citation_item(notice["id"], int(notice["version"]), ctx.post, ctx.classification, ctx.now)
+        return [
+            _outbox(ctx, params.get("template") or "notice", text, bool(params.get("private")), **notice_ref),
+            Effect(CITATION_TABLE, item=citation),
+        ]
+
+
+class Tag(Action):
+    name = "tag"
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "required": ["tags"],
+    }
+
+
+class Hide(Action):
+    """Hide the post on the platform (spam). Queued to the outbox for the delivery stage."""
+
+    name = "hide"
+    schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []}
+
+    def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
+        item = {
+            "reply_id": stable_id("hide", ctx.post.key),
+            "status": "pending",
+            "kind": "hide",
+            "channel": ctx.post.channel,
+            "platform": ctx.post.platform,
+            "in_reply_to_post_id": ctx.post.post_id,
+            "conversation_id": ctx.post.conversation_id,
+            "rule": ctx.rule,
+            "created_at": iso(ctx.now),
+            "reason": params.get("reason", "spam"),
+        }
+        return [Effect("outbox", item=item)]
 
 
 class Ignore(Action):
@@ -144,19 +221,39 @@ class Ignore(Action):
     schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []}
 
 
-ACTIONS: dict[str, Action] = {a.name: a for a in (Escalate(), Reply(), Ignore())}
+ACTIONS: dict[str, Action] = {a.name: a for a in (Escalate(), Reply(), NoticeReply(), Tag(), Hide(), Ignore())}
 
 
-def render(template: Template, post: Post, classification: Classification) -> str:
+def render(
+    template: ReplyTemplate,
+    post: Post,
+    classification: Classification,
+    notice: Mapping[str, Any] | None = None,
+    cut: bool = True,
+) -> str:
     """Fill a template: only known variables, all masked; `Template` substitution cannot run code."""
     values = {
         "handle": "@" + post.author.handle if post.author.handle else "",
         "name": post.author.name.split(" ")[0] if post.author.name else "",
         "channel": post.channel,
         "topic": classification.topic.replace("_", " "),
+        "notice_title": "",
+        "notice_body": "",
+        "notice_link": "",
     }
-    text = mask(template.safe_substitute({k: mask(v) for k, v in values.items()})).strip()
+    if notice is not None:
+        values["notice_title"] = str(notice.get("title", ""))
+        values["notice_body"] = str(notice.get("body", ""))
+        values["notice_link"] = str(notice.get("link", ""))
+    text = mask(template.text.safe_substitute({k: mask(v) for k, v in values.items()})).strip()
     limit = PLATFORM_TEXT_LIMITS.get(post.platform)
-    if limit and len(text) > limit:
+    if cut and limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def rendered_length(template: ReplyTemplate, post: Post, classification: Classification) -> int:
+    """Length before the platform cut: the engine offers a DM instead of a reply that would be cut."""
+    values = {k: "" for k in TEMPLATE_VARIABLES}
+    values["name"] = post.author.name.split(" ")[0] if post.author.name else ""
+    return len(template.text.safe_substitute(values).strip())

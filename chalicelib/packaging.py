@@ -27,6 +27,18 @@ def _chalice() -> str:
     return found
 
 
+def _validate(policies: Path) -> None:
+    """Every pass, here; the digest lets Lambda skip the schema pass on files that still match."""
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.loader import VALIDATED_MARK, load_policy, policy_digest
+
+    try:
+        load_policy(policies)
+    except PolicyErrors as exc:
+        raise PackagingError(f"the policies do not validate:\n{exc}") from exc
+    (policies / VALIDATED_MARK).write_text(policy_digest(policies) + "\n", encoding="utf-8")
+
+
 def package(out: Path, stage: str = "dev", root: Path = ROOT) -> Path:
     """Write `<out>/cfn/sam.yaml` and `deployment.zip`; returns the template's path."""
     src = out / "src"
@@ -38,6 +50,7 @@ def package(out: Path, stage: str = "dev", root: Path = ROOT) -> Path:
     shutil.copytree(root / ".chalice", src / ".chalice", ignore=shutil.ignore_patterns("deployments", "deployed"))
     shutil.copytree(root / "chalicelib", src / "chalicelib", ignore=shutil.ignore_patterns(*LOCAL_ONLY, "policies"))
     shutil.copytree(root / "policies", src / "chalicelib" / "policies", ignore=shutil.ignore_patterns("tests"))
+    _validate(src / "chalicelib" / "policies")
     target = out / "cfn"
     if target.exists():
         shutil.rmtree(target)

@@ -6,16 +6,20 @@ else raises, so the queue retries it and, in the end, parks it in the dead-lette
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.actions import ACTIONS
+from chalicelib.actions import ACTIONS, ActContext
 from chalicelib.channels.errors import MalformedEvent
 from chalicelib.clock import Clock, iso
 from chalicelib.model import Classification, Decision, Event, Post
 from chalicelib.observability import COUNTERS, logger, post_keys, subsegment
-from chalicelib.policy.engine import evaluate
+from chalicelib.policy.context import context_document
+from chalicelib.policy.engine import Plan, plan
+from chalicelib.store.activity import activity_effects, context_parts
+from chalicelib.store.dynamo import Recorded
 
 if TYPE_CHECKING:
     from chalicelib.channels.base import Platform
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.classify import Classifier
     from chalicelib.dedupe import DeliveryDedupe
     from chalicelib.policy.model import Policy
+    from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
 
 Status = Literal["decided", "duplicate", "skipped", "parked"]
@@ -40,16 +45,14 @@ class Outcome:
         return asdict(self)
 
 
-def context_document(
-    post: Post, classification: Classification | dict[str, Any], channel: ChannelConfig, now: str
-) -> dict[str, Any]:
-    """The one document every rule's `when` is evaluated over."""
-    return {
-        "post": post.to_doc(),
-        "classification": classification if isinstance(classification, dict) else classification.to_doc(),
-        "channel": {"id": channel.id, "platform": channel.platform},
-        "now": now,
-    }
+NoticeSource = Callable[[Post, Classification, datetime], list[dict[str, Any]]]
+"""Active notices matching a post, best first, as documents (see chalicelib/notices)."""
+
+FollowUps = Callable[[str, Post, Classification, datetime], "str | None"]
+"""Attach a post to its conversation's live escalation; its id, or None (EscalationQueue.add_follow_up)."""
+
+FOLLOW_UP_RULE = "follow-up"
+"""Not a policy rule: the pipeline's own, for a post that joins an escalation a person already owns."""
 
 
 class Processor:
@@ -62,7 +65,10 @@ class Processor:
         policy: Policy,
         store: Store,
         dedupe: DeliveryDedupe,
+        activity: Activity,
         clock: Clock,
+        notices: NoticeSource | None = None,
+        follow_ups: FollowUps | None = None,
     ) -> None:
         self._channels = channels
         self._platforms = platforms
@@ -70,7 +76,10 @@ class Processor:
         self._policy = policy
         self._store = store
         self._dedupe = dedupe
+        self._activity = activity
         self._clock = clock
+        self._notices = notices
+        self._follow_ups = follow_ups
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
         """Entry point for one queue message; parks what can never be processed."""
@@ -105,43 +114,110 @@ class Processor:
             return outcome
 
     def _decide_and_act(self, post: Post) -> dict[str, Any]:
-        now = self._clock()
         with subsegment("classify"):
             classification = self._classifier.classify(post)
         classification_doc = classification.to_doc()
         channel = self._channels[post.channel]
-        with subsegment("decide"):
-            verdict = evaluate(self._policy, context_document(post, classification_doc, channel, iso(now)))
-        rule = verdict.rule
-        params: dict[str, Any] = dict(rule.action) if rule else {"type": "ignore", "reason": "no rule matched"}
-        action = ACTIONS[params["type"]]
-        reason = rule.description or rule.name if rule else "no rule matched"
-        if params["type"] == "ignore" and params.get("reason"):
-            reason = params["reason"]
+        joined = self._join_open_escalation(post, classification, classification_doc)
+        if joined is not None:
+            return joined
+        for _attempt in range(4):
+            now = self._clock()
+            facts = self._activity.facts(post)
+            notices = self._notices(post, classification, now) if self._notices else []
+            context = context_document(
+                post, classification_doc, channel, iso(now), context_parts(post, facts, now), notices
+            )
+            with subsegment("decide"):
+                planned = plan(self._policy, context, post, classification)
+            decision = decision_record(post, planned, classification_doc, iso(now))
+            effects = []
+            for action in planned.actions:
+                ctx = ActContext(post, classification, action.rule, self._policy, now, planned.notice)
+                effects += ACTIONS[action.type].effects(action.params, ctx)
+            escalated = next((e.item["escalation_id"] for e in effects if e.table == "escalations" and e.item), None)
+            effects += activity_effects(
+                post, facts, now, replied=planned.replies, public_reply=planned.public_reply, escalation_id=escalated
+            )
+            for error in planned.errors:
+                COUNTERS.count("RuleErrors")
+                logger().error("rule failed on a post", extra={"rule_error": error})
+            with subsegment("act"):
+                recorded = self._store.record(decision, effects)
+            if recorded is Recorded.DUPLICATE:
+                return Outcome("duplicate", "the post already has a decision", post.key).to_doc()
+            if recorded is Recorded.CONFLICT:
+                COUNTERS.count("BudgetRaces")
+                continue  # a reply budget changed since it was read: decide again on fresh facts
+            COUNTERS.count(f"Decision{decision.action.capitalize()}")
+            for note in planned.guardrails:
+                logger().info("guardrail", extra={"guardrail": note})
+            logger().info("decided", extra={"action": decision.action, "rule": decision.rule})
+            return Outcome("decided", decision.reason, post.key, decision.action, decision.rule).to_doc()
+        raise RuntimeError("reply budgets kept changing under this post; the queue will retry it")
+
+    def _join_open_escalation(
+        self, post: Post, classification: Classification, classification_doc: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A post in a conversation a person already owns joins that escalation: no second item, and no
+        automated reply over the agent's head."""
+        if self._follow_ups is None or not classification.addressed_to_brand or classification.spam:
+            return None
+        now = self._clock()
+        escalation_id = self._follow_ups(post.conversation_id, post, classification, now)
+        if escalation_id is None:
+            return None
+        action = {"type": "escalate", "escalation_id": escalation_id, "follow_up": True}
         decision = Decision(
             post_key=post.key,
             channel=post.channel,
             platform=post.platform,
             post_id=post.post_id,
-            action=action.name,  # type: ignore[arg-type]
-            rule=rule.name if rule else "",
-            reason=reason,
-            params=params,
+            action="escalate",
+            rule=FOLLOW_UP_RULE,
+            reason=f"joined the open escalation {escalation_id}",
+            params=action,
             classification=classification_doc,
-            rules_evaluated=verdict.evaluated,
+            rules_evaluated=(),
             decided_at=iso(now),
+            actions=({**action, "rule": FOLLOW_UP_RULE},),
+            post=post.to_doc(),
         )
-        for error in verdict.errors:
-            COUNTERS.count("RuleErrors")
-            logger().error("rule failed on a post", extra={"rule_error": error})
-        effects = action.effects(params, post, classification, decision.rule, self._policy, now)
-        with subsegment("act"):
-            recorded = self._store.record(decision, effects)
-        if not recorded:
+        facts = self._activity.facts(post)
+        effects = activity_effects(post, facts, now, replied=False, public_reply=False, escalation_id=None)
+        if self._store.record(decision, effects) is Recorded.DUPLICATE:
             return Outcome("duplicate", "the post already has a decision", post.key).to_doc()
-        COUNTERS.count(f"Decision{action.name.capitalize()}")
-        logger().info("decided", extra={"action": action.name, "rule": decision.rule})
-        return Outcome("decided", reason, post.key, action.name, decision.rule).to_doc()
+        COUNTERS.count("FollowUps")
+        logger().info("follow-up joined an open escalation", extra={"escalation_id": escalation_id})
+        return Outcome("decided", decision.reason, post.key, "escalate", FOLLOW_UP_RULE).to_doc()
+
+
+def decision_record(post: Post, planned: Plan, classification_doc: dict[str, Any], now: str) -> Decision:
+    first = planned.actions[0] if planned.actions else None
+    params: dict[str, Any] = {"type": first.type, **first.params} if first else {"type": "ignore"}
+    if first is None:
+        reason = "no rule matched"
+    elif first.type == "ignore" and first.params.get("reason"):
+        reason = str(first.params["reason"])
+    else:
+        reason = planned.reason
+    return Decision(
+        post_key=post.key,
+        channel=post.channel,
+        platform=post.platform,
+        post_id=post.post_id,
+        action=planned.primary,  # type: ignore[arg-type]
+        rule=planned.rule,
+        reason=reason,
+        params=params,
+        classification=classification_doc,
+        rules_evaluated=planned.evaluated,
+        decided_at=now,
+        actions=tuple({"type": a.type, **a.params, "rule": a.rule} for a in planned.actions),
+        guardrails=planned.guardrails,
+        shadow=planned.shadow,
+        post=post.to_doc(),
+    )
 
 
 def process_sqs_batch(processor: Processor, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -45,6 +45,8 @@ class ChannelConfig:
     brand_handles: tuple[str, ...]
     brand_ids: tuple[str, ...]
     secret: SecretRef
+    brand: str = ""
+    """The operator brand this channel speaks for (rule scopes name brands); defaults to the channel id."""
 
     @property
     def webhook_path(self) -> str:
@@ -65,7 +67,7 @@ def _parse_channel(path: Path, index: int, raw: Any) -> ChannelConfig:
     where = f"channels[{index}]"
     if not isinstance(raw, dict):
         raise _fail(path, where, "must be a mapping")
-    allowed = {"id", "platform", "brand_handles", "brand_ids", "secret"}
+    allowed = {"id", "platform", "brand", "brand_handles", "brand_ids", "secret"}
     extra = sorted(set(raw) - allowed)
     if extra:
         raise _fail(path, where, f"unknown field(s) {extra}; valid: {sorted(allowed)}")
@@ -90,6 +92,7 @@ def _parse_channel(path: Path, index: int, raw: Any) -> ChannelConfig:
         brand_handles=tuple(str(h).lstrip("@").lower() for h in handles),
         brand_ids=tuple(str(i) for i in ids),
         secret=ref,
+        brand=str(raw.get("brand") or cid),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from chalicelib.cli import CarewireCliError, _echo_json, _settings, cli
+from chalicelib.cli import CarewireCliError, _echo_json, _runtime, _settings, cli
 
 
 @cli.group()
@@ -147,3 +147,168 @@ def access_tokens(ctx: click.Context) -> None:
     if not settings.is_local:
         raise CarewireCliError("tokens exist only in the local stage; deployed stages use IAM (policies/access.yaml)")
     _echo_json(local_tokens(settings))
+
+
+def _policy_parts(ctx: click.Context, directory: Path | None = None) -> tuple[Any, Any, Any]:
+    from chalicelib.channels.config import load_channels
+    from chalicelib.classify import Classifier
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.loader import load_policy
+
+    settings = _settings(ctx)
+    directory = directory or settings.policies_dir
+    try:
+        policy = load_policy(directory)
+    except PolicyErrors as exc:
+        raise CarewireCliError(f"{directory}: the policy does not load:\n{exc}") from exc
+    classifier = Classifier.from_policies(settings.policies_dir)
+    return policy, classifier, load_channels(settings.policies_dir / "channels.yaml")
+
+
+def _read_posts(source: Any) -> list[dict[str, Any]]:
+    posts = []
+    for number, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CarewireCliError(f"line {number}: not JSON: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+            raise CarewireCliError(f"line {number}: expected an object with a text")
+        posts.append(doc)
+    return posts
+
+
+@cli.command()
+@click.option(
+    "--posts", "posts_file", type=click.File("r", encoding="utf-8"), default="-", help="JSONL posts (default: stdin)"
+)
+@click.pass_context
+def decide(ctx: click.Context, posts_file: Any) -> None:
+    """Decide JSONL posts offline — {"id","text"} plus optional platform, channel, author, is_dm,
+    in_reply_to — one JSON line out per post (action, rule, reasons, classification). No side effects."""
+    from chalicelib.policy.offline import PostError
+    from chalicelib.policy.offline import decide as decide_one
+
+    policy, classifier, channels = _policy_parts(ctx)
+    for number, doc in enumerate(_read_posts(posts_file), start=1):
+        try:
+            click.echo(json.dumps(decide_one(policy, classifier, channels, doc), ensure_ascii=False))
+        except PostError as exc:
+            raise CarewireCliError(f"post {number}: {exc}") from exc
+
+
+@policies.command("test")
+@click.option(
+    "--cases",
+    "cases_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="default: <policies>/tests",
+)
+@click.pass_context
+def policies_test(ctx: click.Context, cases_dir: Path | None) -> None:
+    """Run the policy test cases; exit 1 when any fails."""
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.testing import run_cases
+
+    policy, classifier, channels = _policy_parts(ctx)
+    try:
+        results = run_cases(policy, classifier, channels, cases_dir or _settings(ctx).policies_dir / "tests")
+    except PolicyErrors as exc:
+        raise CarewireCliError(str(exc)) from exc
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(f"FAIL {Path(result.file).name}: {result.name}", err=True)
+        for failure in result.failures:
+            click.echo(f"     {failure}", err=True)
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
+@policies.command("diff")
+@click.option("--base", required=True, help="git revision of the policy to compare against")
+@click.option(
+    "--posts",
+    "posts_file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="JSONL posts (default: the stored decisions)",
+)
+@click.option("--limit", type=int, default=1000, show_default=True, help="stored decisions to replay")
+@click.pass_context
+def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) -> None:
+    """Replay posts under the policy at BASE and the working policy; print the decisions that change."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    from chalicelib.policy.offline import decide as decide_one
+
+    settings = _settings(ctx)
+    policy, classifier, channels = _policy_parts(ctx)
+    if posts_file is not None:
+        posts = [(doc, None) for doc in _read_posts(posts_file)]
+    else:
+        with _runtime(ctx) as runtime:
+            stored = runtime.store.decisions(limit)
+        posts = [(_post_doc(d), d["classification"]) for d in stored if d.get("post")]
+    relative = settings.policies_dir.resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], check=False, cwd=relative, capture_output=True, text=True
+        )
+        if top.returncode != 0:
+            raise CarewireCliError(f"{relative} is not in a git repository")
+        inside = relative.relative_to(Path(top.stdout.strip()))
+        archive = Path(tmp) / "base.tar"
+        done = subprocess.run(
+            ["git", "archive", "--output", str(archive), base, str(inside)],
+            check=False,
+            cwd=top.stdout.strip(),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise CarewireCliError(f"cannot read {inside} at {base}: {done.stderr.strip()}")
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        base_policy, _, _ = _policy_parts(ctx, Path(tmp) / inside)
+        changed = 0
+        for doc, classification in posts:
+            before = decide_one(base_policy, classifier, channels, doc, classification_overrides=classification)
+            after = decide_one(policy, classifier, channels, doc, classification_overrides=classification)
+            summary = [(a["type"], a.get("template") or a.get("queue") or "") for a in after["actions"]]
+            was = [(a["type"], a.get("template") or a.get("queue") or "") for a in before["actions"]]
+            if (before["rule"], was) == (after["rule"], summary):
+                continue
+            changed += 1
+            click.echo(f"{doc.get('id')}: {_describe(before)}  →  {_describe(after)}")
+            text = str(doc["text"])
+            click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
+            for reason in after["reasons"]:
+                click.echo(f"    why: {reason}")
+    click.echo(f"{changed} of {len(posts)} decisions change between {base} and the working policy")
+
+
+def _post_doc(decision: dict[str, Any]) -> dict[str, Any]:
+    post = decision["post"]
+    return {
+        "id": decision["post_key"],
+        "text": post["text"],
+        "channel": post["channel"],
+        "platform": post["platform"],
+        "is_dm": post.get("is_dm", False),
+        "addressed_to_brand": post.get("addressed_to_brand"),
+        "author": post.get("author") or {},
+        "conversation_id": post.get("conversation_id"),
+    }
+
+
+def _describe(decision: dict[str, Any]) -> str:
+    acts = ", ".join(
+        f"{a['type']}({a.get('template') or a.get('queue') or a.get('reason') or ''})" for a in decision["actions"]
+    )
+    return f"{decision['rule'] or '(no rule)'}: {acts or 'ignore'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from chalicelib.cli import _echo_json, _runtime, cli
+from chalicelib.cli import CarewireCliError, _echo_json, _runtime, cli
 
 
 @cli.group()
@@ -25,3 +25,36 @@ def decisions_list(ctx: click.Context, as_json: bool, limit: int) -> None:
     for d in rows:
         c = d["classification"]
         click.echo(f"{d['decided_at']}  {d['post_key']:<26} {c['topic']:<18} {d['action']:<9} {d['rule'] or '-'}")
+
+
+@decisions.command("show")
+@click.argument("post_key")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def decisions_show(ctx: click.Context, post_key: str, as_json: bool) -> None:
+    """Explain one decision (POST_KEY is platform#post_id): rules evaluated, what fired, guardrails, evidence."""
+    with _runtime(ctx) as runtime:
+        decision = runtime.store.decision(post_key)
+    if decision is None:
+        raise CarewireCliError(f"no decision for {post_key!r}")
+    if as_json:
+        _echo_json(decision)
+        return
+    c = decision["classification"]
+    click.echo(f"{decision['post_key']} on {decision['channel']} at {decision['decided_at']}")
+    click.echo(f"  decided: {decision['action']} by rule {decision['rule'] or '(none)'} — {decision['reason']}")
+    for action in decision.get("actions", []):
+        details = ", ".join(f"{k}={v}" for k, v in sorted(action.items()) if k not in ("type", "rule"))
+        click.echo(f"  action: {action['type']} ({details}) from {action['rule']}")
+    click.echo("  rules: " + " → ".join(decision["rules_evaluated"]))
+    for note in decision.get("guardrails", []):
+        click.echo(f"  guardrail: {note}")
+    for shadow in decision.get("shadow", []):
+        click.echo(f"  shadow: {shadow['rule']} would have done {[a['type'] for a in shadow['actions']]}")
+    click.echo(
+        f"  classified: {c['topic']}/{c.get('intent') or '-'}, {c['sentiment']['label']} "
+        f"({c['sentiment']['score']:+.2f}), churn {c['churn_risk']}, language {c['language']}"
+    )
+    for name, evidence in sorted(c.get("evidence", {}).items()):
+        if evidence:
+            click.echo(f"    {name}: {'; '.join(map(str, evidence))}")

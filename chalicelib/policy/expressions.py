@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -10,14 +12,24 @@ import jmespath
 from jmespath import functions
 from jmespath.parser import ParsedResult
 
+from chalicelib.clock import parse
+
 
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+BusinessHours = Callable[[str, datetime], bool]
+"""(calendar name, moment) → inside business hours?"""
+
+
 class CarewireFunctions(functions.Functions):  # type: ignore[misc]
-    """Functions available in every `when` expression."""
+    """Functions available in every `when`/`unless` expression."""
+
+    def __init__(self, business_hours: BusinessHours | None = None) -> None:
+        super().__init__()
+        self._business_hours = business_hours
 
     @functions.signature({"types": ["string", "null"]}, {"types": ["string"]})  # type: ignore[misc]
     def _func_regex_match(self, text: str | None, pattern: str) -> bool:
@@ -32,9 +44,27 @@ class CarewireFunctions(functions.Functions):  # type: ignore[misc]
             return any(isinstance(c, str) and c.lower() in lowered for c in candidates)
         return any(c in subject for c in candidates)
 
+    @functions.signature({"types": ["string", "null"]}, {"types": ["string"]})  # type: ignore[misc]
+    def _func_minutes_since(self, moment: str | None, now: str) -> float | None:
+        """Minutes from `moment` to `now` (both ISO-8601); null when `moment` is null."""
+        if moment is None:
+            return None
+        return (parse(now) - parse(moment)).total_seconds() / 60
+
+    @functions.signature({"types": ["string"]}, {"types": ["string"]})  # type: ignore[misc]
+    def _func_in_business_hours(self, calendar: str, now: str) -> bool:
+        if self._business_hours is None:
+            raise ValueError("no calendars are loaded")
+        return self._business_hours(calendar, parse(now))
+
 
 FUNCTIONS = sorted(name[len("_func_") :] for name in dir(CarewireFunctions) if name.startswith("_func_"))
-_OPTIONS = jmespath.Options(custom_functions=CarewireFunctions())
+CALENDAR_FUNCTIONS = ("in_business_hours",)
+_DEFAULT = jmespath.Options(custom_functions=CarewireFunctions())
+
+
+def options(business_hours: BusinessHours | None) -> jmespath.Options:
+    return jmespath.Options(custom_functions=CarewireFunctions(business_hours))
 
 
 @lru_cache(maxsize=512)
@@ -43,5 +73,5 @@ def compile_expression(expression: str) -> ParsedResult:
     return jmespath.compile(expression)
 
 
-def search(expression: str, document: Any) -> Any:
-    return compile_expression(expression).search(document, options=_OPTIONS)
+def search(expression: str, document: Any, with_options: jmespath.Options | None = None) -> Any:
+    return compile_expression(expression).search(document, options=with_options or _DEFAULT)

@@ -4,6 +4,7 @@ templates use known variables, queues and templates exist, rule names are unique
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -13,24 +14,25 @@ import yaml
 
 from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
-from chalicelib.policy.expressions import FUNCTIONS, compile_expression
-from chalicelib.policy.model import Policy, Queue, Rule
-from chalicelib.policy.schema import QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
+from chalicelib.policy.expressions import FUNCTIONS, compile_expression, options
+from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
+from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc,unused-ignore]
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
                 )
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _read_yaml(path: Path, errors: list[PolicyError]) -> Any:
@@ -43,7 +45,31 @@ def _read_yaml(path: Path, errors: list[PolicyError]) -> Any:
     return None
 
 
+VALIDATED_MARK = ".validated"
+"""Written by `carewire package` next to policies it validated: the digest of the files it checked."""
+
+
+def policy_digest(directory: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*/*.yaml")):
+        if path.parent.name != "tests":
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _already_validated(directory: Path) -> bool:
+    mark = directory / VALIDATED_MARK
+    return mark.exists() and mark.read_text(encoding="utf-8").strip() == policy_digest(directory)
+
+
+_SCHEMA_PASS: ContextVar[bool] = ContextVar("schema_pass", default=True)
+
+
 def _schema_errors(path: Path, doc: Any, schema: dict[str, Any]) -> list[PolicyError]:
+    if not _SCHEMA_PASS.get():
+        return []
     from jsonschema import Draft202012Validator  # imported here: only loading policies needs it
 
     found = []
@@ -80,23 +106,23 @@ def _negated_paths(node: Any) -> bool:
     return any(_negated_paths(child) for child in children)
 
 
-def _check_expression(path: Path, rule: str, expression: str) -> list[PolicyError]:
+def _check_expression(path: Path, rule: str, expression: str, field: str = "when") -> list[PolicyError]:
     try:
         parsed = compile_expression(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        return [PolicyError(str(path), f"JMESPath does not compile: {exc}".replace("\n", " "), rule, "when")]
+        return [PolicyError(str(path), f"JMESPath does not compile: {exc}".replace("\n", " "), rule, field)]
     if _negated_paths(parsed.parsed):
         return [
-            PolicyError(str(path), "`!a.b` means `(!a).b` in JMESPath and never matches; write `!(a.b)`", rule, "when")
+            PolicyError(str(path), "`!a.b` means `(!a).b` in JMESPath and never matches; write `!(a.b)`", rule, field)
         ]
     unknown = sorted(_functions_called(parsed.parsed) - set(FUNCTIONS))
     if unknown:
-        return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, "when")]
+        return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, field)]
     return []
 
 
-def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, Template]]:
-    templates: dict[str, dict[str, Template]] = {}
+def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, ReplyTemplate]]:
+    templates: dict[str, dict[str, ReplyTemplate]] = {}
     for path in sorted(directory.glob("*.yaml")):
         doc = _read_yaml(path, errors)
         if doc is None:
@@ -106,8 +132,9 @@ def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dic
             errors.extend(schema_errors)
             continue
         by_name = templates.setdefault(doc["language"], {})
-        for name, text in doc["templates"].items():
-            template = Template(text)
+        for name, entry in doc["templates"].items():
+            spec = entry if isinstance(entry, dict) else {"text": entry}
+            template = Template(spec["text"])
             if not template.is_valid():
                 errors.append(PolicyError(str(path), "invalid placeholder (use $name or ${name})", field=name))
                 continue
@@ -118,12 +145,105 @@ def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dic
                         str(path), f"unknown variable(s) {unknown}; valid: {list(TEMPLATE_VARIABLES)}", field=name
                     )
                 )
-            by_name[name] = template
+            by_name[name] = ReplyTemplate(
+                template, bool(spec.get("promotional", False)), bool(spec.get("needs_account", False))
+            )
     return templates
 
 
+def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
+    path = directory / "guardrails.yaml"
+    if not path.exists():
+        return Guardrails()
+    doc = _read_yaml(path, errors)
+    if doc is None:
+        return Guardrails()
+    schema_errors = _schema_errors(path, doc, GUARDRAILS_SCHEMA)
+    if schema_errors:
+        errors.extend(schema_errors)
+        return Guardrails()
+    return Guardrails(**(doc.get("reply_budgets") or {}))
+
+
+def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
+    scope = raw.get("scope") or {}
+    schedule = raw.get("schedule")
+    return Rule(
+        name=raw["name"],
+        when=raw["when"],
+        actions=tuple(dict(a) for a in raw["actions"]),
+        file=str(path),
+        order=int(raw.get("order", position * 10)),
+        description=raw.get("description", ""),
+        unless=raw.get("unless"),
+        stop=bool(raw.get("stop", True)),
+        shadow=bool(raw.get("shadow", False)),
+        scope=Scope(*(tuple(scope.get(k) or ()) for k in ("channels", "platforms", "brands"))),
+        schedule=Schedule(schedule["calendar"], schedule["during"]) if schedule else None,
+        allow_unaddressed=bool(raw.get("allow_unaddressed", False)),
+    )
+
+
+def _queues(directory: Path, path: Path, docs: dict[str, Any], errors: list[PolicyError]) -> dict[str, Queue]:
+    """Queues with their calendars resolved (policies/calendars.yaml) and per-priority SLAs checked."""
+    from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
+
+    broken = False
+    try:
+        calendars = load_calendars(directory / "calendars.yaml")
+    except CalendarError as exc:
+        errors.extend(PolicyError(*line.split(": ", 1)) for line in str(exc).splitlines())
+        calendars, broken = {ALWAYS.name: ALWAYS}, True
+    queues = {}
+    for name, q in docs.items():
+        by_priority: dict[int, int] = {}
+        for priority, minutes in (q.get("sla_by_priority") or {}).items():
+            if str(priority) not in ("1", "2", "3", "4", "5"):
+                errors.append(PolicyError(str(path), f"priority {priority!r} is not 1..5", field=f"queues.{name}"))
+                continue
+            by_priority[int(priority)] = minutes
+        calendar = calendars.get(q.get("calendar", ALWAYS.name))
+        if calendar is None and broken:
+            calendar = ALWAYS  # calendars.yaml itself is broken: its errors are reported already
+        if calendar is None:
+            message = f"unknown calendar {q['calendar']!r}; valid: {sorted(calendars)}"
+            errors.append(PolicyError(str(path), message, field=f"queues.{name}.calendar"))
+            calendar = ALWAYS
+        queues[name] = Queue(
+            name,
+            q["sla_minutes"],
+            q.get("description", ""),
+            sla_by_priority=by_priority,
+            calendar=calendar,
+            shards=q.get("shards", 1),
+        )
+    return queues
+
+
+def _calendars(directory: Path, errors: list[PolicyError]) -> dict[str, Any]:
+    from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
+
+    try:
+        return dict(load_calendars(directory / "calendars.yaml"))
+    except CalendarError:
+        return {ALWAYS.name: ALWAYS}  # reported where the queues resolve their calendars
+
+
 def load_policy(directory: Path) -> Policy:
-    """Load and validate a policy directory; raises PolicyErrors listing every problem found."""
+    """Load and validate a policy directory; raises PolicyErrors listing every problem found.
+
+    When the directory carries the digest of a full validation (`carewire package` writes it) and the
+    files still match it, the JSON Schema pass is skipped: importing jsonschema costs a Lambda cold start
+    ~200 ms. Every other pass runs, as it must to compile the expressions.
+    """
+    token = _SCHEMA_PASS.set(not _already_validated(directory))
+    try:
+        return _load(directory)
+    finally:
+        _SCHEMA_PASS.reset(token)
+
+
+def _load(directory: Path) -> Policy:
     errors: list[PolicyError] = []
     queues_path = directory / "queues.yaml"
     queues_doc = _read_yaml(queues_path, errors) if queues_path.exists() else None
@@ -136,10 +256,7 @@ def load_policy(directory: Path) -> Policy:
         errors.extend(queue_errors)
         if not queue_errors:
             default_language = queues_doc.get("default_language", "en")
-            queues = {
-                name: Queue(name, q["sla_minutes"], q.get("description", ""))
-                for name, q in queues_doc["queues"].items()
-            }
+            queues = _queues(directory, queues_path, queues_doc["queues"], errors)
     templates = _load_templates(directory / "templates", errors)
 
     rules: list[Rule] = []
@@ -158,21 +275,24 @@ def load_policy(directory: Path) -> Policy:
             continue
         for raw in doc["rules"]:
             position += 1
-            rules.append(
-                Rule(
-                    name=raw["name"],
-                    when=raw["when"],
-                    action=dict(raw["action"]),
-                    file=str(path),
-                    order=int(raw.get("order", position * 10)),
-                    description=raw.get("description", ""),
-                )
-            )
+            rules.append(_rule(raw, path, position))
+    calendars = _calendars(directory, errors)
+
+    def business_hours(calendar: str, moment: Any) -> bool:
+        from chalicelib.calendars import in_business_hours
+
+        return in_business_hours(calendars[calendar], moment)
+
     policy = Policy(
         rules=tuple(sorted(rules, key=lambda r: r.order)),
         templates=templates,
         queues=queues,
         default_language=default_language,
+        guardrails=_load_guardrails(directory, errors),
+        calendar_names=tuple(sorted(calendars)),
+        business_hours_fn=business_hours,
+        own_fragments=own_fragments(templates),
+        options=options(business_hours),
         files=tuple(str(p) for p in rule_files),
     )
     seen: dict[str, str] = {}
@@ -181,8 +301,14 @@ def load_policy(directory: Path) -> Policy:
             errors.append(PolicyError(rule.file, f"rule name is also used in {seen[rule.name]}", rule.name, "name"))
         seen[rule.name] = rule.file
         errors.extend(_check_expression(Path(rule.file), rule.name, rule.when))
-        for field, message in ACTIONS[rule.action["type"]].check(rule.action, policy):
-            errors.append(PolicyError(rule.file, message, rule.name, field))
+        if rule.unless:
+            errors.extend(_check_expression(Path(rule.file), rule.name, rule.unless, "unless"))
+        if rule.schedule and rule.schedule.calendar not in calendars:
+            message = f"unknown calendar {rule.schedule.calendar!r}; valid: {sorted(calendars)}"
+            errors.append(PolicyError(rule.file, message, rule.name, "schedule.calendar"))
+        for index, action in enumerate(rule.actions):
+            for field, message in ACTIONS[action["type"]].check(action, policy):
+                errors.append(PolicyError(rule.file, message, rule.name, f"actions[{index}].{field}"))
     if errors:
         raise PolicyErrors(errors)
     return policy

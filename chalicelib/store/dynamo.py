@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,14 @@ else:
     DynamoDBClient = Any
 
 _serializer = TypeSerializer()
+
+
+class Recorded(enum.Enum):
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
 _deserializer = TypeDeserializer()
 
 
@@ -50,8 +59,12 @@ class Store:
     def table(self, logical: str) -> str:
         return self._settings.table(logical)
 
-    def record(self, decision: Decision, effects: Sequence[Effect]) -> bool:
-        """Write the decision and its effects atomically. False when the post already has a decision."""
+    def record(self, decision: Decision, effects: Sequence[Effect]) -> Recorded:
+        """Write the decision and its effects atomically.
+
+        DUPLICATE when the post already has a decision; CONFLICT when an effect's condition failed (a
+        reply budget changed since it was read) — nothing was written and the caller re-plans.
+        """
         items: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -61,15 +74,33 @@ class Store:
                 }
             }
         ]
-        items += [{"Put": {"TableName": self.table(e.table), "Item": to_item(e.item)}} for e in effects]
+        items += [self._transact_item(e) for e in effects]
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as exc:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False
+                return Recorded.DUPLICATE
+            if "ConditionalCheckFailed" in reasons:
+                return Recorded.CONFLICT
             raise
-        return True
+        return Recorded.RECORDED
+
+    def _transact_item(self, effect: Effect) -> dict[str, Any]:
+        if effect.item is not None:
+            return {"Put": {"TableName": self.table(effect.table), "Item": to_item(effect.item)}}
+        update: dict[str, Any] = {
+            "TableName": self.table(effect.table),
+            "Key": to_item(effect.key or {}),
+            "UpdateExpression": effect.update,
+        }
+        if effect.values:
+            update["ExpressionAttributeValues"] = to_item(effect.values)
+        if effect.names:
+            update["ExpressionAttributeNames"] = effect.names
+        if effect.condition:
+            update["ConditionExpression"] = effect.condition
+        return {"Update": update}
 
     def park(self, message: dict[str, Any], reason: str, now: datetime) -> str:
         """Keep an event that cannot be processed, with why, for ops to replay or discard."""
@@ -95,18 +126,14 @@ class Store:
         return sorted(self._scan("decisions"), key=lambda d: d["decided_at"], reverse=True)[:limit]
 
     def escalations(self, queue: str | None = None, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
-        """Open items of a queue by rank (priority, then due time) from the by_queue index."""
-        if queue is None:
-            found = [e for e in self._scan("escalations") if e.get("status") == status]
-            return sorted(found, key=lambda e: (e["rank"], e["created_at"]))[:limit]
-        got = self._client.query(
-            TableName=self.table("escalations"),
-            IndexName="by_queue",
-            KeyConditionExpression="queue_status = :qs",
-            ExpressionAttributeValues={":qs": {"S": f"{queue}#{status}"}},
-            Limit=limit,
-        )
-        return [from_item(i) for i in got.get("Items", [])]
+        """Items of a status (of one queue), by priority then due time. A scan: for ops listings and tests;
+        agents work the sharded by_queue index through `chalicelib.escalations.queue.EscalationQueue`."""
+        found = [
+            e
+            for e in self._scan("escalations")
+            if e.get("status") == status and (queue is None or e.get("queue") == queue)
+        ]
+        return sorted(found, key=lambda e: (e.get("rank", ""), e["created_at"]))[:limit]
 
     def outbox(self, status: str = "pending", limit: int = 100) -> list[dict[str, Any]]:
         got = self._client.query(

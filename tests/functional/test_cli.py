@@ -32,7 +32,7 @@ def test_policies_check_exits_2_naming_file_and_rule(runner: CliRunner, tmp_path
     rules.write_text(rules.read_text(encoding="utf-8").replace("queue: network", "queue: nocc"), encoding="utf-8")
     result = runner.invoke(cli, ["--policies", str(broken), "policies", "check"])
     assert result.exit_code == 2
-    assert f"{rules}: rule 'outage-to-network': action.queue: unknown queue 'nocc'" in result.output
+    assert f"{rules}: rule 'outage-report': actions[0].queue: unknown queue 'nocc'" in result.output
 
 
 def test_channels_list_json_shows_dev_secret_only_locally(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,8 +78,61 @@ def test_classify_bad_stdin_line_exits_2(runner: CliRunner) -> None:
 
 def test_policies_schema_lists_actions(runner: CliRunner) -> None:
     schema = json.loads(runner.invoke(cli, ["policies", "schema"]).output)
-    assert schema["properties"]["rules"]["items"]["properties"]["action"]["properties"]["type"]["enum"] == [
-        "escalate",
-        "ignore",
-        "reply",
-    ]
+    action = schema["properties"]["rules"]["items"]["properties"]["actions"]["items"]
+    assert action["properties"]["type"]["enum"] == ["escalate", "hide", "ignore", "notice", "reply", "tag"]
+
+
+def test_decide_offline_writes_one_line_per_post(runner: CliRunner) -> None:
+    lines = "\n".join(
+        json.dumps(p)
+        for p in [
+            {"id": "1", "text": "@bayanitelcares I'm switching to Globe, done with you"},
+            {"id": "2", "text": "haha same", "addressed_to_brand": False},
+            {"id": "3", "text": "my fiber is down since 6am", "is_dm": True},
+        ]
+    )
+    result = runner.invoke(cli, ["decide"], input=lines + "\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["id"], r["rule"]) for r in rows][:2] == [("1", "churn-to-retention"), ("2", "not-for-us")]
+    assert rows[2]["actions"][0]["private"] is True
+    assert {"action", "rule", "reasons", "classification"} <= set(rows[0])
+
+
+def test_decide_rejects_a_post_without_text(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["decide"], input='{"id": "1"}\n')
+    assert result.exit_code == 2
+    assert "line 1: expected an object with a text" in result.output
+
+
+def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Path) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(POLICIES, repo / "policies")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    rules = repo / "policies" / "rules" / "10-default.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace(
+            "{type: escalate, queue: retention, priority: 1}", "{type: escalate, queue: care, priority: 3}"
+        ),
+        encoding="utf-8",
+    )
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text(
+        json.dumps({"id": "p1", "text": "@bayanitelcares I'm switching to Globe, done with you"})
+        + "\n"
+        + json.dumps({"id": "p2", "text": "@bayanitelcares thank you so much!"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        cli, ["--policies", str(repo / "policies"), "policies", "diff", "--base", "HEAD", "--posts", str(posts)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "p1: churn-to-retention: escalate(retention)  →  churn-to-retention: escalate(care)" in result.output
+    assert "p2:" not in result.output
+    assert "1 of 2 decisions change between HEAD and the working policy" in result.output

@@ -33,14 +33,17 @@ def test_mention_matching_an_escalate_rule_ends_as_one_escalation(ddb_runtime: R
     escalations = ddb_runtime.store.escalations()
     assert len(escalations) == 1
     escalation = escalations[0]
-    assert (escalation["queue"], escalation["priority"], escalation["rule"]) == ("network", 2, "outage-to-network")
+    assert (escalation["queue"], escalation["priority"], escalation["rule"]) == ("network", 2, "outage-acknowledge")
     assert escalation["post"]["post_id"] == "2001"
     assert escalation["due_at"] == "2026-11-23T10:30:00.000Z"  # network SLA 60 min from the fixed clock
     decision = ddb_runtime.store.decision("x#2001")
     assert decision is not None
-    assert decision["action"] == "escalate"
+    assert decision["action"] == "reply"  # the first of its actions: acknowledge, then escalate
     assert decision["classification"]["topic"] == "outage"
-    assert decision["rules_evaluated"][-1] == "outage-to-network"
+    assert decision["rules_evaluated"][-1] == "outage-acknowledge+"
+    assert [a["type"] for a in decision["actions"]] == ["reply", "escalate"]
+    [reply] = ddb_runtime.store.outbox()
+    assert reply["template"] == "outage_ack" and reply["private"] is False
 
 
 def test_same_delivery_twice_ends_as_one_decision(ddb_runtime: Runtime) -> None:
@@ -229,3 +232,34 @@ def test_processor_parks_events_missing_required_fields(ddb_runtime: Runtime, mi
     outcome = ddb_runtime.processor.process_message(message)
     assert outcome.status == "parked"
     assert len(ddb_runtime.store.parked()) == 1
+
+
+def _dm(runtime: Runtime, dm_id: str, text: str, sender: str = "555") -> Event:
+    body = {
+        "for_user_id": "1000000000000000001",
+        "direct_message_events": [
+            {
+                "type": "message_create",
+                "id": dm_id,
+                "created_timestamp": "1795000000000",
+                "message_create": {
+                    "target": {"recipient_id": "1000000000000000001"},
+                    "sender_id": sender,
+                    "message_data": {"text": text, "entities": {}},
+                },
+            }
+        ],
+    }
+    return PLATFORM.split(body, runtime.channels["x-care"], "2026-11-23T09:30:00.000Z").events[0]
+
+
+def test_a_follow_up_in_the_conversation_joins_the_open_escalation(ddb_runtime: Runtime) -> None:
+    first = ddb_runtime.processor.process(_dm(ddb_runtime, "9001", "why was I charged twice on my bill this month?"))
+    second = ddb_runtime.processor.process(_dm(ddb_runtime, "9002", "hello?? still waiting, this is ridiculous"))
+    assert (first.status, first.rule) == ("decided", "account-matters-by-dm")
+    assert (second.status, second.action, second.rule) == ("decided", "escalate", "follow-up")
+    [escalation] = ddb_runtime.store.escalations()
+    assert [f["post"]["post_id"] for f in escalation["follow_ups"]] == ["9002"]
+    assert len(ddb_runtime.store.outbox()) == 1  # the first post's DM reply only: no reply over the agent's head
+    decision = ddb_runtime.store.decision("x#9002")
+    assert decision is not None and decision["reason"].startswith("joined the open escalation esc-")

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from string import Template
+from typing import Any
 
-from chalicelib.actions import ACTIONS, render
+from chalicelib.actions import ACTIONS, ActContext, Effect, render
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.policy.loader import load_policy
+from chalicelib.policy.model import ReplyTemplate
 from tests.conftest import POLICIES
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _item(effect: Effect) -> dict[str, Any]:
+    assert effect.item is not None, "expected a Put"
+    return effect.item
 
 
 def _post(text: str = "thanks!", name: str = "Maria Santos", platform: str = "x", is_dm: bool = False) -> Post:
@@ -38,49 +45,47 @@ def _classification(language: str = "en") -> Classification:
 
 def test_escalate_uses_queue_sla_and_ranks_by_priority_then_due() -> None:
     policy = load_policy(POLICIES)
-    [effect] = ACTIONS["escalate"].effects(
-        {"type": "escalate", "queue": "retention", "priority": 1}, _post(), _classification(), "churn", policy, NOW
-    )
+    context = ActContext(_post(), _classification(), "churn", policy, NOW)
+    [effect] = ACTIONS["escalate"].effects({"queue": "retention", "priority": 1}, context)
     assert effect.table == "escalations"
-    assert effect.item["due_at"] == "2026-11-23T09:30:00.000Z"
-    assert effect.item["rank"] == "1#2026-11-23T09:30:00.000Z"
-    assert effect.item["queue_status"] == "retention#open"
+    assert _item(effect)["due_at"] == "2026-11-23T09:30:00.000Z"
+    assert _item(effect)["rank"] == "1#2026-11-23T09:30:00.000Z"
+    assert _item(effect)["queue_status"] == "retention#open"
 
 
 def test_escalation_id_is_stable_per_post() -> None:
     policy = load_policy(POLICIES)
     params = {"type": "escalate", "queue": "care", "priority": 3, "sla_minutes": 5}
-    first = ACTIONS["escalate"].effects(params, _post(), _classification(), "r", policy, NOW)[0]
-    again = ACTIONS["escalate"].effects(params, _post(), _classification(), "r", policy, NOW)[0]
-    assert first.item["escalation_id"] == again.item["escalation_id"]
-    assert first.item["due_at"] == "2026-11-23T09:05:00.000Z"
+    first = ACTIONS["escalate"].effects(params, ActContext(_post(), _classification(), "r", policy, NOW))[0]
+    again = ACTIONS["escalate"].effects(params, ActContext(_post(), _classification(), "r", policy, NOW))[0]
+    assert _item(first)["escalation_id"] == _item(again)["escalation_id"]
+    assert _item(first)["due_at"] == "2026-11-23T09:05:00.000Z"
 
 
 def test_reply_uses_the_post_language_with_fallback() -> None:
     policy = load_policy(POLICIES)
     params = {"type": "reply", "template": "thanks"}
-    tagalog = ACTIONS["reply"].effects(params, _post(), _classification("tl"), "r", policy, NOW)[0]
-    unknown = ACTIONS["reply"].effects(params, _post(), _classification("unknown"), "r", policy, NOW)[0]
-    assert tagalog.item["text"].startswith("Salamat po Maria")
-    assert unknown.item["text"].startswith("Thank you Maria")
-    assert tagalog.item["private"] is False
+    tagalog = ACTIONS["reply"].effects(params, ActContext(_post(), _classification("tl"), "r", policy, NOW))[0]
+    unknown = ACTIONS["reply"].effects(params, ActContext(_post(), _classification("unknown"), "r", policy, NOW))[0]
+    assert _item(tagalog)["text"].startswith("Salamat po Maria")
+    assert _item(unknown)["text"].startswith("Thank you Maria")
+    assert _item(tagalog)["private"] is False
 
 
 def test_reply_to_a_dm_is_private() -> None:
     policy = load_policy(POLICIES)
-    [effect] = ACTIONS["reply"].effects(
-        {"type": "reply", "template": "thanks"}, _post(is_dm=True), _classification(), "r", policy, NOW
-    )
-    assert effect.item["private"] is True
+    context = ActContext(_post(is_dm=True), _classification(), "r", policy, NOW)
+    [effect] = ACTIONS["reply"].effects({"template": "thanks"}, context)
+    assert _item(effect)["private"] is True
 
 
 def test_render_masks_personal_data_in_variables() -> None:
-    text = render(Template("Hi $name!"), _post(name="maria@example.com"), _classification())
+    text = render(ReplyTemplate(Template("Hi $name!")), _post(name="maria@example.com"), _classification())
     assert "example.com" not in text
     assert "[email]" in text
 
 
 def test_render_respects_the_platform_limit() -> None:
-    text = render(Template("x" * 400), _post(), _classification())
+    text = render(ReplyTemplate(Template("x" * 400)), _post(), _classification())
     assert len(text) == 280
     assert text.endswith("…")

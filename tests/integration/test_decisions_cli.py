@@ -1,0 +1,56 @@
+"""`carewire decisions list|show` read what the pipeline stored, through the local stack on DynamoDB Local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chalicelib.cli import cli
+from chalicelib.runtime import Runtime
+from chalicelib.settings import Settings
+from chalicelib.store.tables import create_tables
+from tests.conftest import POLICIES, FixedClock
+from tests.integration.test_pipeline import OUTAGE, _event
+from tests.support import mention_delivery
+
+
+def test_decisions_show_explains_a_stored_decision(
+    tmp_path: Path, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        stage="local",
+        policies_dir=POLICIES,
+        home=tmp_path,
+        table_names={
+            "decisions": "cli-decisions",
+            "escalations": "cli-escalations",
+            "outbox": "cli-outbox",
+            "parked": "cli-parked",
+            "idempotency": "cli-idem",
+            "notices": "cli-notices",
+            "activity": "cli-activity",
+        },
+    )
+    runtime = Runtime(settings, clock=FixedClock())
+    create_tables(runtime.dynamodb, settings)
+    runtime.processor.process(_event(runtime, mention_delivery("8001", OUTAGE)))
+    for logical, name in settings.table_names.items():
+        monkeypatch.setenv(f"CAREWIRE_{logical.upper()}_TABLE", name)
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path))
+
+    shown = CliRunner().invoke(cli, ["decisions", "show", "x#8001"])
+    assert shown.exit_code == 0, shown.output
+    assert "decided: reply by rule outage-acknowledge — No notice yet. Acknowledge" in shown.output
+    assert "action: reply (private=False, template=outage_ack) from outage-acknowledge" in shown.output
+    assert "action: escalate (priority=2, queue=network) from outage-acknowledge" in shown.output
+    assert "rules: not-for-us → spam → abuse-to-moderation" in shown.output
+    assert "topic: outage/" in shown.output
+
+    listed = CliRunner().invoke(cli, ["decisions", "list"])
+    assert "x#8001" in listed.output and "outage-acknowledge" in listed.output
+
+    missing = CliRunner().invoke(cli, ["decisions", "show", "x#nope"])
+    assert missing.exit_code == 2
+    assert "no decision for 'x#nope'" in missing.output
