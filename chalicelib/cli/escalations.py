@@ -1,10 +1,29 @@
-"""The escalation queue for agents: list."""
+"""The escalation queue for agents and ops: list, claim, resolve, stats (straight to the store)."""
 
 from __future__ import annotations
 
+import getpass
+from typing import Any
+
 import click
 
-from chalicelib.cli import _echo_json, _runtime, cli
+from chalicelib.cli import CarewireCliError, _echo_json, _runtime, cli
+from chalicelib.escalations.errors import EscalationError
+
+
+def _default_agent() -> str:
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _line(e: dict[str, Any]) -> str:
+    holder = f" held by {e['agent']} until {e['lease_until']}" if e.get("status") == "claimed" else ""
+    return (
+        f"P{e['priority']} due {e['due_at']}  {e['queue']:<11} {e['escalation_id']}  {e['post']['key']:<26}"
+        f" sla {e.get('sla_state', 'ok')}{holder}"
+    )
 
 
 @cli.group()
@@ -14,13 +33,78 @@ def escalations() -> None:
 
 @escalations.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--queue", default=None)
+@click.option("--queue", default=None, help="one queue, most urgent first (default: every queue)")
+@click.option("--status", type=click.Choice(["open", "claimed", "resolved"]), default="open", show_default=True)
 @click.pass_context
-def escalations_list(ctx: click.Context, as_json: bool, queue: str | None) -> None:
+def escalations_list(ctx: click.Context, as_json: bool, queue: str | None, status: str) -> None:
     with _runtime(ctx) as runtime:
-        rows = runtime.store.escalations(queue)
+        try:
+            if queue is not None and status != "resolved":
+                rows = runtime.escalations.list_queue(queue, status=status, limit=500)
+            else:
+                rows = runtime.store.escalations(queue, status=status)
+        except EscalationError as exc:
+            raise CarewireCliError(str(exc)) from exc
     if as_json:
         _echo_json(rows)
         return
     for e in rows:
-        click.echo(f"P{e['priority']} due {e['due_at']}  {e['queue']:<11} {e['post']['key']:<26} rule {e['rule']}")
+        click.echo(_line(e))
+
+
+@escalations.command("claim")
+@click.option("--queue", required=True)
+@click.option("--agent", default=_default_agent, show_default="cli:$USER", help="who takes it")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def escalations_claim(ctx: click.Context, queue: str, agent: str, as_json: bool) -> None:
+    """Take the most urgent open item of a queue, with a lease."""
+    with _runtime(ctx) as runtime:
+        try:
+            claimed = runtime.escalations.claim_next(queue, agent, runtime.clock())
+        except EscalationError as exc:
+            raise CarewireCliError(str(exc)) from exc
+    if claimed is None:
+        raise CarewireCliError(f"queue {queue!r} is empty")
+    if as_json:
+        _echo_json(claimed)
+    else:
+        click.echo(_line(claimed))
+
+
+@escalations.command("resolve")
+@click.argument("escalation_id")
+@click.option("--outcome", required=True, help="answered, moved_to_dm, no_action_needed, duplicate, spam_or_abuse")
+@click.option("--agent", default=_default_agent, show_default="cli:$USER", help="the lease holder")
+@click.option("--force", is_flag=True, help="as a supervisor: resolve whoever holds it")
+@click.pass_context
+def escalations_resolve(ctx: click.Context, escalation_id: str, outcome: str, agent: str, force: bool) -> None:
+    with _runtime(ctx) as runtime:
+        try:
+            done = runtime.escalations.resolve(escalation_id, agent, outcome, runtime.clock(), force=force)
+        except EscalationError as exc:
+            raise CarewireCliError(str(exc)) from exc
+    met = "met" if done["sla_met"] else "missed"
+    click.echo(f"resolved {done['escalation_id']} ({done['outcome']}); SLA {met}")
+
+
+@escalations.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--days", type=click.IntRange(1, 31), default=1, show_default=True, help="SLA compliance window")
+@click.pass_context
+def escalations_stats(ctx: click.Context, as_json: bool, days: int) -> None:
+    """Open and claimed items by queue and priority, oldest wait, SLA compliance."""
+    with _runtime(ctx) as runtime:
+        stats = runtime.escalations.stats(runtime.clock(), days=days)
+    if as_json:
+        _echo_json(stats)
+        return
+    click.echo(f"{'queue':<11} {'open':>5} {'claimed':>8} {'oldest wait':>12}  by priority   SLA at risk/breached")
+    for name, q in stats["queues"].items():
+        by_priority = " ".join(f"P{p}:{n}" for p, n in q["by_priority"].items()) or "-"
+        wait = f"{q['oldest_wait_seconds'] // 60} min" if q["oldest_created_at"] else "-"
+        states = f"{q['sla_state'].get('at_risk', 0)}/{q['sla_state'].get('breached', 0)}"
+        click.echo(f"{name:<11} {q['open']:>5} {q['claimed']:>8} {wait:>12}  {by_priority:<13} {states}")
+    sla = stats["sla"]
+    rate = f"{sla['compliance']:.0%}" if sla["compliance"] is not None else "n/a"
+    click.echo(f"SLA compliance, last {sla['days']} day(s): {sla['met']}/{sla['resolved']} resolved in time ({rate})")
