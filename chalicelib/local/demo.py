@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,13 @@ import yaml
 
 from chalicelib.channels.base import Platform
 from chalicelib.channels.config import ChannelConfig
+from chalicelib.clock import iso
 from chalicelib.store.dynamo import Store
 
 DEMO_FILE = Path(__file__).with_name("demo_posts.yaml")
+EXAMPLE_NOTICE = (
+    Path(__file__).resolve().parents[2] / "policies" / "notices" / "examples" / "qc-mobile-data-outage.yaml"
+)
 _BASE_MS = 1_795_000_000_000
 
 
@@ -110,6 +115,16 @@ def build_deliveries(path: Path = DEMO_FILE) -> list[Delivery]:
     return deliveries
 
 
+def publish_demo_notice(notices: Any, now: datetime) -> Any:
+    """The bundled example outage notice, published for a window around `now` under a fresh id."""
+    fields = dict(yaml.safe_load(EXAMPLE_NOTICE.read_text(encoding="utf-8")))
+    fields["id"] = f"{fields['id']}-{now:%Y%m%d%H%M%S}"
+    fields["starts_at"] = iso(now - timedelta(hours=2))
+    fields["ends_at"] = iso(now + timedelta(hours=10))
+    notice = notices.create(fields, author="demo")
+    return notices.publish(notice.id, notice.version, author="demo")
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
@@ -143,21 +158,20 @@ def replay(
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'delivery':<34} {'http':<5} {'topic':<18} {'sentiment':<10} {'action':<9} {'rule / why'}"]
+    lines = [f"{'delivery':<34} {'http':<5} {'topic':<18} {'sentiment':<10} {'rule: actions'}"]
     for row in rows:
         decision = row["decision"]
         if decision is None:
             skipped = ", ".join(row["answer"].get("skipped", {})) or "no new post"
-            outcome = f"{'-':<18} {'-':<10} {'-':<9} acknowledged ({skipped})"
+            outcome = f"{'-':<18} {'-':<10} acknowledged ({skipped})"
             if row["post_key"] is None and row["answer"].get("accepted"):
-                outcome = f"{'-':<18} {'-':<10} {'-':<9} acknowledged, no decision (own post or duplicate)"
+                outcome = f"{'-':<18} {'-':<10} acknowledged, no new decision (own post or redelivery)"
         else:
             c = decision["classification"]
-            params = decision["params"]
-            target = params.get("queue") or params.get("template") or params.get("reason", "")
-            outcome = (
-                f"{c['topic']:<18} {c['sentiment']['label']:<10} {decision['action']:<9} "
-                f"{decision['rule'] or '-'} → {target}"
+            acts = " + ".join(
+                f"{a['type']}({a.get('notice_id') or a.get('queue') or a.get('template') or a.get('reason', '')})"
+                for a in decision.get("actions", [])
             )
+            outcome = f"{c['topic']:<18} {c['sentiment']['label']:<10} {decision['rule'] or '(no rule)'}: {acts}"
         lines.append(f"{row['delivery']:<34} {row['http']:<5} {outcome}")
     return "\n".join(lines)

@@ -1,0 +1,230 @@
+"""What a valid notice is. Every problem is reported at once, located as (field, reason), e.g.
+`("regions[1]", "unknown region 'Cebu Cty'; valid: [...]")` — for the API's 400 and the CLI's one line.
+
+Services and regions must be the operator lexicon's canonical names (what the classifier produces), or one
+of their spellings, which is rewritten to the canonical name; otherwise a notice could never match a post.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.classify.text import fold
+from chalicelib.clock import iso, parse
+from chalicelib.model import NOTICE_KINDS, Notice
+from chalicelib.notices.errors import NoticeInvalid
+from chalicelib.pii import find_pii
+
+EDITABLE = (
+    "kind",
+    "language",
+    "title",
+    "body",
+    "link",
+    "services",
+    "regions",
+    "keywords",
+    "channels",
+    "starts_at",
+    "ends_at",
+    "announce_on",
+    "follow_up",
+)
+"""Fields a marketer writes; status, version, author and history are Carewire's."""
+
+TEXT_LIMITS = {"title": 120, "body": 1000, "follow_up": 500}
+MAX_LIST = {"services": 20, "regions": 40, "keywords": 30, "channels": 20, "announce_on": 10}
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+_LINK = re.compile(r"^https://[^\s/?#]+\.[^\s/?#]+\S*$")
+
+Problems = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What notices may name: the operator's services and regions, and the configured channels."""
+
+    services: Mapping[str, str]
+    """folded spelling → canonical name"""
+    regions: Mapping[str, str]
+    channels: frozenset[str]
+
+    @classmethod
+    def load(cls, policies_dir: Path, channels: Iterable[str]) -> Vocabulary:
+        doc = yaml.safe_load((policies_dir / "lexicon" / "operator.yaml").read_text(encoding="utf-8")) or {}
+
+        def spellings(section: Mapping[str, Any]) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for canonical, names in section.items():
+                for name in [canonical, *(names or [])]:
+                    found.setdefault(fold(str(name)).strip(), str(canonical))
+            return found
+
+        return cls(
+            services=spellings(doc.get("services") or {}),
+            regions=spellings(doc.get("regions") or {}),
+            channels=frozenset(channels),
+        )
+
+
+def _texts(name: str, value: Any, problems: Problems) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not value:
+        problems.append((name, "expected a mapping of language to text, e.g. {en: ..., tl: ...}"))
+        return {}
+    texts: dict[str, str] = {}
+    for language, text in value.items():
+        where = f"{name}.{language}"
+        if not isinstance(language, str) or not _LANGUAGE.match(language):
+            problems.append((where, "not a language code (two or three lower-case letters, e.g. en, tl)"))
+        elif not isinstance(text, str) or not text.strip():
+            problems.append((where, "expected non-empty text"))
+        elif len(text.strip()) > TEXT_LIMITS[name]:
+            problems.append((where, f"{len(text.strip())} characters; at most {TEXT_LIMITS[name]}"))
+        elif find_pii(text):
+            kinds = sorted({s["type"] for s in find_pii(text)})
+            problems.append((where, f"looks like personal data ({', '.join(kinds)}); public replies would mask it"))
+        else:
+            texts[language] = " ".join(text.split())
+    return texts
+
+
+def _names(
+    name: str, value: Any, problems: Problems, known: Mapping[str, str] | None = None, noun: str = ""
+) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append((name, "expected a list"))
+        return ()
+    if len(value) > MAX_LIST[name]:
+        problems.append((name, f"{len(value)} entries; at most {MAX_LIST[name]}"))
+    found: list[str] = []
+    for position, item in enumerate(value):
+        where = f"{name}[{position}]"
+        if not isinstance(item, str) or not item.strip():
+            problems.append((where, "expected non-empty text"))
+            continue
+        if known is None:
+            text = fold(" ".join(item.split()))
+            if len(text) < 2 or len(text) > 60:
+                problems.append((where, "a keyword is 2 to 60 characters"))
+                continue
+            found.append(text)
+        elif fold(item).strip() in known:
+            found.append(known[fold(item).strip()])
+        else:
+            valid = sorted(set(known.values()))
+            problems.append((where, f"unknown {noun or name.rstrip('s')} {item!r}; valid: {valid}"))
+    return tuple(dict.fromkeys(found))
+
+
+def _moment(name: str, value: Any, problems: Problems) -> str | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            problems.append((name, f"not an ISO-8601 time: {value!r}"))
+            return None
+    elif isinstance(value, date):
+        problems.append((name, "a date without a time; write e.g. 2026-11-23T08:00:00+08:00"))
+        return None
+    else:
+        problems.append((name, "expected an ISO-8601 time, e.g. 2026-11-23T08:00:00+08:00"))
+        return None
+    if moment.tzinfo is None:
+        problems.append((name, "needs a timezone, e.g. 2026-11-23T08:00:00+08:00 or ...Z"))
+        return None
+    return iso(moment)
+
+
+def check_fields(doc: Any, vocabulary: Vocabulary, *, creating: bool) -> dict[str, Any]:
+    """The editable fields present in `doc`, normalised. Raises NoticeInvalid listing every problem."""
+    if not isinstance(doc, Mapping):
+        raise NoticeInvalid([("", "expected an object of notice fields")])
+    problems: Problems = []
+    allowed = (*EDITABLE, "id") if creating else EDITABLE
+    values: dict[str, Any] = {}
+    for name, value in doc.items():
+        if name not in allowed:
+            reason = "cannot be changed" if name == "id" else f"unknown field; valid: {sorted(allowed)}"
+            problems.append((str(name), reason))
+        elif name == "id":
+            if not isinstance(value, str) or not _ID.match(value):
+                problems.append(("id", "3-63 characters: lower-case letters, digits and '-'"))
+            else:
+                values["id"] = value
+        elif name == "kind":
+            if value not in NOTICE_KINDS:
+                problems.append(("kind", f"unknown kind {value!r}; valid: {list(NOTICE_KINDS)}"))
+            else:
+                values["kind"] = value
+        elif name == "language":
+            if not isinstance(value, str) or not _LANGUAGE.match(value):
+                problems.append(("language", "not a language code (two or three lower-case letters, e.g. en)"))
+            else:
+                values["language"] = value
+        elif name in TEXT_LIMITS:
+            values[name] = {} if name == "follow_up" and value in (None, {}) else _texts(name, value, problems)
+        elif name == "link":
+            if value in (None, ""):
+                values["link"] = ""
+            elif not isinstance(value, str) or len(value) > 300 or not _LINK.match(value):
+                problems.append(("link", "expected an https:// URL of at most 300 characters"))
+            else:
+                values["link"] = value
+        elif name == "services":
+            values[name] = _names(name, value, problems, vocabulary.services)
+        elif name == "regions":
+            values[name] = _names(name, value, problems, vocabulary.regions)
+        elif name == "keywords":
+            values[name] = _names(name, value, problems)
+        elif name in ("channels", "announce_on"):
+            values[name] = _names(name, value, problems, {c: c for c in vocabulary.channels}, "channel")
+        elif name == "starts_at":
+            values[name] = _moment(name, value, problems)
+        elif name == "ends_at":
+            values[name] = None if value is None else _moment(name, value, problems)
+    if creating:
+        problems += [(name, "required") for name in ("kind", "title", "body") if name not in doc]
+    if problems:
+        raise NoticeInvalid(problems)
+    return values
+
+
+def check_notice(notice: Notice) -> None:
+    """Rules across fields, on the notice as it would be stored."""
+    problems: Problems = []
+    for name in ("title", "body"):
+        if notice.language not in getattr(notice, name):
+            problems.append((f"{name}.{notice.language}", f"required: the notice's language is {notice.language!r}"))
+    if notice.follow_up and notice.language not in notice.follow_up:
+        problems.append((f"follow_up.{notice.language}", f"required: the notice's language is {notice.language!r}"))
+    if notice.ends_at is not None and parse(notice.ends_at) <= parse(notice.starts_at):
+        problems.append(("ends_at", "must be after starts_at"))
+    if notice.kind != "announcement" and not (notice.services or notice.regions or notice.keywords):
+        problems.append(("services", "name at least one service, region or keyword, or the notice can match no post"))
+    if problems:
+        raise NoticeInvalid(problems)
+
+
+def read_notice_file(path: Path) -> Any:
+    """A marketer's notice file: YAML with the editable fields (and `id`) at the top; duplicate keys refused.
+    Checked by `Notices.create` / `update` like an API request."""
+    from chalicelib.policy.loader import _StrictLoader  # the policy files' loader: refuses duplicate keys
+
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except OSError as exc:
+        raise NoticeInvalid([("", f"cannot read: {exc.strerror}")], source=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise NoticeInvalid([("", f"invalid YAML: {exc}".replace("\n", " "))], source=str(path)) from exc
