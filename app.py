@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Chalice, Rate, Request, Response
 
 from chalicelib import runtime
 from chalicelib.api.agents import agents
@@ -17,7 +17,9 @@ from chalicelib.channels.errors import (
     SignatureRejected,
     UnknownChannel,
 )
+from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
 from chalicelib.intake_queue import QueueUnavailable
+from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeInvalid, NoticeNotFound, StaleVersion
 from chalicelib.observability import COUNTERS, logger
 
 INTAKE_QUEUE = "carewire-intake"
@@ -36,6 +38,14 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     QueueUnavailable: (503, "try_again"),
     Unauthenticated: (401, "unauthenticated"),
     Forbidden: (403, "forbidden"),
+    InvalidRequest: (400, "bad_request"),
+    EscalationNotFound: (404, "not_found"),
+    EscalationConflict: (409, "conflict"),
+    NoticeInvalid: (400, "invalid_notice"),
+    NoticeNotFound: (404, "not_found"),
+    NoticeExists: (409, "notice_exists"),
+    StaleVersion: (409, "stale_version"),
+    InvalidTransition: (409, "invalid_transition"),
 }
 
 
@@ -89,3 +99,17 @@ def process_intake(event: Any) -> dict[str, Any]:
     from chalicelib.processor import process_sqs_batch
 
     return process_sqs_batch(runtime.current().processor, event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def expire_notices(event: Any) -> dict[str, Any]:
+    """Start scheduled notices whose time has come; expire those past ends_at."""
+    return runtime.current().notices.sweep().to_doc()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_slas(event: Any) -> dict[str, Any]:
+    """Return expired leases to their queues; mark, count, notify and bump escalations at risk or breached."""
+    from chalicelib.escalations.sweep import run
+
+    return run(runtime.current())

@@ -133,10 +133,21 @@ class Decision:
     classification: dict[str, Any]
     rules_evaluated: tuple[str, ...]
     decided_at: str
+    actions: tuple[dict[str, Any], ...] = ()
+    """Every action taken: type, parameters (after guardrails) and the rule that asked for it."""
+    guardrails: tuple[str, ...] = ()
+    """What the engine's guardrails blocked or changed, and why."""
+    shadow: tuple[dict[str, Any], ...] = ()
+    """Shadow rules that matched and what they would have done."""
+    post: dict[str, Any] = field(default_factory=dict)
+    """The post as decided, so `policies diff` can replay stored decisions."""
 
     def to_doc(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
         doc["rules_evaluated"] = list(self.rules_evaluated)
+        doc["actions"] = [dict(a) for a in self.actions]
+        doc["guardrails"] = list(self.guardrails)
+        doc["shadow"] = [dict(s) for s in self.shadow]
         return doc
 
 
@@ -173,3 +184,62 @@ class OutboxReply:
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
+
+
+NOTICE_KINDS = ("outage", "maintenance", "policy_change", "announcement")
+NOTICE_STATUSES = ("draft", "scheduled", "active", "resolved", "expired")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A service notice marketers publish and Carewire answers with (chalicelib/notices/).
+
+    `scheduled` and `active` notices are live (matching checks the time window itself); `resolved` and
+    `expired` are final. Every change bumps `version`, the optimistic-concurrency token.
+    """
+
+    id: str
+    kind: str
+    title: dict[str, str]
+    """language → text; always has `language`."""
+    body: dict[str, str]
+    starts_at: str
+    status: str
+    version: int
+    author: str
+    """Who made the last change (a Principal id, or `cli:<user>`)."""
+    created_at: str
+    updated_at: str
+    language: str = "en"
+    """The language every text has; the fallback for posts in other languages."""
+    link: str = ""
+    services: tuple[str, ...] = ()
+    """Canonical service names from the operator lexicon; empty = every service."""
+    regions: tuple[str, ...] = ()
+    """Canonical region names from the operator lexicon; empty = everywhere."""
+    keywords: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    """Channels whose posts it answers; empty = every channel."""
+    ends_at: str | None = None
+    announce_on: tuple[str, ...] = ()
+    """Channels where publishing queues it as a brand post."""
+    follow_up: dict[str, str] = field(default_factory=dict)
+    """language → "service restored" text sent on resolution to those told about it; empty = none."""
+    resolved_at: str | None = None
+    history: tuple[dict[str, Any], ...] = ()
+    """Oldest first: version, at, by, action, fields changed."""
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for name in ("services", "regions", "keywords", "channels", "announce_on", "history"):
+            doc[name] = list(doc[name])
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Notice:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in doc.items() if k in known}
+        for name in ("services", "regions", "keywords", "channels", "announce_on", "history"):
+            values[name] = tuple(values.get(name) or ())
+        values["version"] = int(values["version"])
+        return cls(**values)

@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig, SecretResolver
     from chalicelib.classify import Classifier
     from chalicelib.dedupe import DeliveryDedupe
+    from chalicelib.escalations.queue import EscalationQueue
+    from chalicelib.escalations.sweep import Alerts
     from chalicelib.intake import Intake
     from chalicelib.intake_queue import IntakeQueue
+    from chalicelib.notices.service import Notices
     from chalicelib.policy.model import Policy
     from chalicelib.processor import Processor
+    from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
 
 
@@ -74,6 +78,25 @@ class Runtime:
         return Store(self.dynamodb, self.settings)
 
     @cached_property
+    def escalations(self) -> EscalationQueue:
+        from chalicelib.actions import PLATFORM_TEXT_LIMITS
+        from chalicelib.escalations.queue import EscalationQueue
+
+        return EscalationQueue(
+            self.dynamodb,
+            self.settings.table("escalations"),
+            self.policy.queues,
+            outbox_table=self.settings.table("outbox"),
+            platform_limits=PLATFORM_TEXT_LIMITS,
+        )
+
+    @cached_property
+    def escalation_alerts(self) -> Alerts:
+        from chalicelib.escalations.sweep import alerts_from_env
+
+        return alerts_from_env()
+
+    @cached_property
     def policy(self) -> Policy:
         from chalicelib.policy.loader import load_policy
 
@@ -84,6 +107,12 @@ class Runtime:
         from chalicelib.classify import Classifier
 
         return Classifier.from_policies(self.settings.policies_dir)
+
+    @cached_property
+    def activity(self) -> Activity:
+        from chalicelib.store.activity import Activity
+
+        return Activity(self.dynamodb, self.settings.table("activity"))
 
     @cached_property
     def dedupe(self) -> DeliveryDedupe:
@@ -102,7 +131,10 @@ class Runtime:
             policy=self.policy,
             store=self.store,
             dedupe=self.dedupe,
+            activity=self.activity,
             clock=self.clock,
+            notices=self.notices.for_post,
+            follow_ups=self.escalations.add_follow_up,
         )
 
     @cached_property
@@ -133,6 +165,19 @@ class Runtime:
             queue=self.queue,
             clock=self.clock,
             max_body_bytes=self.settings.max_body_bytes,
+        )
+
+    @cached_property
+    def notices(self) -> Notices:
+        from chalicelib.notices.service import Notices
+        from chalicelib.notices.store import NoticeStore
+        from chalicelib.notices.validate import Vocabulary
+
+        return Notices(
+            store=NoticeStore(self.dynamodb, self.settings),
+            vocabulary=Vocabulary.load(self.settings.policies_dir, self.channels),
+            platforms={c.id: c.platform for c in self.channels.values()},
+            clock=self.clock,
         )
 
 

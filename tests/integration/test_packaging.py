@@ -47,19 +47,42 @@ def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[Path, dict[str, Any]]) -> None:
     resources = template[1]["Resources"]
-    for role in ("ApiHandlerRole", "ProcessIntakeRole"):
+    for role in ("ApiHandlerRole", "ProcessIntakeRole", "ExpireNoticesRole", "SweepSlasRole"):
         for statement in _statements(resources, role):
             assert statement["Effect"] == "Allow", f"{role}: the deny-all placeholder survived the merge"
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if any(a.startswith(("dynamodb:", "sqs:", "ssm:")) for a in actions):
                 assert statement["Resource"] != "*", f"{role} {statement['Sid']} is not scoped"
-    api_actions = {a for s in _statements(resources, "ApiHandlerRole") for a in s["Action"]}
-    assert not any(a.startswith("dynamodb:") for a in api_actions), "the webhook route must not touch tables"
+    # Every route runs in APIHandler: the webhooks (no table) and the agent and notices APIs (their tables only).
+    api_resources = repr([s.get("Resource") for s in _statements(resources, "ApiHandlerRole")])
+    for table in ("DecisionsTable", "IdempotencyTable"):
+        assert table not in api_resources, f"ApiHandlerRole must not touch {table}"
+    expiry_resources = repr([s.get("Resource") for s in _statements(resources, "ExpireNoticesRole")])
+    assert "NoticesTable" in expiry_resources
+    assert not any(t in expiry_resources for t in ("DecisionsTable", "OutboxTable", "EscalationsTable"))
+
+
+def test_agent_api_and_sla_sweep_touch_only_the_queue(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    api = {s["Sid"]: s for s in _statements(resources, "ApiHandlerRole")}
+    assert api["AgentQueue"]["Action"] == ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    assert "EscalationsTable" in repr(api["AgentQueue"]["Resource"])
+    assert api["AgentReplies"] == {**api["AgentReplies"], "Action": ["dynamodb:PutItem"]}
+    assert api["AgentReplies"]["Resource"] == {"Fn::GetAtt": ["OutboxTable", "Arn"]}
+    sweep = {s["Sid"]: s for s in _statements(resources, "SweepSlasRole")}
+    assert set(sweep) == {"Logs", "Escalations", "Alerts", "Tracing"}
+    assert sweep["Alerts"]["Resource"] == {"Ref": "EscalationAlertsTopic"}
+    assert "OutboxTable" not in repr(sweep) and "DecisionsTable" not in repr(sweep)
+    [event] = resources["SweepSlas"]["Properties"]["Events"].values()
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    variables = template[1]["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CAREWIRE_ESCALATION_ALERTS_TOPIC"] == {"Ref": "EscalationAlertsTopic"}
 
 
 def test_functions_get_table_names_from_infra(template: tuple[Path, dict[str, Any]]) -> None:
     variables = template[1]["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["CAREWIRE_DECISIONS_TABLE"] == {"Ref": "DecisionsTable"}
+    assert variables["CAREWIRE_NOTICES_TABLE"] == {"Ref": "NoticesTable"}
     assert variables["CAREWIRE_INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
 
 
