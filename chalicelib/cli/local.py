@@ -50,8 +50,10 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
 
 
 def _run_demo(runtime: Any, base_url: str) -> None:
-    from chalicelib.local.demo import format_rows, replay
+    from chalicelib.local.demo import format_rows, publish_demo_notice, replay
 
+    notice = publish_demo_notice(runtime.notices, runtime.clock())
+    click.echo(f"\nPublished the service notice {notice.id!r}: {notice.title[notice.language]}")
     channel = runtime.channels["x-care"]
     secret = runtime.secrets.resolve(channel)
     rows = replay(base_url, channel, runtime.platforms[channel.platform], secret, runtime.store)
