@@ -9,8 +9,11 @@ learned weights record their training data in their `meta`, and the bench evalua
 from __future__ import annotations
 
 import csv
+import dataclasses
+import importlib.util
 import io
 import os
+import statistics
 import sys
 import time
 import zlib
@@ -117,6 +120,15 @@ def heldout(text: str, buckets: int, test_buckets: int) -> bool:
 # ---------------------------------------------------------------------------------------------------- the run
 
 
+def sentiment_trainer() -> Any:
+    """scripts/train_sentiment.py as a module (its `cross_validate` gives out-of-fold TweetEval predictions)."""
+    spec = importlib.util.spec_from_file_location("train_sentiment", REPO / "scripts" / "train_sentiment.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def vader_fn() -> Callable[[str], str] | None:
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -145,14 +157,33 @@ def main() -> int:  # noqa: PLR0915 - one flat report
 
     texts, labels = tweeteval(root, "sentiment", "val")
     gold = [sent_names[i] for i in labels]
-    ours = [clf.classify_text(t).sentiment.label for t in texts]
+    senti_meta = (clf.lexicon.sentiment_model or {}).get("meta", {})
+    if clf.lexicon.sentiment_model is not None:
+        # The shipped calibration was trained on these rows: score each row with a model that never saw it.
+        folds = int(senti_meta.get("cv_folds", 5))
+        ours = sentiment_trainer().cross_validate(clf, texts, labels)
+        data_note = f"TweetEval sentiment val, {folds}-fold CV ({len(texts)})"
+    else:
+        ours = [clf.classify_text(t).sentiment.label for t in texts]
+        data_note = f"TweetEval sentiment val ({len(texts)})"
+    lexicon_only = Classifier(dataclasses.replace(clf.lexicon, sentiment_model=None))
+    lex_pred = [lexicon_only.classify_text(t).sentiment.label for t in texts]
     vad = [vader(t) for t in texts] if vader else []
     rows.append(
         (
             "sentiment",
-            f"TweetEval sentiment val ({len(texts)})",
+            data_note,
             "macro-recall",
             fmt(recall_macro(gold, ours, sent_names)),
+            fmt(recall_macro(gold, vad, sent_names)) if vad else na,
+        )
+    )
+    rows.append(
+        (
+            "sentiment",
+            "TweetEval sentiment val, lexicon only (nothing learned)",
+            "macro-recall",
+            fmt(recall_macro(gold, lex_pred, sent_names)),
             fmt(recall_macro(gold, vad, sent_names)) if vad else na,
         )
     )
@@ -284,10 +315,13 @@ def main() -> int:  # noqa: PLR0915 - one flat report
 
     # throughput: one core, in-process, full classify_text on the airline tweets
     texts, _ = airline(root)
-    start = time.process_time()
-    for t in texts:
-        clf.classify_text(t)
-    ours_rate = len(texts) / (time.process_time() - start)
+    rates = []
+    for _ in range(3):  # median of three passes: the machine may be shared
+        start = time.process_time()
+        for t in texts:
+            clf.classify_text(t)
+        rates.append(len(texts) / (time.process_time() - start))
+    ours_rate = statistics.median(rates)
     vader_rate = na
     if vader:
         start = time.process_time()
@@ -295,12 +329,24 @@ def main() -> int:  # noqa: PLR0915 - one flat report
             vader(t)
         vader_rate = f"{len(texts) / (time.process_time() - start):,.0f}"
     rows.append(
-        ("speed", f"US airline care tweets ({len(texts)})", "posts/s, one core", f"{ours_rate:,.0f}", vader_rate)
+        (
+            "speed",
+            f"US airline care tweets ({len(texts)})",
+            "posts/s, one core (median of 3)",
+            f"{ours_rate:,.0f}",
+            vader_rate,
+        )
     )
 
     print(f"Datasets: {root}")
     if meta:
         print(f"Spam weights trained on: {meta.get('trained_on')}")
+    if senti_meta:
+        print(
+            f"Sentiment calibration trained on: {senti_meta.get('trained_on')}; TweetEval row = out-of-fold "
+            f"predictions ({senti_meta.get('cv_folds')}-fold CV by {senti_meta.get('fold_rule')}); "
+            "airline tweets never trained on (evaluation only)"
+        )
     print()
     print("| task | data | metric | Carewire | VADER |")
     print("|---|---|---|---|---|")

@@ -67,6 +67,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _KEYWORD_GROUP_TYPES = {"account"}
 _MIN_DIGITS = {"iccid": 19, "imei": 15, "phone": 7, "account": 4}
 _DIGIT = re.compile(r"\d")
+_EMAIL_CUE = re.compile(r"[\w.+-]@[\w-]")
 _WORD_ONLY_ADDRESS = ("brgy", "barangay")
 """Address forms that need no digit; every other pattern needs a digit or an '@'."""
 
@@ -74,14 +75,25 @@ _WORD_ONLY_ADDRESS = ("brgy", "barangay")
 def find_pii(text: str) -> list[PiiSpan]:
     """Personal data in `text`: type and [start, end) span, sorted by start, never overlapping."""
     spans: list[PiiSpan] = []
-    if "@" not in text and not _DIGIT.search(text):
-        lowered = text.lower()
-        if not any(k in lowered for k in _WORD_ONLY_ADDRESS):
-            return spans
+    # Cheap cues first (most posts have none): every pattern needs a digit, except an e-mail (a non-space
+    # character before an '@') and the word-only address forms.
+    email = "@" in text and _EMAIL_CUE.search(text) is not None
+    if _DIGIT.search(text) is None:
+        if email:
+            digits = 0
+            address = any(k in text.lower() for k in _WORD_ONLY_ADDRESS)
+        else:
+            lowered = text.lower()
+            if not any(k in lowered for k in _WORD_ONLY_ADDRESS):
+                return spans
+            digits = 0
+            address = True
+    else:
+        digits = sum(map(str.isdigit, text))
+        address = True
     taken: list[tuple[int, int]] = []
-    digits = sum(map(str.isdigit, text))
     for kind, pattern in _PATTERNS:
-        if digits < _MIN_DIGITS.get(kind, 0) or (kind == "email" and "@" not in text):
+        if digits < _MIN_DIGITS.get(kind, 0) or (kind == "email" and not email) or (kind == "address" and not address):
             continue
         for m in pattern.finditer(text):
             start, end = m.span()

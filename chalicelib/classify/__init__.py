@@ -9,10 +9,16 @@ from __future__ import annotations
 import pathlib
 
 from chalicelib.classify.language import detect_language
-from chalicelib.classify.lexicon import Lexicon, LexiconError
-from chalicelib.classify.sentiment import score_sentiment
-from chalicelib.classify.spam import abuse_flags, spam_features, spam_probability, spam_score
-from chalicelib.classify.text import Token, tokenize
+from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
+from chalicelib.classify.sentiment import (
+    SENTIMENT_LABELS,
+    SentimentModel,
+    SentimentResult,
+    score_sentiment,
+    sentiment_features,
+)
+from chalicelib.classify.spam import SpamModel, abuse_flags, spam_score
+from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
 from chalicelib.model import Classification, Post, Sentiment, SentimentLabel
 from chalicelib.pii import find_pii
@@ -31,6 +37,8 @@ PROFANITY_PENALTY = 0.6
 class Classifier:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
+        self._sentiment_model = SentimentModel(lexicon.sentiment_model) if lexicon.sentiment_model else None
 
     @classmethod
     def from_policies(cls, policies_dir: pathlib.Path) -> Classifier:
@@ -54,17 +62,52 @@ class Classifier:
             return self._classify(text, addressed_to_brand, ["given by caller"], language_hint)
         return self._classify(text, None, [], language_hint)
 
-    def _spam(self, text: str, tokens: list[Token], words: list[str], topic: str) -> tuple[bool, list[str]]:
+    def sentiment_features(self, text: str, *, addressed_to_brand: bool | None = None) -> dict[str, float]:
+        """The inputs of the learned sentiment calibration for `text` (used by scripts/train_sentiment.py)."""
+        tokens = tokenize(text)
+        word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
+        words = [t.norm for t in word_tokens]
+        scan = self.lexicon.scan(words)
+        stats = text_stats(tokens)
+        if addressed_to_brand is None:
+            addressed_to_brand, _ = addressed_by_text(self.lexicon, tokens, words)
+        senti = score_sentiment(self.lexicon, stats, scan, word_tokens)
+        _, profane, _ = abuse_flags(self.lexicon, scan)
+        score = _profanity_rule(senti.score, profane, addressed_to_brand)
+        return sentiment_features(senti, score, stats, word_tokens)
+
+    def _sentiment(
+        self, senti: SentimentResult, stats: TextStats, word_tokens: list[Token], profane: bool, addressed: bool
+    ) -> tuple[SentimentLabel, float, list[str]]:
+        score = _profanity_rule(senti.score, profane, addressed)
+        sent_ev = list(senti.evidence)
+        if score != senti.score:
+            sent_ev.append("profanity")
+        label: SentimentLabel = "neutral"
+        if score >= POSITIVE_AT:
+            label = "positive"
+        elif score <= NEGATIVE_AT:
+            label = "negative"
+        if self._sentiment_model is None:
+            return label, score, sent_ev
+        p_neg, p_neu, p_pos = self._sentiment_model.probabilities(sentiment_features(senti, score, stats, word_tokens))
+        best = max(range(3), key=(p_neg, p_neu, p_pos).__getitem__)
+        sent_ev.append(
+            f"lexicon {score:+.2f} -> {label}; calibrated p(neg/neu/pos) {p_neg:.2f}/{p_neu:.2f}/{p_pos:.2f}"
+        )
+        return SENTIMENT_LABELS[best], p_pos - p_neg, sent_ev
+
+    def _spam(self, text: str, stats: TextStats, scan: Scan, topic: str) -> tuple[bool, list[str]]:
         lex = self.lexicon
-        spam_value, spam_ev = spam_score(lex, text, tokens, words)
-        if lex.spam_model is None:
+        spam_value, spam_ev = spam_score(lex, text, stats, scan)
+        if self._spam_model is None:
             return spam_value >= lex.spam_threshold, [
                 *spam_ev,
                 f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})",
             ]
         # A care complaint needs a surer model before it is dropped as spam.
         cut = SPAM_CUT_COMPLAINT if topic not in ("other", "praise") else SPAM_CUT
-        prob = spam_probability(lex.spam_model, spam_features(text, tokens, words))
+        prob = self._spam_model.probability(text, stats, scan.words)
         return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"]
 
     def _classify(
@@ -74,52 +117,45 @@ class Classifier:
         tokens = tokenize(text)
         word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
         words = [t.norm for t in word_tokens]
+        scan = lex.scan(words)
+        stats = text_stats(tokens)
         evidence: dict[str, list[str]] = {}
 
         if addressed is None:
             addressed, addressed_evidence = addressed_by_text(lex, tokens, words)
         evidence["addressed_to_brand"] = addressed_evidence
 
-        senti = score_sentiment(lex, tokens, words, word_tokens)
-        abuse, profane, abuse_ev = abuse_flags(lex, words)
-        score = senti.score
-        sent_ev = list(senti.evidence)
-        if profane and score > -0.3:
-            score = max(-1.0, min(score, 0.0) - PROFANITY_PENALTY * (1.0 if addressed else 0.5))
-            sent_ev.append("profanity")
-        label: SentimentLabel = "neutral"
-        if score >= POSITIVE_AT:
-            label = "positive"
-        elif score <= NEGATIVE_AT:
-            label = "negative"
+        senti = score_sentiment(lex, stats, scan, word_tokens)
+        abuse, profane, abuse_ev = abuse_flags(lex, scan)
+        label, score, sent_ev = self._sentiment(senti, stats, word_tokens, profane, addressed)
         evidence["sentiment"] = sent_ev or ["no sentiment words"]
 
-        churn_score, to_competitor, churn_ev = churn(lex, words)
+        churn_score, to_competitor, churn_ev = churn(lex, scan)
         churn_risk = churn_score >= CHURN_AT
         evidence["churn_risk"] = [*churn_ev, f"score {churn_score:.2f}"]
 
-        topic = find_topic(lex, words, score, addressed, to_competitor)
+        topic = find_topic(lex, scan, score, addressed, to_competitor)
         evidence["topic"] = topic.evidence
         if topic.intent:
             evidence["intent"] = [f"{topic.topic}/{topic.intent}"]
 
-        urg, urg_ev = urgency(lex, topic.topic, words, tokens, score, churn_risk)
+        urg, urg_ev = urgency(lex, topic.topic, scan, stats, score, churn_risk)
         evidence["urgency"] = urg_ev
-        question, q_ev = is_question(lex, tokens, words)
+        question, q_ev = is_question(lex, stats, words)
         if q_ev:
             evidence["is_question"] = q_ev
-        language, lang_ev = detect_language(lex, words, language_hint)
+        language, lang_ev = detect_language(lex, scan, language_hint)
         evidence["language"] = lang_ev
 
-        spam, evidence["spam"] = self._spam(text, tokens, words, topic.topic)
+        spam, evidence["spam"] = self._spam(text, stats, scan, topic.topic)
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
         pii = tuple(dict(p) for p in find_pii(text))
         if pii:
             evidence["pii"] = [f"{p['type']} at {p['start']}-{p['end']}" for p in pii]
-        region_hits = lex.regions.find_all(words)
-        service_hits = lex.services.find_all(words)
+        region_hits = scan.find(lex.regions)
+        service_hits = scan.find(lex.services)
         regions = tuple(dict.fromkeys(m.value for m in region_hits))
         services = tuple(dict.fromkeys(m.value for m in service_hits))
         if regions:
@@ -143,3 +179,10 @@ class Classifier:
             services=services,
             evidence=evidence,
         )
+
+
+def _profanity_rule(score: float, profane: bool, addressed: bool) -> float:
+    """Profanity in a post to or about the brand reads negative even without a lexicon word."""
+    if profane and score > -0.3:
+        return max(-1.0, min(score, 0.0) - PROFANITY_PENALTY * (1.0 if addressed else 0.5))
+    return score

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from chalicelib.classify.lexicon import Lexicon
+from chalicelib.classify.lexicon import Lexicon, Scan
 
 
-def detect_language(lex: Lexicon, words: list[str], hint: str | None = None) -> tuple[str, list[str]]:
-    alpha = [w for w in words if not w.isdigit()]
-    counts = dict.fromkeys(lex.languages, 0)
-    index = lex.language_index
-    for w in alpha:
-        for code in index.get(w, ()):
-            counts[code] += 1
-    total_hits = sum(counts.values())
+def detect_language(lex: Lexicon, scan: Scan, hint: str | None = None) -> tuple[str, list[str]]:
+    """Cue-word counts come from the lexicon's one-pass `Scan` (digit-only words are never cue words)."""
+    words = scan.words
+    n_alpha = len(words) - sum(map(str.isdigit, words))
+    assert lex.index is not None
+    counts = dict(zip(lex.index.language_codes, scan.lang_counts, strict=True))
+    total_hits = sum(scan.lang_counts)
     evidence = [f"{code}: {c} cue words" for code, c in sorted(counts.items()) if c]
-    if not alpha or total_hits < lex.language_min_hits:
+    if not n_alpha or total_hits < lex.language_min_hits:
         if hint in lex.languages:
             return str(hint), [*evidence, f"platform hint '{hint}'"]
         return "unknown", [*evidence, "too few cue words"]
@@ -24,7 +23,7 @@ def detect_language(lex: Lexicon, words: list[str], hint: str | None = None) -> 
     if best == "en" and tl >= 2 and tl >= lex.taglish_share * total_hits:
         best = "tl"
         evidence.append("Taglish (Tagalog cue words mixed with English)")
-    if counts[best] / max(1, len(alpha)) < lex.language_min_ratio and counts[best] < 3:
+    if counts[best] / max(1, n_alpha) < lex.language_min_ratio and counts[best] < 3:
         if hint in lex.languages:
             return str(hint), [*evidence, f"platform hint '{hint}'"]
         return "unknown", [*evidence, "cue words too sparse"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import yaml
 
@@ -32,8 +32,9 @@ def load_yaml(path: Path) -> Any:
         raise LexiconError(f"{path}: {exc}") from exc
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[T]):
+class Match(NamedTuple, Generic[T]):
+    """A phrase found at words[start:end] (a tuple: cheap to make, there is one per hit)."""
+
     start: int
     end: int
     phrase: str
@@ -47,6 +48,8 @@ class PhraseMatcher(Generic[T]):
     _by_first: dict[str, list[tuple[tuple[str, ...], str, T]]] = field(default_factory=dict)
     _prefixes: dict[str, tuple[str, T]] = field(default_factory=dict)
     _prefix_lengths: tuple[int, ...] = ()
+    slot: int = -1
+    """Position in the lexicon's shared first-word index (`WordIndex`), -1 if not registered."""
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, T]]) -> PhraseMatcher[T]:
@@ -76,10 +79,11 @@ class PhraseMatcher(Generic[T]):
         word = words[i]
         options = self._by_first.get(word)
         if options:
-            n = len(words)
-            for seq, phrase, value in options:
+            for seq, phrase, value in options:  # longest first
                 k = len(seq)
-                if i + k <= n and (k == 1 or tuple(words[i : i + k]) == seq):
+                if k == 1:
+                    return Match(i, i + 1, phrase, value)
+                if i + k <= len(words) and tuple(words[i : i + k]) == seq:
                     return Match(i, i + k, phrase, value)
         if self._prefix_lengths:
             for length in self._prefix_lengths:
@@ -109,11 +113,11 @@ class PhraseMatcher(Generic[T]):
             return []
         return [i for i, w in enumerate(words) if w in by_first]
 
-    def find_all(self, words: list[str]) -> list[Match[T]]:
-        """Longest matches, left to right, not overlapping."""
+    def find_all(self, words: list[str], starts: Iterable[int] | None = None) -> list[Match[T]]:
+        """Longest matches, left to right, not overlapping. `starts`: candidate indexes if already known."""
         out: list[Match[T]] = []
         covered = 0
-        for i in self.starts(words):
+        for i in self.starts(words) if starts is None else starts:
             if i < covered:
                 continue
             m = self.at(words, i)
@@ -121,6 +125,89 @@ class PhraseMatcher(Generic[T]):
                 out.append(m)
                 covered = m.end
         return out
+
+
+_NO_SLOTS: tuple[int, ...] = ()
+
+
+class WordIndex:
+    """One first-word index over all of a lexicon's phrase matchers (and its language cue words).
+
+    A post is scanned once: each distinct word is looked up once (memoised), giving the matchers that may start a
+    phrase there, instead of every matcher scanning every post.
+    """
+
+    def __init__(self, matchers: list[PhraseMatcher[Any]], languages: Mapping[str, frozenset[str]]) -> None:
+        self.matchers = matchers
+        self.language_codes = tuple(sorted(languages))
+        first: dict[str, list[int]] = {}
+        for slot, matcher in enumerate(matchers):
+            matcher.slot = slot
+            for word in matcher._by_first:
+                first.setdefault(word, []).append(slot)
+        self._first = first
+        self._prefixed = [m for m in matchers if m._prefix_lengths]
+        lang_of: dict[str, list[int]] = {}
+        for k, code in enumerate(self.language_codes):
+            for w in languages[code]:
+                lang_of.setdefault(w, []).append(k)
+        self._lang_of = lang_of
+        self._cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def _lookup(self, word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        slots = list(self._first.get(word, ()))
+        for m in self._prefixed:
+            if m.slot not in slots and any(len(word) >= k and word[:k] in m._prefixes for k in m._prefix_lengths):
+                slots.append(m.slot)
+        langs = () if word.isdigit() else tuple(self._lang_of.get(word, ()))
+        entry = (tuple(sorted(slots)) or _NO_SLOTS, langs or _NO_SLOTS)
+        if len(self._cache) >= 200_000:  # bounded memo: words repeat a lot across posts
+            self._cache.clear()
+        self._cache[word] = entry
+        return entry
+
+    def scan(self, words: list[str]) -> Scan:
+        starts: dict[int, list[int]] = {}
+        lang_counts = [0] * len(self.language_codes)
+        cache = self._cache
+        for i, w in enumerate(words):
+            entry = cache.get(w) or self._lookup(w)
+            slots, langs = entry
+            if slots:
+                for s in slots:
+                    hit = starts.get(s)
+                    if hit is None:
+                        starts[s] = [i]
+                    else:
+                        hit.append(i)
+            if langs:
+                for k in langs:
+                    lang_counts[k] += 1
+        return Scan(words, starts, lang_counts)
+
+
+class Scan:
+    """One post's words with the candidate phrase starts of every matcher, from one pass of `WordIndex.scan`."""
+
+    __slots__ = ("lang_counts", "starts", "words")
+
+    def __init__(self, words: list[str], starts: dict[int, list[int]], lang_counts: list[int]) -> None:
+        self.words = words
+        self.starts = starts
+        self.lang_counts = lang_counts
+        """Cue-word hits per language, in `WordIndex.language_codes` order (digits never are cue words)."""
+
+    def find(self, matcher: PhraseMatcher[T]) -> list[Match[T]]:
+        """`matcher.find_all(words)`, from the precomputed starts."""
+        if matcher.slot < 0:
+            return matcher.find_all(self.words)
+        starts = self.starts.get(matcher.slot)
+        return matcher.find_all(self.words, starts) if starts else []
+
+    def starts_of(self, matcher: PhraseMatcher[T]) -> list[int]:
+        if matcher.slot < 0:
+            return matcher.starts(self.words)
+        return self.starts.get(matcher.slot) or []
 
 
 def _str_list(data: Any, where: str) -> list[str]:
@@ -196,6 +283,18 @@ class Lexicon:
     sizes: dict[str, int] = field(default_factory=dict)
     language_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """word -> the languages whose cue list has it (built from `languages`)."""
+    index: WordIndex | None = None
+    """The shared first-word index over every phrase matcher above (built by `load`)."""
+
+    def scan(self, words: list[str]) -> Scan:
+        if self.index is None:  # a Lexicon built by hand: index it on first use
+            object.__setattr__(self, "index", self._build_index())
+        assert self.index is not None
+        return self.index.scan(words)
+
+    def _build_index(self) -> WordIndex:
+        matchers = [v for v in (getattr(self, f.name) for f in fields(self)) if isinstance(v, PhraseMatcher)]
+        return WordIndex(matchers, self.languages)
 
     @classmethod
     def load(cls, lexicon_dir: Path) -> Lexicon:
@@ -303,6 +402,7 @@ class Lexicon:
         for code, vocab in sorted(languages.items()):
             for w in vocab:
                 lex.language_index[w] = (*lex.language_index.get(w, ()), code)
+        object.__setattr__(lex, "index", lex._build_index())
         lex.sizes.update(
             topics=len(lex.topics), valence=len(lex.valence), emoji=len(lex.emoji), competitors=len(lex.competitors)
         )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-from chalicelib.classify.lexicon import Lexicon, Match
-from chalicelib.classify.text import Token, single_letter_variant
+from chalicelib.classify.lexicon import Lexicon, Match, Scan
+from chalicelib.classify.text import TextStats, Token, single_letter_variant
+from chalicelib.model import SentimentLabel
 
 CAPS_BOOST = 0.733
 """VADER's empirically derived ALL-CAPS increment (Hutto & Gilbert 2014)."""
@@ -59,14 +61,17 @@ def _negated(lex: Lexicon, words: list[str], i: int) -> str | None:
     return None
 
 
-def _word_valences(lex: Lexicon, words: list[str], word_tokens: list[Token]) -> list[tuple[int, float, str]]:
-    all_caps_text = bool(word_tokens) and all(t.caps or len(t.raw) < 2 for t in word_tokens)
+def _word_valences(
+    lex: Lexicon, scan: Scan, word_tokens: list[Token], stats: TextStats
+) -> list[tuple[int, float, str]]:
+    words = scan.words
+    all_caps_text = stats.all_caps
     # contrast: weight words before the last contrast word down, after it up
-    contrast_at = max((c.start for c in lex.contrast.find_all(words)), default=-1)
+    contrast_at = max((c.start for c in scan.find(lex.contrast)), default=-1)
     valences: list[tuple[int, float, str]] = []  # (word index, valence, what)
     covered = 0
-    candidates = lex.valence.starts(words)
-    elongated = [i for i, t in enumerate(word_tokens) if t.elongated]
+    candidates = scan.starts_of(lex.valence)
+    elongated = stats.elongated
     if elongated:
         candidates = sorted(set(candidates) | set(elongated))
     for i in candidates:
@@ -105,30 +110,29 @@ def _word_valences(lex: Lexicon, words: list[str], word_tokens: list[Token]) -> 
     return valences
 
 
-def _sarcasm(lex: Lexicon, words: list[str], valences: list[tuple[int, float, str]]) -> str | None:
+def _sarcasm(lex: Lexicon, scan: Scan, valences: list[tuple[int, float, str]]) -> str | None:
     """Explicit cue, or a positive word beside a problem marker with no sign the problem is over."""
-    cue = lex.sarcasm_cues.find_all(words)
+    cue = scan.find(lex.sarcasm_cues)
     if cue:
         return f"sarcasm cue '{cue[0].phrase}'"
-    if any(w in lex.sarcasm_positive for w in words):
-        markers = lex.sarcasm_markers.find_all(words)
+    if not lex.sarcasm_positive.isdisjoint(scan.words):
+        markers = scan.find(lex.sarcasm_markers)
         has_negative = any(v < 0 for _, v, _ in valences)
-        if markers and has_negative and not lex.resolution.find_all(words):
+        if markers and has_negative and not scan.find(lex.resolution):
             return f"sarcasm: positive word with '{markers[0].phrase}' and a complaint"
     return None
 
 
-def score_sentiment(lex: Lexicon, tokens: list[Token], words: list[str], word_tokens: list[Token]) -> SentimentResult:
-    """`words` are the normalised word tokens, `word_tokens` the same tokens (for caps/elongation flags)."""
+def score_sentiment(lex: Lexicon, stats: TextStats, scan: Scan, word_tokens: list[Token]) -> SentimentResult:
+    """`scan.words` are the normalised word tokens, `word_tokens` the same tokens (for caps/elongation flags)."""
     evidence: list[str] = []
-    valences = _word_valences(lex, words, word_tokens)
-    for t in tokens:
-        if t.kind in ("emo", "sym"):
-            ev = lex.emoji.get(t.norm)
-            if ev is not None:
-                valences.append((-1, ev, f"emoji {t.raw}"))
+    valences = _word_valences(lex, scan, word_tokens, stats)
+    for t in stats.symbols:
+        ev = lex.emoji.get(t.norm)
+        if ev is not None:
+            valences.append((-1, ev, f"emoji {t.raw}"))
 
-    why = _sarcasm(lex, words, valences)
+    why = _sarcasm(lex, scan, valences)
     if why:
         evidence.append(why)
         valences = [(k, -abs(v) if v > 0 else v, f"{what} (sarcastic)" if v > 0 else what) for k, v, what in valences]
@@ -139,13 +143,80 @@ def score_sentiment(lex: Lexicon, tokens: list[Token], words: list[str], word_to
     neg = sum(v for _, v, _ in valences if v < 0)
     total = pos + neg
     if total:
-        exclaims = min(4, sum(1 for t in tokens if t.raw == "!"))
+        exclaims = min(4, stats.exclaims)
         if exclaims:
             total += math.copysign(exclaims * EXCLAIM_BOOST, total)
             evidence.append(f"{exclaims}x '!'")
-        if len(word_tokens) >= 2 and all(t.caps or len(t.raw) < 2 for t in word_tokens):
+        if len(word_tokens) >= 2 and stats.all_caps:
             total *= 1.2
             evidence.append("ALL CAPS post")
     score = total / math.sqrt(total * total + NORMALISE_ALPHA)
     evidence[:0] = [f"{what} ({v:+.2f})" for _, v, what in valences]
     return SentimentResult(score, pos, neg, why is not None, evidence)
+
+
+SENTIMENT_LABELS: tuple[SentimentLabel, SentimentLabel, SentimentLabel] = ("negative", "neutral", "positive")
+
+
+def sentiment_features(
+    result: SentimentResult, score: float, stats: TextStats, word_tokens: list[Token]
+) -> dict[str, float]:
+    """Inputs of the learned sentiment calibration (`sentiment_weights.json`): what the lexicon found, never words.
+
+    `score` is the lexicon score after the profanity rule. Every feature is generic text shape or lexicon output,
+    so the model only learns where the lexicon's evidence puts the neutral band on real tweets. Sarcasm and
+    profanity are deliberately not inputs: they already act on `score`, and general tweets (the training data)
+    use them differently from complaints to a brand ("damn good" is praise there), so a weight learned for them
+    would undo the care-specific rules.
+    """
+    feats = {
+        "$bias": 1.0,
+        "$score": score,
+        "$pos": min(result.positive, 8.0) / 4.0,
+        "$neg": min(-result.negative, 8.0) / 4.0,
+    }
+    if not result.positive and not result.negative:
+        feats["$nolex"] = 1.0
+    elif result.positive and result.negative:
+        feats["$mixed"] = 1.0
+    if stats.exclaims:
+        feats["$exclaim"] = 1.0
+    if stats.question:
+        feats["$question"] = 1.0
+    if stats.url:
+        feats["$url"] = 1.0
+    if stats.mention:
+        feats["$mention"] = 1.0
+    if stats.caps >= 2:
+        feats["$caps"] = 1.0
+    n = len(word_tokens)
+    feats["$len:short" if n < 8 else "$len:mid" if n < 16 else "$len:long"] = 1.0
+    if stats.hashtag:
+        feats["$hashtag"] = 1.0
+    return feats
+
+
+class SentimentModel:
+    """Multinomial logistic regression over `sentiment_features` (weights from scripts/train_sentiment.py)."""
+
+    def __init__(self, model: dict[str, Any]) -> None:
+        classes = tuple(model.get("classes", SENTIMENT_LABELS))
+        if classes != SENTIMENT_LABELS:
+            raise ValueError(f"sentiment model classes must be {SENTIMENT_LABELS}, got {classes}")
+        self.weights: dict[str, tuple[float, float, float]] = {
+            str(k): (float(v[0]), float(v[1]), float(v[2])) for k, v in model["weights"].items()
+        }
+
+    def probabilities(self, feats: dict[str, float]) -> tuple[float, float, float]:
+        zn = zu = zp = 0.0
+        weights = self.weights
+        for k, v in feats.items():
+            w = weights.get(k)
+            if w is not None:
+                zn += w[0] * v
+                zu += w[1] * v
+                zp += w[2] * v
+        m = max(zn, zu, zp)
+        en, eu, ep = math.exp(zn - m), math.exp(zu - m), math.exp(zp - m)
+        total = en + eu + ep
+        return en / total, eu / total, ep / total

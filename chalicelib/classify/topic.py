@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-from chalicelib.classify.lexicon import Lexicon
-from chalicelib.classify.text import Token
+from chalicelib.classify.lexicon import Lexicon, Scan
+from chalicelib.classify.text import TextStats, Token
 
 GENERAL = "general"
 SECOND_PERSON = (
@@ -24,6 +24,7 @@ SECOND_PERSON = (
     ("nyo",),
     ("ustedes",),
 )
+_SECOND_PERSON_FIRST = frozenset(cue[0] for cue in SECOND_PERSON)
 TOPIC_URGENCY = {
     "outage": 0.4,
     "cancellation": 0.35,
@@ -42,11 +43,9 @@ class TopicResult:
     evidence: list[str]
 
 
-def find_topic(
-    lex: Lexicon, words: list[str], sentiment: float, addressed: bool, churn_competitor: bool
-) -> TopicResult:
+def find_topic(lex: Lexicon, scan: Scan, sentiment: float, addressed: bool, churn_competitor: bool) -> TopicResult:
     hits: dict[str, list[tuple[str, str]]] = {}
-    for m in lex.topics.find_all(words):
+    for m in scan.find(lex.topics):
         topic, intent = m.value
         hits.setdefault(topic, []).append((intent, m.phrase))
     if churn_competitor:
@@ -57,7 +56,7 @@ def find_topic(
         evidence.append("praise words ignored: post does not read positive")
         del hits["praise"]
     # Thanks for a fixed problem is praise: the problem words describe what was resolved.
-    if "praise" in hits and sentiment >= 0.5 and "cancellation" not in hits and lex.resolution.find_all(words):
+    if "praise" in hits and sentiment >= 0.5 and "cancellation" not in hits and scan.find(lex.resolution):
         evidence.append("praise for a resolved problem")
         hits = {"praise": hits["praise"], **{t: v for t, v in hits.items() if t != "praise"}}
         chosen: str | None = "praise"
@@ -82,15 +81,16 @@ def find_topic(
     return TopicResult(chosen, chosen_intent, flat, evidence)
 
 
-def churn(lex: Lexicon, words: list[str]) -> tuple[float, bool, list[str]]:
+def churn(lex: Lexicon, scan: Scan) -> tuple[float, bool, list[str]]:
     """(score 0..1, switch-to-named-competitor, evidence)."""
+    words = scan.words
     evidence: list[str] = []
     score = 0.0
-    for m in lex.churn.find_all(words):
+    for m in scan.find(lex.churn):
         score += 0.6
         evidence.append(f"churn phrase '{m.phrase}'")
     to_competitor = False
-    for c in lex.competitors.find_all(words):
+    for c in scan.find(lex.competitors):
         before = words[max(0, c.start - 4) : c.start]
         if any(w in lex.switch_verbs for w in before):
             score += 0.6
@@ -103,11 +103,11 @@ def churn(lex: Lexicon, words: list[str]) -> tuple[float, bool, list[str]]:
 
 
 def urgency(
-    lex: Lexicon, topic: str, words: list[str], tokens: list[Token], sentiment: float, churn_risk: bool
+    lex: Lexicon, topic: str, scan: Scan, stats: TextStats, sentiment: float, churn_risk: bool
 ) -> tuple[float, list[str]]:
     score = TOPIC_URGENCY.get(topic, 0.0)
     evidence = [f"topic {topic} (+{score:.2f})"] if score else []
-    for m in lex.urgency.find_all(words):
+    for m in scan.find(lex.urgency):
         score += m.value
         evidence.append(f"'{m.phrase}' (+{m.value:.2f})")
     if sentiment < 0:
@@ -116,14 +116,14 @@ def urgency(
     if churn_risk:
         score += 0.15
         evidence.append("churn risk (+0.15)")
-    if sum(1 for t in tokens if t.raw == "!") >= 2 or sum(1 for t in tokens if t.caps) >= 3:
+    if stats.exclaims >= 2 or stats.caps >= 3:
         score += 0.1
         evidence.append("shouting (+0.10)")
     return round(min(1.0, score), 3), evidence
 
 
-def is_question(lex: Lexicon, tokens: list[Token], words: list[str]) -> tuple[bool, list[str]]:
-    if any(t.raw in ("?", "¿") for t in tokens):
+def is_question(lex: Lexicon, stats: TextStats, words: list[str]) -> tuple[bool, list[str]]:
+    if stats.question:
         return True, ["question mark"]
     if words and words[0] in lex.question_starters:
         return True, [f"starts with '{words[0]}'"]
@@ -138,9 +138,17 @@ def addressed_by_text(lex: Lexicon, tokens: list[Token], words: list[str]) -> tu
     brand = [m for m in mentions if m in lex.brand_handles]
     if brand:
         return True, [f"mentions brand handle @{brand[0]}"]
-    pairs = set(pairwise(words))
-    for cue in SECOND_PERSON:
-        if (len(cue) == 1 and cue[0] in words) or (len(cue) == 2 and cue in pairs):
+    present = _SECOND_PERSON_FIRST.intersection(words)
+    if present:
+        pairs: set[tuple[str, str]] | None = None
+        for cue in SECOND_PERSON:
+            if cue[0] not in present:
+                continue
+            if len(cue) == 2:
+                if pairs is None:
+                    pairs = set(pairwise(words))
+                if cue not in pairs:
+                    continue
             return True, [f"second-person address '{' '.join(cue)}'"]
     if mentions:
         return False, ["mentions only non-brand handles"]
