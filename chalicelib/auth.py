@@ -17,8 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chalicelib.settings import Settings
 
 ROLES = ("agent", "supervisor", "marketer", "admin")
@@ -41,6 +39,8 @@ class Principal:
 
 @lru_cache(maxsize=8)
 def _role_map(policies_dir: Path) -> dict[str, frozenset[str]]:
+    import yaml  # only the AWS stages read access.yaml; the local stage and the webhook route never do
+
     doc = yaml.safe_load((policies_dir / "access.yaml").read_text(encoding="utf-8")) or {}
     by_iam_role: dict[str, set[str]] = {}
     for role, iam_roles in (doc.get("roles") or {}).items():
