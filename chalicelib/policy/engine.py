@@ -65,8 +65,14 @@ class Plan:
         return any(ACTIONS[a.type].replies for a in self.actions)
 
 
-class _State:
-    def __init__(self) -> None:
+class _Case:
+    """One post being planned: what the guardrails read, and what they have done so far."""
+
+    def __init__(self, policy: Policy, context: dict[str, Any], post: Post, classification: Classification) -> None:
+        self.policy = policy
+        self.context = context
+        self.post = post
+        self.classification = classification
         self.replied = False
         self.notes: list[str] = []
         self.notice: dict[str, Any] | None = None
@@ -89,83 +95,66 @@ def _in_schedule(rule: Rule, policy: Policy, now: str) -> bool:
     return inside if rule.schedule.during == "business_hours" else not inside
 
 
-def _guard_reply(
-    rule: Rule,
-    params: dict[str, Any],
-    kind: str,
-    post: Post,
-    classification: Classification,
-    context: dict[str, Any],
-    policy: Policy,
-    state: _State,
-) -> dict[str, Any] | None:
+def _guard_reply(rule: Rule, params: dict[str, Any], kind: str, case: _Case) -> dict[str, Any] | None:
     def block(why: str) -> dict[str, Any] | None:
-        state.notes.append(f"{rule.name}: {kind} blocked: {why}")
+        case.notes.append(f"{rule.name}: {kind} blocked: {why}")
         return None
 
-    if state.replied:
+    if case.replied:
         return block("one reply per post")
-    if post.by_brand or policy.is_own_text(post.text):
+    if case.post.by_brand or case.policy.is_own_text(case.post.text):
         return block("loop guard: the brand's own post or an echo of an automated reply")
-    if not classification.addressed_to_brand and not rule.allow_unaddressed:
+    if not case.classification.addressed_to_brand and not rule.allow_unaddressed:
         return block("the post is not addressed to the brand")
     template_name = params.get("template")
-    template = policy.template(template_name, classification.language) if template_name else None
-    negative = classification.sentiment.label == "negative" or classification.churn_risk
+    template = case.policy.template(template_name, case.classification.language) if template_name else None
+    negative = case.classification.sentiment.label == "negative" or case.classification.churn_risk
     if template is not None and template.promotional and negative:
         return block("promotional template to a negative post or to someone showing churn risk")
     if kind == "notice":
-        notices = context.get("notices") or []
+        notices = case.context.get("notices") or []
         if not notices:
             return block("no active notice matches the post")
-        state.notice = notices[0]
+        case.notice = notices[0]
     params = dict(params)
-    if kind == "notice" and state.notice is not None:
-        params["notice_id"] = state.notice.get("id")
-    private = bool(params.get("private")) or post.is_dm
-    if not private and classification.pii:
+    if kind == "notice" and case.notice is not None:
+        params["notice_id"] = case.notice.get("id")
+    private = bool(params.get("private")) or case.post.is_dm
+    if not private and case.classification.pii:
         private = True
-        state.notes.append(f"{rule.name}: personal data in a public post: replying privately")
+        case.notes.append(f"{rule.name}: personal data in a public post: replying privately")
     if not private and kind == "reply" and template is not None:
-        limit = PLATFORM_TEXT_LIMITS.get(post.platform)
-        too_long = limit is not None and rendered_length(template, post, classification) > limit
-        if (template.needs_account or too_long) and policy.has_template(OFFER_DM_TEMPLATE):
+        limit = PLATFORM_TEXT_LIMITS.get(case.post.platform)
+        too_long = limit is not None and rendered_length(template, case.post, case.classification) > limit
+        if (template.needs_account or too_long) and case.policy.has_template(OFFER_DM_TEMPLATE):
             why = "needs account details" if template.needs_account else "too long for a public reply"
-            state.notes.append(f"{rule.name}: {why}: offering a DM instead of {template_name!r}")
+            case.notes.append(f"{rule.name}: {why}: offering a DM instead of {template_name!r}")
             params["template"] = OFFER_DM_TEMPLATE
             params["offered_for"] = template_name
-    rails = policy.guardrails
-    author = context.get("author") or {}
+    rails = case.policy.guardrails
+    author = case.context.get("author") or {}
     if author.get("automated_replies_24h", 0) >= rails.automated_replies_per_author_per_day:
         return block(f"author budget spent ({rails.automated_replies_per_author_per_day} automated replies / 24 h)")
     if not private:
-        conversation = context.get("conversation") or {}
+        conversation = case.context.get("conversation") or {}
         if conversation.get("public_replies_24h", 0) >= rails.public_replies_per_conversation_24h:
             n = rails.public_replies_per_conversation_24h
             return block(f"conversation budget spent ({n} public automated replies / 24 h)")
-        channel = context.get("channel") or {}
+        channel = case.context.get("channel") or {}
         if channel.get("public_replies_1h", 0) >= rails.public_replies_per_channel_per_hour:
             return block(f"channel rate cap ({rails.public_replies_per_channel_per_hour} public replies / hour)")
     params["private"] = private
-    state.replied = True
+    case.replied = True
     return params
 
 
-def _guard(
-    rule: Rule,
-    action: dict[str, Any],
-    post: Post,
-    classification: Classification,
-    context: dict[str, Any],
-    policy: Policy,
-    state: _State,
-) -> dict[str, Any] | None:
+def _guard(rule: Rule, action: dict[str, Any], case: _Case) -> dict[str, Any] | None:
     kind = action["type"]
     params = {k: v for k, v in action.items() if k != "type"}
     if ACTIONS[kind].replies:
-        return _guard_reply(rule, params, kind, post, classification, context, policy, state)
-    if kind == "hide" and not (classification.spam or classification.abuse):
-        state.notes.append(f"{rule.name}: hide blocked: only spam or abuse is hidden")
+        return _guard_reply(rule, params, kind, case)
+    if kind == "hide" and not (case.classification.spam or case.classification.abuse):
+        case.notes.append(f"{rule.name}: hide blocked: only spam or abuse is hidden")
         return None
     return params
 
@@ -177,7 +166,7 @@ def plan(policy: Policy, context: dict[str, Any], post: Post, classification: Cl
     actions: list[PlannedAction] = []
     fired: list[str] = []
     reason = ""
-    state = _State()
+    case = _Case(policy, context, post, classification)
     for rule in policy.rules:
         if not _in_scope(rule, context):
             evaluated.append(f"{rule.name}~scope")
@@ -203,7 +192,7 @@ def plan(policy: Policy, context: dict[str, Any], post: Post, classification: Cl
         allowed = [
             PlannedAction(a["type"], params, rule.name)
             for a in rule.actions
-            if (params := _guard(rule, a, post, classification, context, policy, state)) is not None
+            if (params := _guard(rule, a, case)) is not None
         ]
         if not allowed:
             evaluated.append(f"{rule.name}~blocked")
@@ -219,10 +208,10 @@ def plan(policy: Policy, context: dict[str, Any], post: Post, classification: Cl
         actions=tuple(actions),
         rule=fired[0] if fired else "",
         evaluated=tuple(evaluated),
-        guardrails=tuple(state.notes),
+        guardrails=tuple(case.notes),
         shadow=tuple(shadow),
         errors=tuple(errors),
-        notice=state.notice,
+        notice=case.notice,
         fired=tuple(fired),
         reason=reason,
     )

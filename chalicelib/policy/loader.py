@@ -67,6 +67,16 @@ def _already_validated(directory: Path) -> bool:
 _SCHEMA_PASS: ContextVar[bool] = ContextVar("schema_pass", default=True)
 
 
+def _read_valid(path: Path, schema: dict[str, Any], errors: list[PolicyError]) -> Any:
+    """The document at `path` when it parses and fits `schema`; None (with the errors recorded) otherwise."""
+    doc = _read_yaml(path, errors)
+    if doc is None:
+        return None
+    problems = _schema_errors(path, doc, schema)
+    errors.extend(problems)
+    return None if problems else doc
+
+
 def _schema_errors(path: Path, doc: Any, schema: dict[str, Any]) -> list[PolicyError]:
     if not _SCHEMA_PASS.get():
         return []
@@ -124,12 +134,8 @@ def _check_expression(path: Path, rule: str, expression: str, field: str = "when
 def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, ReplyTemplate]]:
     templates: dict[str, dict[str, ReplyTemplate]] = {}
     for path in sorted(directory.glob("*.yaml")):
-        doc = _read_yaml(path, errors)
+        doc = _read_valid(path, TEMPLATES_SCHEMA, errors)
         if doc is None:
-            continue
-        schema_errors = _schema_errors(path, doc, TEMPLATES_SCHEMA)
-        if schema_errors:
-            errors.extend(schema_errors)
             continue
         by_name = templates.setdefault(doc["language"], {})
         for name, entry in doc["templates"].items():
@@ -155,14 +161,8 @@ def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
     path = directory / "guardrails.yaml"
     if not path.exists():
         return Guardrails()
-    doc = _read_yaml(path, errors)
-    if doc is None:
-        return Guardrails()
-    schema_errors = _schema_errors(path, doc, GUARDRAILS_SCHEMA)
-    if schema_errors:
-        errors.extend(schema_errors)
-        return Guardrails()
-    return Guardrails(**(doc.get("reply_budgets") or {}))
+    doc = _read_valid(path, GUARDRAILS_SCHEMA, errors)
+    return Guardrails(**(doc.get("reply_budgets") or {})) if doc is not None else Guardrails()
 
 
 def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
@@ -184,16 +184,13 @@ def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
     )
 
 
-def _queues(directory: Path, path: Path, docs: dict[str, Any], errors: list[PolicyError]) -> dict[str, Queue]:
-    """Queues with their calendars resolved (policies/calendars.yaml) and per-priority SLAs checked."""
-    from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
+def _queues(
+    path: Path, docs: dict[str, Any], calendars: dict[str, Any], broken: bool, errors: list[PolicyError]
+) -> dict[str, Queue]:
+    """Queues with their calendars resolved and per-priority SLAs checked (`broken`: calendars.yaml itself
+    failed to load, and said so already)."""
+    from chalicelib.calendars import ALWAYS
 
-    broken = False
-    try:
-        calendars = load_calendars(directory / "calendars.yaml")
-    except CalendarError as exc:
-        errors.extend(PolicyError(*line.split(": ", 1)) for line in str(exc).splitlines())
-        calendars, broken = {ALWAYS.name: ALWAYS}, True
     queues = {}
     for name, q in docs.items():
         by_priority: dict[int, int] = {}
@@ -220,13 +217,15 @@ def _queues(directory: Path, path: Path, docs: dict[str, Any], errors: list[Poli
     return queues
 
 
-def _calendars(directory: Path, errors: list[PolicyError]) -> dict[str, Any]:
+def _calendars(directory: Path, errors: list[PolicyError]) -> tuple[dict[str, Any], bool]:
+    """policies/calendars.yaml, and whether it failed to load (its errors recorded; `always` stands in)."""
     from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
 
     try:
-        return dict(load_calendars(directory / "calendars.yaml"))
-    except CalendarError:
-        return {ALWAYS.name: ALWAYS}  # reported where the queues resolve their calendars
+        return dict(load_calendars(directory / "calendars.yaml")), False
+    except CalendarError as exc:
+        errors.extend(PolicyError(*line.split(": ", 1)) for line in str(exc).splitlines())
+        return {ALWAYS.name: ALWAYS}, True
 
 
 def load_policy(directory: Path) -> Policy:
@@ -245,18 +244,15 @@ def load_policy(directory: Path) -> Policy:
 
 def _load(directory: Path) -> Policy:
     errors: list[PolicyError] = []
+    calendars, calendars_broken = _calendars(directory, errors)
     queues_path = directory / "queues.yaml"
-    queues_doc = _read_yaml(queues_path, errors) if queues_path.exists() else None
-    if queues_doc is None and not errors:
-        errors.append(PolicyError(str(queues_path), "missing: every escalation queue is declared here"))
     queues: dict[str, Queue] = {}
     default_language = "en"
-    if queues_doc is not None:
-        queue_errors = _schema_errors(queues_path, queues_doc, QUEUES_SCHEMA)
-        errors.extend(queue_errors)
-        if not queue_errors:
-            default_language = queues_doc.get("default_language", "en")
-            queues = _queues(directory, queues_path, queues_doc["queues"], errors)
+    if not queues_path.exists():
+        errors.append(PolicyError(str(queues_path), "missing: every escalation queue is declared here"))
+    elif (queues_doc := _read_valid(queues_path, QUEUES_SCHEMA, errors)) is not None:
+        default_language = queues_doc.get("default_language", "en")
+        queues = _queues(queues_path, queues_doc["queues"], calendars, calendars_broken, errors)
     templates = _load_templates(directory / "templates", errors)
 
     rules: list[Rule] = []
@@ -266,17 +262,12 @@ def _load(directory: Path) -> Policy:
     schema = rule_file_schema()
     position = 0
     for path in rule_files:
-        doc = _read_yaml(path, errors)
+        doc = _read_valid(path, schema, errors)
         if doc is None:
-            continue
-        schema_errors = _schema_errors(path, doc, schema)
-        if schema_errors:
-            errors.extend(schema_errors)
             continue
         for raw in doc["rules"]:
             position += 1
             rules.append(_rule(raw, path, position))
-    calendars = _calendars(directory, errors)
 
     def business_hours(calendar: str, moment: Any) -> bool:
         from chalicelib.calendars import in_business_hours
