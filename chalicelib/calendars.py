@@ -195,14 +195,17 @@ def parse_calendar(name: str, doc: Mapping[str, Any]) -> Calendar:
     )
 
 
-def parse_calendars(doc: Any, source: str) -> dict[str, Calendar]:
-    """Every calendar in a `calendars.yaml` document, plus `always`; CalendarError lists every problem."""
-    from jsonschema import Draft202012Validator
+def parse_calendars(doc: Any, source: str, check_schema: bool = True) -> dict[str, Calendar]:
+    """Every calendar in a `calendars.yaml` document, plus `always`; CalendarError lists every problem.
+    `check_schema=False` trusts a document already validated (see the policy loader's digest)."""
+    problems = []
+    if check_schema:
+        from jsonschema import Draft202012Validator
 
-    problems = [
-        f"{source}: {'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-        for e in Draft202012Validator(CALENDARS_SCHEMA).iter_errors(doc)
-    ]
+        problems = [
+            f"{source}: {'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+            for e in Draft202012Validator(CALENDARS_SCHEMA).iter_errors(doc)
+        ]
     calendars = {ALWAYS.name: ALWAYS}
     if not problems:
         for name, raw in doc["calendars"].items():
@@ -215,7 +218,7 @@ def parse_calendars(doc: Any, source: str) -> dict[str, Calendar]:
     return calendars
 
 
-def load_calendars(path: Path) -> dict[str, Calendar]:
+def load_calendars(path: Path, check_schema: bool = True) -> dict[str, Calendar]:
     """`policies/calendars.yaml`; a missing file means only `always` exists."""
     import yaml
 
@@ -228,4 +231,4 @@ def load_calendars(path: Path) -> dict[str, Calendar]:
     for raw in (doc or {}).get("calendars", {}).values() if isinstance(doc, dict) else ():
         if isinstance(raw, dict) and isinstance(raw.get("holidays"), list):  # YAML reads 2026-12-25 as a date
             raw["holidays"] = [d.isoformat() if isinstance(d, date) else d for d in raw["holidays"]]
-    return parse_calendars(doc, str(path))
+    return parse_calendars(doc, str(path), check_schema)

@@ -222,7 +222,7 @@ def _calendars(directory: Path, errors: list[PolicyError]) -> tuple[dict[str, An
     from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
 
     try:
-        return dict(load_calendars(directory / "calendars.yaml")), False
+        return dict(load_calendars(directory / "calendars.yaml", check_schema=_SCHEMA_PASS.get())), False
     except CalendarError as exc:
         errors.extend(PolicyError(*line.split(": ", 1)) for line in str(exc).splitlines())
         return {ALWAYS.name: ALWAYS}, True

@@ -156,3 +156,13 @@ def test_validated_digest_skips_only_the_schema_pass(policy_dir: Path) -> None:
     # a change after validation voids the digest: the schema pass runs again and catches it
     _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    wen: 'true'\n    actions: [{type: ignore}]\n")
     assert any("'wen' was unexpected" in e for e in _errors(policy_dir))
+
+
+def test_published_schema_is_current() -> None:
+    """policies/rules.schema.json is what editors validate against: it must match the registries."""
+    import json
+
+    from chalicelib.policy.schema import rule_file_schema
+
+    published = json.loads((POLICIES / "rules.schema.json").read_text(encoding="utf-8"))
+    assert published == rule_file_schema(), "run: carewire policies schema > policies/rules.schema.json"
