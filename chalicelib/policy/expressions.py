@@ -13,6 +13,7 @@ from jmespath import functions
 from jmespath.parser import ParsedResult
 
 from chalicelib.clock import parse
+from chalicelib.policy.compiled import Compiled, compile_ast
 
 
 @lru_cache(maxsize=1024)
@@ -73,5 +74,19 @@ def compile_expression(expression: str) -> ParsedResult:
     return jmespath.compile(expression)
 
 
+@lru_cache(maxsize=512)
+def _closure(expression: str) -> Compiled | None:
+    return compile_ast(compile_expression(expression).parsed)
+
+
 def search(expression: str, document: Any, with_options: jmespath.Options | None = None) -> Any:
+    chosen = with_options or _DEFAULT
+    closure = _closure(expression)
+    if closure is not None:
+        return closure(document, chosen.custom_functions)
+    return compile_expression(expression).search(document, options=chosen)
+
+
+def interpret(expression: str, document: Any, with_options: jmespath.Options | None = None) -> Any:
+    """jmespath's own interpreter, always: the reference the compiled closures are tested against."""
     return compile_expression(expression).search(document, options=with_options or _DEFAULT)
