@@ -276,21 +276,31 @@ def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) ->
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
         base_policy, _, _ = _policy_parts(ctx, Path(tmp) / inside)
-        changed = 0
+        changed = guarded = 0
         for doc, classification in posts:
             before = decide_one(base_policy, classifier, channels, doc, classification_overrides=classification)
             after = decide_one(policy, classifier, channels, doc, classification_overrides=classification)
             summary = [(a["type"], a.get("template") or a.get("queue") or "") for a in after["actions"]]
             was = [(a["type"], a.get("template") or a.get("queue") or "") for a in before["actions"]]
+            new_reasons = [r for r in after["reasons"] if r not in before["reasons"]]
+            text = str(doc["text"])
             if (before["rule"], was) == (after["rule"], summary):
+                if new_reasons:  # same outcome, but only because a guardrail stopped the change
+                    guarded += 1
+                    click.echo(f"{doc.get('id')}: unchanged, {_describe(after)} — a guardrail holds:")
+                    click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
+                    for reason in new_reasons:
+                        click.echo(f"    guardrail: {reason}")
                 continue
             changed += 1
             click.echo(f"{doc.get('id')}: {_describe(before)}  →  {_describe(after)}")
-            text = str(doc["text"])
             click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
             for reason in after["reasons"]:
                 click.echo(f"    why: {reason}")
-    click.echo(f"{changed} of {len(posts)} decisions change between {base} and the working policy")
+    click.echo(
+        f"{changed} of {len(posts)} decisions change between {base} and the working policy"
+        + (f"; guardrails stop the change for {guarded} more" if guarded else "")
+    )
 
 
 def _post_doc(decision: dict[str, Any]) -> dict[str, Any]:

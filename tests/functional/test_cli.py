@@ -116,8 +116,11 @@ def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Pat
     subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
     rules = repo / "policies" / "rules" / "10-default.yaml"
     rules.write_text(
-        rules.read_text(encoding="utf-8").replace(
-            "{type: escalate, queue: retention, priority: 1}", "{type: escalate, queue: care, priority: 3}"
+        rules.read_text(encoding="utf-8")
+        .replace("{type: escalate, queue: retention, priority: 1}", "{type: escalate, queue: care, priority: 3}")
+        .replace(
+            "{type: escalate, queue: moderation, priority: 4}",
+            "{type: reply, template: fiber_upgrade}\n      - {type: escalate, queue: moderation, priority: 4}",
         ),
         encoding="utf-8",
     )
@@ -126,6 +129,8 @@ def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Pat
         json.dumps({"id": "p1", "text": "@bayanitelcares I'm switching to Globe, done with you"})
         + "\n"
         + json.dumps({"id": "p2", "text": "@bayanitelcares thank you so much!"})
+        + "\n"
+        + json.dumps({"id": "p3", "text": "@bayanitelcares your agents are useless idiots, worst company ever"})
         + "\n",
         encoding="utf-8",
     )
@@ -135,4 +140,8 @@ def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "p1: churn-to-retention: escalate(retention)  →  churn-to-retention: escalate(care)" in result.output
     assert "p2:" not in result.output
-    assert "1 of 2 decisions change between HEAD and the working policy" in result.output
+    assert "p3: unchanged, abuse-to-moderation: escalate(moderation) — a guardrail holds:" in result.output
+    assert "guardrail: abuse-to-moderation: reply blocked: promotional template" in result.output
+    assert "1 of 3 decisions change between HEAD and the working policy; guardrails stop the change for 1 more" in (
+        result.output
+    )
