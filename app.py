@@ -8,18 +8,8 @@ from chalice.app import Chalice, Rate, Request, Response
 
 from chalicelib import runtime
 from chalicelib.api.agents import agents
+from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.notices import notices
-from chalicelib.auth import Forbidden, Unauthenticated
-from chalicelib.channels.errors import (
-    ChallengeRejected,
-    DeliveryTooLarge,
-    MalformedDelivery,
-    SignatureRejected,
-    UnknownChannel,
-)
-from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
-from chalicelib.intake_queue import QueueUnavailable
-from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeInvalid, NoticeNotFound, StaleVersion
 from chalicelib.observability import COUNTERS, logger
 
 INTAKE_QUEUE = "carewire-intake"
@@ -28,25 +18,6 @@ INTAKE_QUEUE = "carewire-intake"
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
 app.register_blueprint(notices, url_prefix="/notices")
-
-HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
-    UnknownChannel: (404, "unknown_channel"),
-    SignatureRejected: (401, "bad_signature"),
-    MalformedDelivery: (400, "malformed_body"),
-    ChallengeRejected: (400, "bad_challenge"),
-    DeliveryTooLarge: (413, "body_too_large"),
-    QueueUnavailable: (503, "try_again"),
-    Unauthenticated: (401, "unauthenticated"),
-    Forbidden: (403, "forbidden"),
-    InvalidRequest: (400, "bad_request"),
-    EscalationNotFound: (404, "not_found"),
-    EscalationConflict: (409, "conflict"),
-    NoticeInvalid: (400, "invalid_notice"),
-    NoticeNotFound: (404, "not_found"),
-    NoticeExists: (409, "notice_exists"),
-    StaleVersion: (409, "stale_version"),
-    InvalidTransition: (409, "invalid_transition"),
-}
 
 
 def _request() -> Request:
@@ -59,11 +30,6 @@ def _request() -> Request:
 def _raw_body(request: Request) -> bytes:
     body = request.raw_body
     return body.encode("utf-8") if isinstance(body, str) else body
-
-
-def _error(exc: Exception) -> Response:
-    status, code = HTTP_STATUS[type(exc)]
-    return Response(body={"error": code, "message": str(exc)}, status_code=status)
 
 
 @app.middleware("all")
@@ -79,8 +45,8 @@ def observe(event: Any, get_response: Any) -> Any:
 def webhook_challenge(channel: str) -> Response:
     try:
         answer = runtime.current().intake.challenge(channel, _request().query_params)
-    except tuple(HTTP_STATUS) as exc:
-        return _error(exc)
+    except KNOWN_ERRORS as exc:
+        return error_response(exc)
     return Response(body=answer.body, status_code=200, headers={"Content-Type": answer.content_type})
 
 
@@ -89,8 +55,8 @@ def webhook_delivery(channel: str) -> Response:
     request = _request()
     try:
         receipt = runtime.current().intake.deliver(channel, request.headers, _raw_body(request))
-    except tuple(HTTP_STATUS) as exc:
-        return _error(exc)
+    except KNOWN_ERRORS as exc:
+        return error_response(exc)
     return Response(body={"accepted": receipt.accepted, "skipped": receipt.skipped}, status_code=200)
 
 

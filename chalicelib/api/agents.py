@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import BadRequestError, Blueprint, IAMAuthorizer, Response
 
 from chalicelib import runtime
+from chalicelib.api.http import error_response
 from chalicelib.auth import Forbidden, Principal, Unauthenticated, authorize
 from chalicelib.escalations.errors import EscalationError, InvalidRequest
 
@@ -40,16 +41,6 @@ _iam = IAMAuthorizer()
 ROLES = ("agent", "supervisor")
 
 
-def _error(exc: Exception) -> Response:
-    from app import HTTP_STATUS  # the one status table; app.py imports this module, so not at import time
-
-    status, code = HTTP_STATUS[type(exc)]
-    body: dict[str, Any] = {"error": code, "message": str(exc)}
-    if isinstance(exc, InvalidRequest):
-        body["field"] = exc.field
-    return Response(body=body, status_code=status)
-
-
 Work = Callable[["Runtime", "EscalationQueue", Principal, bool], tuple[int, dict[str, Any] | None]]
 
 
@@ -61,7 +52,7 @@ def _handle(work: Work) -> Response:
         supervisor = bool(principal.roles & {"supervisor", "admin"})
         status, body = work(rt, rt.escalations, principal, supervisor)
     except (EscalationError, Unauthenticated, Forbidden) as exc:
-        return _error(exc)
+        return error_response(exc)
     return Response(body=body if body is not None else "", status_code=status)
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import BadRequestError, Blueprint, IAMAuthorizer, Request, Response
 
 from chalicelib import runtime
+from chalicelib.api.http import error_response
 from chalicelib.auth import Forbidden, Unauthenticated, authorize
 from chalicelib.model import Notice
 from chalicelib.notices.errors import NoticeError, NoticeInvalid
@@ -35,16 +36,6 @@ _iam = IAMAuthorizer()
 ROLE = "marketer"
 
 
-def _error(exc: Exception) -> Response:
-    from app import HTTP_STATUS  # the one status table; app.py imports this module, so not at import time
-
-    status, code = HTTP_STATUS[type(exc)]
-    body: dict[str, Any] = {"error": code, "message": str(exc)}
-    if isinstance(exc, NoticeInvalid):
-        body["errors"] = [{"field": field, "reason": reason} for field, reason in exc.errors]
-    return Response(body=body, status_code=status)
-
-
 def _handle(work: Callable[[Request, Notices, str], tuple[int, dict[str, Any]]]) -> Response:
     """Authorise, run `work(request, notices, author)`, and turn known errors into their status."""
     request = notices.current_request
@@ -53,7 +44,7 @@ def _handle(work: Callable[[Request, Notices, str], tuple[int, dict[str, Any]]])
         principal = authorize(request, rt.settings, ROLE)
         status, body = work(request, rt.notices, principal.id)
     except (NoticeError, Unauthenticated, Forbidden) as exc:
-        return _error(exc)
+        return error_response(exc)
     return Response(body=body, status_code=status)
 
 
