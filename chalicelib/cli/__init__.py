@@ -24,13 +24,25 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 @contextmanager
+def _local_stack(settings: Settings, announce: bool = False) -> Iterator[Any]:
+    """The local stack, with its known failures (no Java, stale local tables) as one-line errors."""
+    from chalicelib.local.dynamodb_local import DynamoDBLocalError
+    from chalicelib.local.stack import local_stack
+    from chalicelib.store.tables import TableDrift
+
+    try:
+        with local_stack(settings, announce=announce) as runtime:
+            yield runtime
+    except (DynamoDBLocalError, TableDrift) as exc:
+        raise CarewireCliError(str(exc)) from exc
+
+
+@contextmanager
 def _runtime(ctx: click.Context) -> Iterator[Any]:
     """A runtime on the local stack (local stage) or on the stage's AWS resources."""
     settings = _settings(ctx)
     if settings.is_local:
-        from chalicelib.local.stack import local_stack
-
-        with local_stack(settings) as runtime:
+        with _local_stack(settings) as runtime:
             yield runtime
     else:
         from chalicelib.runtime import Runtime

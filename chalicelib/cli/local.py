@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from chalicelib.cli import CarewireCliError, _runtime, _settings, cli
+from chalicelib.cli import CarewireCliError, _local_stack, _runtime, _settings, cli
 
 
 @cli.command()
@@ -21,13 +21,12 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     from chalice.local import create_local_server
 
     from app import app
-    from chalicelib.local.stack import local_stack
 
     settings = _settings(ctx)
     if not settings.is_local:
         raise CarewireCliError("serve runs the local stage only")
     settings.home.mkdir(parents=True, exist_ok=True)
-    with local_stack(settings, announce=True) as runtime:
+    with _local_stack(settings, announce=True) as runtime:
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
         runtime.classifier  # noqa: B018
         config = Config.create(chalice_stage="local", app_name="carewire", chalice_app=app)

@@ -54,9 +54,9 @@ def local_stack(settings: Settings | None = None, announce: bool = False) -> Ite
             print(f"DynamoDB Local {endpoint} (data in {settings.home / 'dynamodb'})")
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
     runtime = Runtime(settings)
-    create_tables(runtime.dynamodb, settings)
-    use(runtime)
     try:
+        create_tables(runtime.dynamodb, settings)
+        use(runtime)
         yield runtime
     finally:
         use(None)

@@ -63,13 +63,35 @@ def create_table_request(name: str, properties: dict[str, Any]) -> dict[str, Any
     return request
 
 
+class TableDrift(RuntimeError):
+    """An existing table no longer matches infra/resources.yaml (keys or indexes changed)."""
+
+
+def _shape(description: dict[str, Any]) -> tuple[Any, ...]:
+    def keys(schema: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((k["AttributeName"], k["KeyType"]) for k in schema)
+
+    indexes = {g["IndexName"]: keys(g["KeySchema"]) for g in description.get("GlobalSecondaryIndexes") or []}
+    return keys(description["KeySchema"]), tuple(sorted(indexes.items()))
+
+
 def create_tables(client: Any, settings: Settings, path: Path = INFRA_FILE) -> list[str]:
-    """Create every missing table (and its TTL) from the infra definition; returns the names created."""
+    """Create every missing table (and its TTL) from the infra definition; returns the names created.
+
+    An existing table whose keys or indexes differ from the definition raises TableDrift naming what
+    differs: queries against a stale local table would fail later, and far less clearly."""
     existing = set(client.list_tables().get("TableNames", []))
     created = []
     for table, properties in load_definitions(path).items():
         name = settings.table(table)
         if name in existing:
+            have = _shape(client.describe_table(TableName=name)["Table"])
+            want = _shape(create_table_request(name, properties))
+            if have != want:
+                raise TableDrift(
+                    f"table {name} differs from infra/resources.yaml (has {have}, defined {want}); "
+                    f"local data predates a table change: move {settings.home / 'dynamodb'} aside and start again"
+                )
             continue
         client.create_table(**create_table_request(name, properties))
         ttl = properties.get("TimeToLiveSpecification")

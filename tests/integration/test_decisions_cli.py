@@ -54,3 +54,22 @@ def test_decisions_show_explains_a_stored_decision(
     missing = CliRunner().invoke(cli, ["decisions", "show", "x#nope"])
     assert missing.exit_code == 2
     assert "no decision for 'x#nope'" in missing.output
+
+
+def test_a_stale_local_table_is_one_line_and_exit_2(
+    tmp_path: Path, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
+    client.create_table(
+        TableName="stale-decisions",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    monkeypatch.setenv("CAREWIRE_DECISIONS_TABLE", "stale-decisions")
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path))
+    result = CliRunner().invoke(cli, ["decisions", "list"])
+    assert result.exit_code == 2
+    assert "table stale-decisions differs from infra/resources.yaml" in result.output

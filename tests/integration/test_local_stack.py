@@ -22,3 +22,20 @@ def test_data_survives_a_restart_of_the_local_runner(tmp_path: Path, monkeypatch
         assert runtime.store.decision("x#3001") is not None
         assert len(runtime.store.escalations("network")) == 1
     assert (settings.home / "dynamodb").is_dir()
+
+
+def test_a_stale_local_table_is_reported_not_used(tmp_path: Path, dynamodb_endpoint: str) -> None:
+    import boto3
+
+    from chalicelib.store.tables import TableDrift, create_tables
+
+    settings = make_settings(tmp_path)
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
+    client.create_table(  # an escalations table from before the queue's indexes existed
+        TableName=settings.table("escalations"),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "escalation_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "escalation_id", "KeyType": "HASH"}],
+    )
+    with pytest.raises(TableDrift, match=f"table {settings.table('escalations')} differs"):
+        create_tables(client, settings)

@@ -31,3 +31,12 @@ def test_table_names_follow_stage_unless_configured() -> None:
 def test_items_round_trip_with_floats_and_nesting() -> None:
     doc = {"k": "v", "score": -0.25, "n": 3, "nested": {"list": [1, 2.5, "x"], "flag": True}, "gone": None}
     assert from_item(to_item(doc)) == {k: v for k, v in doc.items() if v is not None}
+
+
+def test_shape_compares_keys_and_indexes() -> None:
+    from chalicelib.store.tables import _shape
+
+    request = create_table_request("t", load_definitions()["escalations"])
+    assert _shape(request) == _shape(dict(request))
+    changed = dict(request, GlobalSecondaryIndexes=request["GlobalSecondaryIndexes"][1:])
+    assert _shape(changed) != _shape(request)
