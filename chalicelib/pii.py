@@ -67,18 +67,27 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _KEYWORD_GROUP_TYPES = {"account"}
 _MIN_DIGITS = {"iccid": 19, "imei": 15, "phone": 7, "account": 4}
 _DIGIT = re.compile(r"\d")
-_EMAIL_CUE = re.compile(r"[\w.+-]@[\w-]")
+_EMAIL_CUE = re.compile(r"@(?<=[\w.+-]@)[\w-]")
+"""A word character (or . + -) right before an '@' and one right after; found from the '@' (a literal is fast)."""
+_ACCOUNT_CUE = re.compile(r"\d[\d-]{3,18}\d")
+"""Part of every account match (the keyword form's number, and any 8+ digit run): no cue, no account."""
 _WORD_ONLY_ADDRESS = ("brgy", "barangay")
 """Address forms that need no digit; every other pattern needs a digit or an '@'."""
 
 
 def find_pii(text: str) -> list[PiiSpan]:
     """Personal data in `text`: type and [start, end) span, sorted by start, never overlapping."""
+    return find_pii_counted(text, _DIGIT.search(text) is not None, None)
+
+
+def find_pii_counted(text: str, decimal: bool, isdigits: int | None) -> list[PiiSpan]:
+    """`find_pii` for a caller that already knows whether `text` has a `\\d` (`decimal`) and, optionally, how many
+    of its characters are `str.isdigit` (`isdigits`)."""
     spans: list[PiiSpan] = []
     # Cheap cues first (most posts have none): every pattern needs a digit, except an e-mail (a non-space
     # character before an '@') and the word-only address forms.
     email = "@" in text and _EMAIL_CUE.search(text) is not None
-    if _DIGIT.search(text) is None:
+    if not decimal:
         if email:
             digits = 0
             address = any(k in text.lower() for k in _WORD_ONLY_ADDRESS)
@@ -89,11 +98,13 @@ def find_pii(text: str) -> list[PiiSpan]:
             digits = 0
             address = True
     else:
-        digits = sum(map(str.isdigit, text))
+        digits = sum(map(str.isdigit, text)) if isdigits is None else isdigits
         address = True
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
         if digits < _MIN_DIGITS.get(kind, 0) or (kind == "email" and not email) or (kind == "address" and not address):
+            continue
+        if kind == "account" and _ACCOUNT_CUE.search(text) is None:
             continue
         for m in pattern.finditer(text):
             start, end = m.span()

@@ -10,18 +10,18 @@ import pathlib
 
 from chalicelib.classify.language import detect_language
 from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
+from chalicelib.classify.scanner import PostScanner
 from chalicelib.classify.sentiment import (
-    SENTIMENT_LABELS,
     SentimentModel,
     SentimentResult,
     score_sentiment,
     sentiment_features,
 )
-from chalicelib.classify.spam import SpamModel, abuse_flags, spam_score
+from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
 from chalicelib.model import Classification, Post, Sentiment, SentimentLabel
-from chalicelib.pii import find_pii
+from chalicelib.pii import find_pii_counted
 
 __all__ = ["Classifier", "LexiconError"]
 
@@ -39,6 +39,7 @@ class Classifier:
         self.lexicon = lexicon
         self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
         self._sentiment_model = SentimentModel(lexicon.sentiment_model) if lexicon.sentiment_model else None
+        self._scanner = PostScanner(lexicon, self._spam_model)
 
     @classmethod
     def from_policies(cls, policies_dir: pathlib.Path) -> Classifier:
@@ -90,16 +91,31 @@ class Classifier:
             label = "negative"
         if self._sentiment_model is None:
             return label, score, sent_ev
-        p_neg, p_neu, p_pos = self._sentiment_model.probabilities(sentiment_features(senti, score, stats, word_tokens))
-        best = max(range(3), key=(p_neg, p_neu, p_pos).__getitem__)
+        p_neg, p_neu, p_pos = self._sentiment_model.probabilities_of(senti, score, stats, len(word_tokens))
+        # the first most likely class, as max() picks it
+        best: SentimentLabel = "negative"
+        top = p_neg
+        if p_neu > top:
+            best, top = "neutral", p_neu
+        if p_pos > top:
+            best = "positive"
         sent_ev.append(
             f"lexicon {score:+.2f} -> {label}; calibrated p(neg/neu/pos) {p_neg:.2f}/{p_neu:.2f}/{p_pos:.2f}"
         )
-        return SENTIMENT_LABELS[best], p_pos - p_neg, sent_ev
+        return best, p_pos - p_neg, sent_ev
 
-    def _spam(self, text: str, stats: TextStats, scan: Scan, topic: str) -> tuple[bool, list[str]]:
+    def _spam(
+        self,
+        stats: TextStats,
+        scan: Scan,
+        topic: str,
+        money: bool,
+        run5: bool,
+        unigram_sum: float,
+        bigram_weights: list[float],
+    ) -> tuple[bool, list[str]]:
         lex = self.lexicon
-        spam_value, spam_ev = spam_score(lex, text, stats, scan)
+        spam_value, spam_ev = spam_cue_score(lex, stats, scan, money, run5)
         if self._spam_model is None:
             return spam_value >= lex.spam_threshold, [
                 *spam_ev,
@@ -107,22 +123,20 @@ class Classifier:
             ]
         # A care complaint needs a surer model before it is dropped as spam.
         cut = SPAM_CUT_COMPLAINT if topic not in ("other", "praise") else SPAM_CUT
-        prob = self._spam_model.probability(text, stats, scan.words)
+        prob = self._spam_model.probability_from(unigram_sum, bigram_weights, stats, len(scan.words), money, run5)
         return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"]
 
     def _classify(
         self, text: str, addressed: bool | None, addressed_evidence: list[str], language_hint: str | None
     ) -> Classification:
         lex = self.lexicon
-        tokens = tokenize(text)
-        word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
-        words = [t.norm for t in word_tokens]
-        scan = lex.scan(words)
-        stats = text_stats(tokens)
+        tokens, word_tokens, words, stats, mentions, decimal, isdigits, run5, scan, spam_uni, spam_bi = (
+            self._scanner.scan(text)
+        )
         evidence: dict[str, list[str]] = {}
 
         if addressed is None:
-            addressed, addressed_evidence = addressed_by_text(lex, tokens, words)
+            addressed, addressed_evidence = addressed_by_text(lex, tokens, words, mentions)
         evidence["addressed_to_brand"] = addressed_evidence
 
         senti = score_sentiment(lex, stats, scan, word_tokens)
@@ -147,37 +161,41 @@ class Classifier:
         language, lang_ev = detect_language(lex, scan, language_hint)
         evidence["language"] = lang_ev
 
-        spam, evidence["spam"] = self._spam(text, stats, scan, topic.topic)
+        money = has_money(text, decimal)
+        spam, evidence["spam"] = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
-        pii = tuple(dict(p) for p in find_pii(text))
+        spans = find_pii_counted(text, decimal, isdigits)
+        pii = tuple(dict(p) for p in spans) if spans else ()
         if pii:
             evidence["pii"] = [f"{p['type']} at {p['start']}-{p['end']}" for p in pii]
+        regions: tuple[str, ...] = ()
+        services: tuple[str, ...] = ()
         region_hits = scan.find(lex.regions)
-        service_hits = scan.find(lex.services)
-        regions = tuple(dict.fromkeys(m.value for m in region_hits))
-        services = tuple(dict.fromkeys(m.value for m in service_hits))
-        if regions:
+        if region_hits:
+            regions = tuple(dict.fromkeys(m.value for m in region_hits))
             evidence["regions"] = [f"'{m.phrase}' -> {m.value}" for m in region_hits]
-        if services:
+        service_hits = scan.find(lex.services)
+        if service_hits:
+            services = tuple(dict.fromkeys(m.value for m in service_hits))
             evidence["services"] = [f"'{m.phrase}' -> {m.value}" for m in service_hits]
 
         return Classification(
-            topic=topic.topic,
-            sentiment=Sentiment(label, round(score, 4)),
-            churn_risk=churn_risk,
-            addressed_to_brand=addressed,
-            language=language,
-            intent=topic.intent,
-            urgency=urg,
-            is_question=question,
-            spam=spam,
-            abuse=abuse,
-            pii=pii,
-            regions=regions,
-            services=services,
-            evidence=evidence,
+            topic.topic,
+            Sentiment(label, round(score, 4)),
+            churn_risk,
+            addressed,
+            language,
+            topic.intent,
+            urg,
+            question,
+            spam,
+            abuse,
+            pii,
+            regions,
+            services,
+            evidence,
         )
 
 

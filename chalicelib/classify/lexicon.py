@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,10 +27,48 @@ class LexiconError(ValueError):
 
 def load_yaml(path: Path) -> Any:
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_Loader)
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+        fast = number_maps(text)
+        return fast if fast is not None else yaml.load(text, Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LexiconError(f"{path}: {exc}") from exc
+
+
+_TOP_KEY = re.compile(r"([a-z_][a-z0-9_]*):")
+_ENTRY = re.compile(r"  (?:\"([a-z][a-z0-9_'-]*)\"|([a-z][a-z0-9_'-]*)): (-?(?:0|[1-9][0-9]*)(\.[0-9]+)?)")
+_RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+"""Plain scalars YAML 1.1 may read as bool or null (quoted, they are strings)."""
+
+
+def number_maps(text: str) -> dict[str, dict[str, int | float]] | None:
+    """The YAML safe loader's result for the one shape `sentiment_general.yaml` has (comment lines, then top-level
+    keys each holding `  word: number` lines), in a fraction of the time; None for anything else (tabs, CR, BOM,
+    flow style, inline comments, anchors, quoting with escapes, reserved words, ...), so the caller parses it."""
+    if "\t" in text or "\r" in text or text.startswith("\ufeff"):
+        return None
+    out: dict[str, dict[str, int | float]] = {}
+    current: dict[str, int | float] | None = None
+    entry = _ENTRY.fullmatch
+    for line in text.split("\n"):
+        if not line or line[0] == "#":
+            continue
+        m = entry(line)
+        if m is not None:
+            if current is None:
+                return None
+            quoted, plain, number, fraction = m.groups()
+            if plain is not None and plain in _RESERVED:
+                return None
+            # as the safe loader: int without a fraction part, float with one
+            current[quoted if quoted is not None else plain] = float(number) if fraction else int(number)
+            continue
+        top = _TOP_KEY.fullmatch(line)
+        if top is None or top[1] in _RESERVED or top[1] in out or current == {}:
+            return None
+        current = out[top[1]] = {}
+    if not out or current == {}:
+        return None
+    return out
 
 
 class Match(NamedTuple, Generic[T]):
@@ -129,12 +168,48 @@ class PhraseMatcher(Generic[T]):
 
 _NO_SLOTS: tuple[int, ...] = ()
 
+WordHit = tuple[int, tuple[tuple[list[str], int, str, Any], ...], tuple[str, Any] | None]
+"""What one word can start in one matcher: (slot, the longer phrases to try first as (words, length, phrase,
+value), longest first; else the one-word match (phrase, value), or None). This is `PhraseMatcher.at` taken apart
+for a given first word, so a scan can find every matcher's matches in one pass."""
+
+
+def _word_hit(matcher: PhraseMatcher[Any], word: str) -> WordHit | None:
+    longer: list[tuple[list[str], int, str, Any]] = []
+    single: tuple[str, Any] | None = None
+    for seq, phrase, value in matcher._by_first.get(word) or ():  # longest first, as `at` tries them
+        if len(seq) == 1:
+            single = (phrase, value)
+            break
+        longer.append((list(seq), len(seq), phrase, value))
+    if single is None:
+        single = _prefix_match(matcher, word)
+    if not longer and single is None:
+        return None
+    return (matcher.slot, tuple(longer), single)
+
+
+def _prefix_match(matcher: PhraseMatcher[Any], word: str) -> tuple[str, Any] | None:
+    """The `stem*` entry `word` starts with (longest stem first), or None."""
+    prefixes = matcher._prefixes
+    for length in matcher._prefix_lengths:
+        if len(word) >= length:
+            hit = prefixes.get(word[:length])
+            if hit is not None:
+                return hit
+    return None
+
+
+_NO_HITS: tuple[WordHit, ...] = ()
+_new_match: Any = tuple.__new__
+"""`Match(*fields)` without the Python-level `__new__` of a NamedTuple (one per phrase hit)."""
+
 
 class WordIndex:
     """One first-word index over all of a lexicon's phrase matchers (and its language cue words).
 
-    A post is scanned once: each distinct word is looked up once (memoised), giving the matchers that may start a
-    phrase there, instead of every matcher scanning every post.
+    A post is scanned once: each distinct word is looked up once (memoised), giving what it can start in each
+    matcher, and every matcher's matches (`PhraseMatcher.find_all`) come out of that one pass.
     """
 
     def __init__(self, matchers: list[PhraseMatcher[Any]], languages: Mapping[str, frozenset[str]]) -> None:
@@ -146,68 +221,105 @@ class WordIndex:
             for word in matcher._by_first:
                 first.setdefault(word, []).append(slot)
         self._first = first
-        self._prefixed = [m for m in matchers if m._prefix_lengths]
+        self._prefixed = [(m, frozenset(stem[0] for stem in m._prefixes)) for m in matchers if m._prefix_lengths]
+        """matchers with `stem*` entries, with the stems' first letters (most words start with none of them)"""
         lang_of: dict[str, list[int]] = {}
         for k, code in enumerate(self.language_codes):
             for w in languages[code]:
                 lang_of.setdefault(w, []).append(k)
         self._lang_of = lang_of
-        self._cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._cache: dict[str, tuple[tuple[WordHit, ...], tuple[int, ...]]] = {}
 
-    def _lookup(self, word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        slots = list(self._first.get(word, ()))
-        for m in self._prefixed:
-            if m.slot not in slots and any(len(word) >= k and word[:k] in m._prefixes for k in m._prefix_lengths):
-                slots.append(m.slot)
-        langs = () if word.isdigit() else tuple(self._lang_of.get(word, ()))
-        entry = (tuple(sorted(slots)) or _NO_SLOTS, langs or _NO_SLOTS)
+    def _lookup(self, word: str) -> tuple[tuple[WordHit, ...], tuple[int, ...]]:
+        slots = self._first.get(word)
+        found: list[WordHit] = []
+        if slots is not None:
+            for slot in slots:
+                hit = _word_hit(self.matchers[slot], word)
+                if hit is not None:
+                    found.append(hit)
+        if word:
+            initial = word[0]
+            for m, initials in self._prefixed:
+                if initial in initials and (slots is None or m.slot not in slots):
+                    single = _prefix_match(m, word)
+                    if single is not None:
+                        found.append((m.slot, (), single))
+        langs = self._lang_of.get(word)
+        entry = (tuple(found) if found else _NO_HITS, tuple(langs) if langs and not word.isdigit() else _NO_SLOTS)
         if len(self._cache) >= 200_000:  # bounded memo: words repeat a lot across posts
             self._cache.clear()
         self._cache[word] = entry
         return entry
 
+    def entry(self, word: str) -> tuple[tuple[WordHit, ...], tuple[int, ...]]:
+        """(what `word` can start in each matcher, the languages it is a cue word of), memoised."""
+        return self._cache.get(word) or self._lookup(word)
+
     def scan(self, words: list[str]) -> Scan:
-        starts: dict[int, list[int]] = {}
+        hit_at: list[tuple[int, tuple[WordHit, ...]]] = []
         lang_counts = [0] * len(self.language_codes)
         cache = self._cache
         for i, w in enumerate(words):
-            entry = cache.get(w) or self._lookup(w)
-            slots, langs = entry
-            if slots:
-                for s in slots:
-                    hit = starts.get(s)
-                    if hit is None:
-                        starts[s] = [i]
-                    else:
-                        hit.append(i)
-            if langs:
-                for k in langs:
-                    lang_counts[k] += 1
-        return Scan(words, starts, lang_counts)
+            hits, langs = cache.get(w) or self._lookup(w)
+            if hits:
+                hit_at.append((i, hits))
+            for k in langs:
+                lang_counts[k] += 1
+        return Scan(words, self.resolve(words, hit_at), lang_counts)
+
+    def resolve(self, words: list[str], hit_at: list[tuple[int, tuple[WordHit, ...]]]) -> dict[int, list[Match[Any]]]:
+        """Every matcher's `find_all(words)`, by slot, from the words that can start a phrase (`hit_at`: (index,
+        hits) in word order): per matcher, the longest phrase at each start, left to right, not overlapping."""
+        matches: dict[int, list[Match[Any]]] = {}
+        if not hit_at:
+            return matches
+        covered = [0] * len(self.matchers)
+        for i, hits in hit_at:
+            for slot, longer, single in hits:
+                if i < covered[slot]:
+                    continue
+                for seq, k, phrase, value in longer:
+                    if words[i : i + k] == seq:
+                        end = i + k
+                        m = _new_match(Match, (i, end, phrase, value))
+                        break
+                else:
+                    if single is None:
+                        continue
+                    end = i + 1
+                    m = _new_match(Match, (i, end, *single))
+                found = matches.get(slot)
+                if found is None:
+                    matches[slot] = [m]
+                else:
+                    found.append(m)
+                covered[slot] = end
+        return matches
 
 
 class Scan:
-    """One post's words with the candidate phrase starts of every matcher, from one pass of `WordIndex.scan`."""
+    """One post's words with every registered matcher's matches, from one pass of `WordIndex.scan`."""
 
-    __slots__ = ("lang_counts", "starts", "words")
+    __slots__ = ("lang_counts", "matches", "words")
 
-    def __init__(self, words: list[str], starts: dict[int, list[int]], lang_counts: list[int]) -> None:
+    def __init__(self, words: list[str], matches: dict[int, list[Match[Any]]], lang_counts: list[int]) -> None:
         self.words = words
-        self.starts = starts
+        self.matches = matches
+        """slot -> `PhraseMatcher.find_all(words)` of the matcher in that slot (absent: none)"""
         self.lang_counts = lang_counts
         """Cue-word hits per language, in `WordIndex.language_codes` order (digits never are cue words)."""
 
     def find(self, matcher: PhraseMatcher[T]) -> list[Match[T]]:
-        """`matcher.find_all(words)`, from the precomputed starts."""
+        """`matcher.find_all(words)`, found by the scan (a new list: callers may keep or change it)."""
         if matcher.slot < 0:
             return matcher.find_all(self.words)
-        starts = self.starts.get(matcher.slot)
-        return matcher.find_all(self.words, starts) if starts else []
+        found = self.matches.get(matcher.slot)
+        return found[:] if found else []
 
     def starts_of(self, matcher: PhraseMatcher[T]) -> list[int]:
-        if matcher.slot < 0:
-            return matcher.starts(self.words)
-        return self.starts.get(matcher.slot) or []
+        """Indexes where a phrase of `matcher` may start (`PhraseMatcher.starts`)."""
+        return matcher.starts(self.words)
 
 
 def _str_list(data: Any, where: str) -> list[str]:
@@ -287,10 +399,13 @@ class Lexicon:
     """The shared first-word index over every phrase matcher above (built by `load`)."""
 
     def scan(self, words: list[str]) -> Scan:
+        return self.word_index().scan(words)
+
+    def word_index(self) -> WordIndex:
         if self.index is None:  # a Lexicon built by hand: index it on first use
             object.__setattr__(self, "index", self._build_index())
         assert self.index is not None
-        return self.index.scan(words)
+        return self.index
 
     def _build_index(self) -> WordIndex:
         matchers = [v for v in (getattr(self, f.name) for f in fields(self)) if isinstance(v, PhraseMatcher)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from itertools import pairwise, repeat
 from typing import Any
 
@@ -17,6 +18,18 @@ _WINDOW = 3
 
 
 def spam_score(lex: Lexicon, text: str, stats: TextStats, scan: Scan) -> tuple[float, list[str]]:
+    digit = _DIGIT.search(text) is not None
+    money = digit and _MONEY.search(text) is not None
+    return spam_cue_score(lex, stats, scan, money, digit and _LONG_DIGITS.search(text) is not None)
+
+
+def has_money(text: str, decimal: bool) -> bool:
+    """A money amount in `text`; `decimal`: the text has a digit (the pattern needs one)."""
+    return decimal and _MONEY.search(text) is not None
+
+
+def spam_cue_score(lex: Lexicon, stats: TextStats, scan: Scan, money: bool, run5: bool) -> tuple[float, list[str]]:
+    """`spam_score` given the text's money amount and 5+ digit run flags."""
     score = 0.0
     evidence: list[str] = []
     cues = scan.find(lex.spam_cues)
@@ -26,11 +39,10 @@ def spam_score(lex: Lexicon, text: str, stats: TextStats, scan: Scan) -> tuple[f
     if stats.url:
         score += lex.spam_url_weight
         evidence.append("link")
-    digit = _DIGIT.search(text) is not None
-    if digit and _MONEY.search(text):
+    if money:
         score += lex.spam_money_weight
         evidence.append("money amount")
-    if digit and any(m.value > 0 for m in cues) and _LONG_DIGITS.search(text):
+    if run5 and any(m.value > 0 for m in cues):
         score += lex.spam_digits_weight
         evidence.append("number with promo cue")
     return score, evidence
@@ -89,52 +101,80 @@ def spam_features(text: str, tokens: list[Token], words: list[str]) -> set[str]:
 
 class SpamModel:
     """`spam_probability(model, spam_features(...))` without building the feature strings: the weights are
-    split by feature kind at load time (unigram, bigram as first word -> second word -> weight, shape)."""
+    split by feature kind at load time (unigram; bigram as first word -> second word -> weight; shape)."""
 
     def __init__(self, model: dict[str, Any]) -> None:
         self.bias = float(model["bias"])
         self.unigrams: dict[str, float] = {}
         self.bigrams: dict[str, dict[str, float]] = {}
         self.shapes: dict[str, float] = {}
+        unigrams, bigrams, shapes = self.unigrams, self.bigrams, self.shapes
         for feat, weight in model["weights"].items():
-            kind, rest = feat[:2], feat[2:]
+            kind = feat[:2]
             if kind == "w:":
-                self.unigrams[rest] = float(weight)
+                unigrams[feat[2:]] = float(weight)
             elif kind == "b:":
-                first, _, second = rest.partition(" ")
-                self.bigrams.setdefault(first, {})[second] = float(weight)
+                first, _, second = feat[2:].partition(" ")
+                after = bigrams.get(first)
+                if after is None:
+                    bigrams[first] = {second: float(weight)}
+                else:
+                    after[second] = float(weight)
             else:
-                self.shapes[feat] = float(weight)
+                shapes[feat] = float(weight)
+        self._url = shapes.get("$url", 0.0)
+        self._mention = shapes.get("$mention", 0.0)
+        self._caps3 = shapes.get("$caps3", 0.0)
+        self._excl2 = shapes.get("$excl2", 0.0)
+        self._money = shapes.get("$money", 0.0)
+        self._digits5 = shapes.get("$digits5", 0.0)
+        self._len = (shapes.get("$len:short", 0.0), shapes.get("$len:mid", 0.0), shapes.get("$len:long", 0.0))
 
     def probability(self, text: str, stats: TextStats, words: list[str]) -> float:
-        unique = set(words)
-        z = self.bias + sum(map(self.unigrams.get, unique, repeat(0.0)))
+        digit = _DIGIT.search(text) is not None
+        money = digit and _MONEY.search(text) is not None
+        return self.probability_of(stats, words, money, digit and _LONG_DIGITS.search(text) is not None)
+
+    def probability_of(self, stats: TextStats, words: list[str], money: bool, run5: bool) -> float:
+        """`probability` given the text's money amount and 5+ digit run flags."""
+        unigram_sum = sum(map(self.unigrams.get, dict.fromkeys(words), repeat(0.0)))
+        bigram_weights: dict[tuple[str, str], float] = {}
         bigrams = self.bigrams
-        if not bigrams.keys().isdisjoint(unique):
-            seen: set[tuple[str, str]] = set()
-            for a, b in pairwise(words):
-                nxt = bigrams.get(a)
-                if nxt is not None:
-                    v = nxt.get(b)
-                    if v is not None and (a, b) not in seen:
-                        seen.add((a, b))
-                        z += v
-        shapes = self.shapes
+        for a, b in pairwise(words):
+            after = bigrams.get(a)
+            if after is not None:
+                v = after.get(b)
+                if v is not None:
+                    bigram_weights.setdefault((a, b), v)
+        return self.probability_from(unigram_sum, bigram_weights.values(), stats, len(words), money, run5)
+
+    def probability_from(
+        self,
+        unigram_sum: float,
+        bigram_weights: Iterable[float],
+        stats: TextStats,
+        n_words: int,
+        money: bool,
+        run5: bool,
+    ) -> float:
+        """The model's probability from its parts: `unigram_sum` over the distinct words (in first-seen order),
+        `bigram_weights` of the distinct word pairs that have one (in first-seen order), and the shape flags."""
+        z = self.bias + unigram_sum
+        for v in bigram_weights:
+            z += v
         if stats.url:
-            z += shapes.get("$url", 0.0)
+            z += self._url
         if stats.mention:
-            z += shapes.get("$mention", 0.0)
+            z += self._mention
         if stats.caps >= 3:
-            z += shapes.get("$caps3", 0.0)
+            z += self._caps3
         if stats.exclaims >= 2:
-            z += shapes.get("$excl2", 0.0)
-        if _DIGIT.search(text) is not None:
-            if _MONEY.search(text):
-                z += shapes.get("$money", 0.0)
-            if _LONG_DIGITS.search(text):
-                z += shapes.get("$digits5", 0.0)
-        n = len(words)
-        z += shapes.get("$len:" + ("short" if n < 6 else "mid" if n < 20 else "long"), 0.0)
+            z += self._excl2
+        if money:
+            z += self._money
+        if run5:
+            z += self._digits5
+        z += self._len[0 if n_words < 6 else 1 if n_words < 20 else 2]
         z = max(-30.0, min(30.0, z))
         return 1.0 / (1.0 + math.exp(-z))
 

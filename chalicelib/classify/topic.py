@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from chalicelib.classify.lexicon import Lexicon, Scan
 from chalicelib.classify.text import TextStats, Token
@@ -35,8 +35,7 @@ TOPIC_URGENCY = {
 }
 
 
-@dataclass(frozen=True)
-class TopicResult:
+class TopicResult(NamedTuple):
     topic: str
     intent: str | None
     hits: dict[str, list[str]]
@@ -61,8 +60,8 @@ def find_topic(lex: Lexicon, scan: Scan, sentiment: float, addressed: bool, chur
         hits = {"praise": hits["praise"], **{t: v for t, v in hits.items() if t != "praise"}}
         chosen: str | None = "praise"
     else:
-        chosen = next((t for t in lex.precedence if t in hits), None)
-    flat = {t: [p for _, p in v] for t, v in hits.items()}
+        chosen = next((t for t in lex.precedence if t in hits), None) if hits else None
+    flat = {t: [p for _, p in v] for t, v in hits.items()} if hits else {}
     if chosen is None:
         if sentiment <= -0.3 and addressed:
             return TopicResult("service_complaint", None, flat, [*evidence, "negative post addressed to the brand"])
@@ -130,14 +129,22 @@ def is_question(lex: Lexicon, stats: TextStats, words: list[str]) -> tuple[bool,
     return False, []
 
 
-def addressed_by_text(lex: Lexicon, tokens: list[Token], words: list[str]) -> tuple[bool, list[str]]:
-    mentions = [t.norm.lstrip("@") for t in tokens if t.kind == "mention"]
-    first = next((t for t in tokens if t.kind not in ("punct",)), None)
-    if first is not None and first.kind == "mention" and first.norm.lstrip("@") in lex.brand_handles:
-        return True, [f"leading brand handle {first.raw}"]
-    brand = [m for m in mentions if m in lex.brand_handles]
-    if brand:
-        return True, [f"mentions brand handle @{brand[0]}"]
+def addressed_by_text(
+    lex: Lexicon, tokens: list[Token], words: list[str], mentions: list[str] | None = None
+) -> tuple[bool, list[str]]:
+    """`mentions`: the mention tokens' handles without '@' (`Analysis.mentions`), if already known."""
+    if mentions is None:
+        mentions = [t.norm.lstrip("@") for t in tokens if t.kind == "mention"]
+    if mentions:  # else the first token is no mention either
+        for first in tokens:
+            if first.kind != "punct":
+                if first.kind == "mention" and first.norm.lstrip("@") in lex.brand_handles:
+                    return True, [f"leading brand handle {first.raw}"]
+                break
+        brand_handles = lex.brand_handles
+        if not brand_handles.isdisjoint(mentions):
+            brand = next(m for m in mentions if m in brand_handles)
+            return True, [f"mentions brand handle @{brand}"]
     present = _SECOND_PERSON_FIRST.intersection(words)
     if present:
         pairs: set[tuple[str, str]] | None = None

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from chalicelib import pii
 from chalicelib.classify import Classifier
-from chalicelib.classify.lexicon import PhraseMatcher
-from chalicelib.classify.sentiment import SentimentModel
+from chalicelib.classify.lexicon import PhraseMatcher, number_maps
+from chalicelib.classify.sentiment import SentimentModel, score_sentiment, sentiment_features
 from chalicelib.classify.spam import SpamModel, spam_features, spam_probability
-from chalicelib.classify.text import text_stats, tokenize
-from chalicelib.pii import find_pii
+from chalicelib.classify.text import phrase_tokens, text_stats, tokenize
+from chalicelib.pii import find_pii, find_pii_counted
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
@@ -132,3 +135,169 @@ def test_sentiment_features_are_lexicon_and_shape_only(clf: Classifier) -> None:
 )
 def test_pii_cheap_cues_do_not_skip_real_spans(text: str, types: list[str]) -> None:
     assert [s["type"] for s in find_pii(text)] == types
+
+
+# ---------------------------------------------------------------------------------------------------- one-pass scanner
+
+SCANNER_POSTS = [
+    *POSTS,
+    "the the the network network is down down again again, the network is down",  # repeated words and pairs
+    "#Fail #fail @BayaniTel @bayanitel :) :( ^_^ <3 😡 ¿que? ¡no! _ __init__ a_b",
+    "call 0917-123-4567 or ٠٩١٧١٢٣٤٥٦٧ x² ref 12345678 abc12345def 1234",  # unicode digits, superscript, runs
+    "WHY IS IT DOWN?? !! sooo baaad, goooood, I'M DONE",
+    "no no no signal sa cubao, wala pa rin po, salamat po",
+    "FREE FREE prize!!! click click here http://bit.ly/x www.example.com/y",
+    "e\u0301 caf\u00e9 na\u00efve \u200d\ufe0f",
+]
+
+
+def _plain_scan(clf: Classifier, text: str) -> tuple[object, ...]:
+    """What the scanner must give, from the plain definitions."""
+    lex = clf.lexicon
+    tokens = tokenize(text)
+    word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
+    words = [t.norm for t in word_tokens]
+    scan = lex.scan(words)
+    mentions = [t.norm.lstrip("@") for t in tokens if t.kind == "mention"]
+    return (
+        tokens,
+        word_tokens,
+        words,
+        text_stats(tokens),
+        mentions,
+        re.search(r"\d", text) is not None,
+        sum(map(str.isdigit, text)) if re.search(r"\d", text) else None,
+        re.search(r"\d{5,}", text) is not None,
+        {slot: scan.find(m) for slot, m in enumerate(lex.word_index().matchers)},
+        scan.lang_counts,
+    )
+
+
+def _fast_scan(clf: Classifier, text: str) -> tuple[object, ...]:
+    got = clf._scanner.scan(text)
+    matchers = clf.lexicon.word_index().matchers
+    return (
+        got.tokens,
+        got.word_tokens,
+        got.words,
+        got.stats,
+        got.mentions,
+        got.decimal,
+        got.digits if got.decimal else None,
+        got.run5,
+        {slot: got.scan.find(m) for slot, m in enumerate(matchers)},
+        got.scan.lang_counts,
+    )
+
+
+@pytest.mark.parametrize("text", SCANNER_POSTS)
+def test_scanner_gives_what_the_plain_definitions_give(clf: Classifier, text: str) -> None:
+    assert _fast_scan(clf, text) == _plain_scan(clf, text)
+    assert _fast_scan(clf, text) == _plain_scan(clf, text)  # second time from the memo
+
+
+@pytest.mark.parametrize("text", SCANNER_POSTS)
+def test_scanner_spam_sums_equal_the_feature_definition(clf: Classifier, text: str) -> None:
+    model = clf.lexicon.spam_model
+    assert model is not None and clf._spam_model is not None
+    got = clf._scanner.scan(text)
+    tokens = tokenize(text)
+    money = re.search(r"\d", text) is not None and spam_features(text, tokens, got.words) >= {"$money"}
+    fast = clf._spam_model.probability_from(
+        got.spam_unigrams, got.spam_bigrams, got.stats, len(got.words), money, got.run5
+    )
+    assert fast == pytest.approx(spam_probability(model, spam_features(text, tokens, got.words)), abs=1e-9)
+    assert fast == pytest.approx(clf._spam_model.probability(text, got.stats, got.words), abs=1e-12)
+
+
+def test_scanner_memo_eviction_keeps_answers(clf: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.classify import scanner
+
+    expected = [_plain_scan(clf, t) for t in SCANNER_POSTS]
+    monkeypatch.setattr(scanner, "CACHE_MAX", 3)  # evict all the time
+    fresh = Classifier(clf.lexicon)
+    for _ in range(3):
+        assert [_fast_scan(fresh, t) for t in SCANNER_POSTS] == expected
+    assert len(fresh._scanner._cache) <= 3
+
+
+def test_scanner_memo_belongs_to_its_classifier(clf: Classifier) -> None:
+    text = "FREE prize, click here now"
+    assert clf._scanner.scan(text).spam_unigrams != 0
+    without_spam = Classifier(dataclasses.replace(clf.lexicon, spam_model=None))
+    assert without_spam._scanner.scan(text).spam_unigrams == 0  # not the other classifier's memo
+    assert without_spam.classify_text(text).to_doc()["evidence"]["spam"][-1].startswith("score ")
+
+
+@pytest.mark.parametrize("text", SCANNER_POSTS)
+def test_calibration_without_feature_dict_is_exact(clf: Classifier, text: str) -> None:
+    model = clf._sentiment_model
+    assert model is not None
+    tokens = tokenize(text)
+    word_tokens = [t for t in tokens if t.kind in ("word", "hashtag")]
+    stats = text_stats(tokens)
+    senti = score_sentiment(clf.lexicon, stats, clf.lexicon.scan([t.norm for t in word_tokens]), word_tokens)
+    for score in (senti.score, -0.7, 0.0):
+        plain = model.probabilities(sentiment_features(senti, score, stats, word_tokens))
+        assert model.probabilities_of(senti, score, stats, len(word_tokens)) == plain
+
+
+@pytest.mark.parametrize("text", SCANNER_POSTS)
+def test_pii_with_known_digits_equals_find_pii(clf: Classifier, text: str) -> None:
+    got = clf._scanner.scan(text)
+    assert find_pii_counted(text, got.decimal, got.digits) == find_pii(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a@b", "@b", "a@", "x.@-", "+@_", " @x", "mail me: juan@globe.com.ph", "@@x", "é@ü", "a @b", "a@ b"],
+)
+def test_email_cue_matches_its_plain_form(text: str) -> None:
+    assert (pii._EMAIL_CUE.search(text) is not None) == (re.search(r"[\w.+-]@[\w-]", text) is not None)
+
+
+def test_account_cue_is_part_of_every_account_match(clf: Classifier) -> None:
+    account = dict(pii._PATTERNS)["account"]
+    for text in [*SCANNER_POSTS, "acct# AB1-2-3-4", "ticket no. 1---2", "id:12-34", "case 123456789"]:
+        for m in account.finditer(text):
+            assert pii._ACCOUNT_CUE.search(m.group(0)) is not None
+
+
+# ---------------------------------------------------------------------------------------------------- load-time paths
+
+
+def test_phrase_tokens_fast_path_splits_like_posts(clf: Classifier) -> None:
+    lexicon = [text for m in clf.lexicon.word_index().matchers for opts in m._by_first.values() for _, text, _ in opts]
+    assert len(lexicon) > 5000
+    phrases = [*lexicon, "sooo", "ABC", "abc", "123", "a1", "café", "can't", "no one", "zzz", "a_b", "x²"]
+    for phrase in phrases:
+        assert phrase_tokens(phrase) == tuple(t.norm for t in tokenize(phrase) if t.kind in ("word", "hashtag"))
+
+
+def test_number_maps_equals_the_yaml_loader_or_declines() -> None:
+    general = (POLICIES / "lexicon" / "sentiment_general.yaml").read_text(encoding="utf-8")
+    fast = number_maps(general)
+    assert fast is not None
+    reference = yaml.load(general, Loader=yaml.SafeLoader)
+    assert fast == reference
+    for key in reference:
+        assert list(fast[key].items()) == list(reference[key].items())  # same order
+        assert [type(v) for v in fast[key].values()] == [type(v) for v in reference[key].values()]
+    declined = [
+        "words:\n  no: 1.0\n",  # a bool to YAML
+        "words:\n  ok: 1.0  # comment\n",
+        "words:\n  ok: 1e3\n",
+        "words:\n\tok: 1.0\n",
+        "words:\n  ok: 1.0\r\n",
+        "words:\nother:\n  ok: 1.0\n",  # a null mapping
+        "words:\n  ok: 1.0\nwords:\n  ok: 2.0\n",
+        "words:\n    ok: 1.0\n",
+        "  ok: 1.0\n",
+        "words: {ok: 1.0}\n",
+        "- ok\n",
+        "",
+    ]
+    for text in declined:
+        assert number_maps(text) is None, text
+    accepted = 'a:\n  "no": -0\n  x: -0.0\n  w: 2\n  w: 3.50\n# note\n\nb:\n  z: 0\n'
+    assert number_maps(accepted) == yaml.load(accepted, Loader=yaml.SafeLoader)
