@@ -10,7 +10,8 @@ Usage: .venv/bin/python scripts/train_sentiment.py
 
 Training data (licences in $CAREWIRE_DATASETS/tweeteval/SOURCE.txt):
   - TweetEval sentiment *val* (2,000 tweets; SemEval-2017 Task 4A; the TweetEval README releases it "without any
-    restrictions", the Hugging Face card lists the sentiment subset as CC BY 3.0). The only sentiment split present,
+    restrictions", adding that restrictions may apply to the underlying task or to Twitter; SemEval-2017's own
+    terms are unverified here). The only sentiment split present,
     so bench/classify_bench.py reports TweetEval with k-fold cross-validation (`cross_validate` below): every
     score is on rows the model that predicted it never saw. The held-out test split is never read.
   - Not used: the airline care tweets (CC BY-NC-SA, evaluation only), TweetEval emotion/irony (licence of the
@@ -123,7 +124,7 @@ def main(log: Callable[[str], None] = print) -> None:
     clf = Classifier.from_policies(REPO / "policies")
     base = Classifier(dataclasses.replace(clf.lexicon, sentiment_model=None))
     data = [(base.sentiment_features(t), y) for t, y in zip(texts, labels, strict=True)]
-    doc = model_doc(train(data), len(data), "TweetEval sentiment val (all 2,000 rows; CC BY 3.0)")
+    doc = model_doc(train(data), len(data), "TweetEval sentiment val (all 2,000 rows; TweetEval README: no restrictions; SemEval-2017 terms unverified)")
     OUT.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     log(f"{len(doc['weights'])} features, {OUT.stat().st_size} bytes -> {OUT.relative_to(REPO)}")
 
