@@ -124,7 +124,11 @@ def main(log: Callable[[str], None] = print) -> None:
     clf = Classifier.from_policies(REPO / "policies")
     base = Classifier(dataclasses.replace(clf.lexicon, sentiment_model=None))
     data = [(base.sentiment_features(t), y) for t, y in zip(texts, labels, strict=True)]
-    doc = model_doc(train(data), len(data), "TweetEval sentiment val (all 2,000 rows; TweetEval README: no restrictions; SemEval-2017 terms unverified)")
+    doc = model_doc(
+        train(data),
+        len(data),
+        "TweetEval sentiment val (all 2,000 rows; TweetEval README: no restrictions; SemEval-2017 terms unverified)",
+    )
     OUT.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     log(f"{len(doc['weights'])} features, {OUT.stat().st_size} bytes -> {OUT.relative_to(REPO)}")
 
