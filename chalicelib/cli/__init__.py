@@ -76,7 +76,6 @@ def cli(ctx: click.Context, stage: str, policies_dir: Path | None) -> None:
     if policies_dir is not None:
         env["CAREWIRE_POLICIES_DIR"] = str(policies_dir)
     ctx.obj = {"settings": Settings.from_env(env)}
-    os.environ["CAREWIRE_STAGE"] = stage
 
 
 def main() -> None:

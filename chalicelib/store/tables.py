@@ -80,7 +80,7 @@ def create_tables(client: Any, settings: Settings, path: Path = INFRA_FILE) -> l
 
     An existing table whose keys or indexes differ from the definition raises TableDrift naming what
     differs: queries against a stale local table would fail later, and far less clearly."""
-    existing = set(client.list_tables().get("TableNames", []))
+    existing = {name for page in client.get_paginator("list_tables").paginate() for name in page["TableNames"]}
     created = []
     for table, properties in load_definitions(path).items():
         name = settings.table(table)

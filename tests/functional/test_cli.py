@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def test_channels_list_json_shows_dev_secret_only_locally(runner: CliRunner, mon
     assert local[0]["webhook_path"] == "/webhooks/x-care"
     assert len(local[0]["development_secret"]) >= 32
     deployed = json.loads(runner.invoke(cli, ["--stage", "prod", "channels", "list", "--json"]).output)
+    assert "CAREWIRE_STAGE" not in os.environ, "a CLI flag must not leak into the process environment"
     assert "development_secret" not in deployed[0]
     assert deployed[0]["secret_ref"] == "env:CAREWIRE_X_CARE_CONSUMER_SECRET"
 

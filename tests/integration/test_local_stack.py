@@ -39,3 +39,21 @@ def test_a_stale_local_table_is_reported_not_used(tmp_path: Path, dynamodb_endpo
     )
     with pytest.raises(TableDrift, match=f"table {settings.table('escalations')} differs"):
         create_tables(client, settings)
+
+
+def test_existing_tables_are_found_past_the_first_page_of_names(tmp_path: Path, dynamodb_endpoint: str) -> None:
+    import boto3
+
+    from chalicelib.store.tables import create_tables
+
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint)
+    for n in range(101):  # ListTables answers at most 100 names a page
+        client.create_table(
+            TableName=f"aaa-filler-{n:03d}",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
+    settings = make_settings(tmp_path)
+    assert len(create_tables(client, settings)) == 7
+    assert create_tables(client, settings) == []  # all found again, none re-created
