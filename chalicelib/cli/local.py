@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from typing import Any
 
@@ -25,6 +26,9 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     settings = _settings(ctx)
     if not settings.is_local:
         raise CarewireCliError("serve runs the local stage only")
+    # SIGTERM (kill, timeout, a supervisor) stops the stack as Ctrl-C does: DynamoDB Local is shut down
+    # and its data flushed instead of being left running.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings.home.mkdir(parents=True, exist_ok=True)
     with _local_stack(settings, announce=True) as runtime:
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
@@ -46,6 +50,10 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
             click.echo("\nstopping…")
         finally:
             server.shutdown()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _run_demo(runtime: Any, base_url: str) -> None:

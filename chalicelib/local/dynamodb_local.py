@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -63,6 +64,17 @@ def ensure_installed(root: Path | None = None) -> Path:
     return jar
 
 
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM when the process that started us dies, however it
+    dies, so a killed runner never leaves DynamoDB Local behind."""
+    import contextlib
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):  # elsewhere stop() still ends it on every orderly exit
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -112,6 +124,7 @@ class DynamoDBLocal:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
         )
         self._wait_ready(timeout)
         return self

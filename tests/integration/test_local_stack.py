@@ -57,3 +57,41 @@ def test_existing_tables_are_found_past_the_first_page_of_names(tmp_path: Path, 
     settings = make_settings(tmp_path)
     assert len(create_tables(client, settings)) == 7
     assert create_tables(client, settings) == []  # all found again, none re-created
+
+
+def test_serve_stops_dynamodb_local_on_sigterm(tmp_path: Path) -> None:
+    """kill, timeout and process supervisors send SIGTERM: the runner must stop its DynamoDB Local too."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from chalicelib.local.dynamodb_local import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"}
+    env["CAREWIRE_HOME"] = str(tmp_path / "home")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    marker = tmp_path / "home" / "dynamodb.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/webhooks/x-care?crc_token=t", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    ddb_port = json.loads(marker.read_text())["endpoint"].rsplit(":", 1)[1]
+    serve.send_signal(signal.SIGTERM)
+    output = serve.communicate(timeout=30)[0].decode()
+    assert "stopping" in output
+    assert not marker.exists()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{ddb_port}", timeout=1)
