@@ -21,14 +21,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.update(
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    POWERTOOLS_METRICS_DISABLED="true",
-    POWERTOOLS_LOG_LEVEL="ERROR",
-    CAREWIRE_STAGE="local",
-)
+from chalicelib.local.stack import LOCAL_AWS_ENV  # noqa: E402 - needs the path above
+
+os.environ.update(LOCAL_AWS_ENV, POWERTOOLS_LOG_LEVEL="ERROR", CAREWIRE_STAGE="local")
 
 
 def pct(values: list[float], q: float) -> float:

@@ -4,7 +4,6 @@ all written in one transaction with the decision."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any, ClassVar
 
 from chalicelib.clock import iso
 from chalicelib.escalations import new_item
-from chalicelib.model import Classification, OutboxReply, Post
+from chalicelib.model import Classification, OutboxReply, Post, stable_id
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
 
@@ -44,10 +43,6 @@ class ActContext:
     now: datetime
     notice: dict[str, Any] | None = None
     """For the `notice` action: the best matching active notice the engine chose."""
-
-
-def stable_id(prefix: str, *parts: str) -> str:
-    return prefix + "-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
 
 
 class Action:

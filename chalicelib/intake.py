@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig, SecretResolver
     from chalicelib.intake_queue import IntakeQueue
 
-UNKNOWN_KIND = "unknown event kind"
-
 
 @dataclass(frozen=True)
 class Receipt:
@@ -80,8 +78,7 @@ class Intake:
         skipped: dict[str, int] = {}
         for skip in split.skipped:
             skipped[skip.kind] = skipped.get(skip.kind, 0) + skip.count
-            unknown = skip.reason.startswith(UNKNOWN_KIND)
-            COUNTERS.count("UnknownEventKinds" if unknown else "EventsNotActedOn", skip.count)
+            COUNTERS.count("EventsNotActedOn" if skip.known else "UnknownEventKinds", skip.count)
             logger().info(
                 "event acknowledged, not acted on",
                 extra={"channel": channel.id, "kind": skip.kind, "reason": skip.reason},

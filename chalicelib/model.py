@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Action = Literal["escalate", "reply", "ignore"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """The same id for the same parts, always: a retried write rewrites its item instead of adding one."""
+    return prefix + "-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class Processor:
         try:
             event = Event.from_message(message)
             return self.process(event, context)
-        except (MalformedEvent, ValueError) as exc:
+        except ValueError as exc:  # MalformedEvent and malformed messages: permanent, so parked
             park_id = self._store.park(message, f"{type(exc).__name__}: {exc}", self._clock())
             COUNTERS.count("EventsParked")
             logger().warning("event parked", extra={"park_id": park_id, "reason": str(exc)})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,8 +57,3 @@ class Settings:
             max_body_bytes=int(env.get("CAREWIRE_MAX_BODY_BYTES", "1000000")),
             table_names=names,
         )
-
-
-@lru_cache(maxsize=1)
-def current() -> Settings:
-    return Settings.from_env()

@@ -18,6 +18,8 @@ class Skipped:
     kind: str
     reason: str
     count: int = 1
+    known: bool = True
+    """False for an event kind the platform module does not know (counted apart: it may be new)."""
 
 
 @dataclass(frozen=True)

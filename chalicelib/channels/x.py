@@ -198,7 +198,7 @@ class XPlatform:
             if count:
                 label = _NOT_ACTED_ON.get(key)
                 reason = f"{NOT_ACTED_ON}: {label}" if label else UNKNOWN_KIND
-                skipped.append(Skipped(key, reason, count))
+                skipped.append(Skipped(key, reason, count, known=label is not None))
         return Split(events, skipped)
 
     def normalize(self, event: Event, channel: ChannelConfig) -> Post:

@@ -7,7 +7,6 @@ the queue (claim with a lease, renew, resolve, requeue, transfer, note, reply, f
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from chalicelib.calendars import add_business_minutes
 from chalicelib.clock import iso
 from chalicelib.escalations import keys
 from chalicelib.escalations.priority import AT_RISK_FRACTION, classification_steps, effective_priority
-from chalicelib.model import Classification, Escalation, Post
+from chalicelib.model import Classification, Escalation, Post, stable_id
 
 if TYPE_CHECKING:
     from chalicelib.policy.model import Queue
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
 
 def escalation_id(post: Post) -> str:
     """Stable per post, so a retried decision can never open a second item."""
-    return "esc-" + hashlib.sha256(post.key.encode()).hexdigest()[:20]
+    return stable_id("esc", post.key)
 
 
 def deadlines(queue: Queue, priority: int, start: datetime, sla_minutes: int | None = None) -> dict[str, Any]:

@@ -9,12 +9,11 @@ Only notice items carry `status` and `starts_at`, so the by_status index holds n
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import iso
-from chalicelib.model import Classification, Notice, OutboxReply, Post
+from chalicelib.model import Classification, Notice, OutboxReply, Post, stable_id
 from chalicelib.notices.render import render_announcement, render_follow_up
 
 NOTICE_SK = "notice"
@@ -69,14 +68,10 @@ def follow_up_marker(notice: Notice, citation: dict[str, Any], now: datetime) ->
     }
 
 
-def _id(prefix: str, *parts: str) -> str:
-    return prefix + "-" + hashlib.sha256("#".join(parts).encode()).hexdigest()[:20]
-
-
 def follow_up_reply(notice: Notice, citation: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A pending outbox reply to the cited post, saying the service is back; its id is stable per conversation."""
     reply = OutboxReply(
-        reply_id=_id("notice-followup", citation["platform"], citation["conversation_id"]),
+        reply_id=stable_id("notice-followup", citation["platform"], citation["conversation_id"]),
         status="pending",
         channel=citation["channel"],
         platform=citation["platform"],
@@ -94,7 +89,7 @@ def follow_up_reply(notice: Notice, citation: dict[str, Any], now: datetime) -> 
 def announcement_item(notice: Notice, channel: str, platform: str, now: datetime) -> dict[str, Any]:
     """A pending outbox brand post announcing `notice` on `channel` (a post of its own, not a reply)."""
     reply = OutboxReply(
-        reply_id=_id("notice-post", notice.id, channel),
+        reply_id=stable_id("notice-post", notice.id, channel),
         status="pending",
         channel=channel,
         platform=platform,

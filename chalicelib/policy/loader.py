@@ -280,7 +280,6 @@ def _load(directory: Path) -> Policy:
         queues=queues,
         default_language=default_language,
         guardrails=_load_guardrails(directory, errors),
-        calendar_names=tuple(sorted(calendars)),
         business_hours_fn=business_hours,
         own_fragments=own_fragments(templates),
         options=options(business_hours),

@@ -90,7 +90,6 @@ class Policy:
     queues: dict[str, Queue]
     default_language: str = "en"
     guardrails: Guardrails = field(default_factory=Guardrails)
-    calendar_names: tuple[str, ...] = ()
     business_hours_fn: Callable[[str, datetime], bool] | None = None
     own_fragments: tuple[str, ...] = ()
     options: Any = None

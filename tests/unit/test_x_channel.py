@@ -284,7 +284,9 @@ def test_unknown_key_is_skipped_as_unknown_event_kind() -> None:
     body = {"for_user_id": "1", "users": {}, "apps": {}, "source": {}, "poll_vote_events": [{}, {}, {}]}
     split = PLATFORM.split(body, BRANDLESS, RECEIVED_AT)
     assert split.events == []
-    assert [(s.kind, s.reason, s.count) for s in split.skipped] == [("poll_vote_events", "unknown event kind", 3)]
+    assert [(s.kind, s.reason, s.count, s.known) for s in split.skipped] == [
+        ("poll_vote_events", "unknown event kind", 3, False)
+    ]
 
 
 def test_empty_object_gives_nothing() -> None:
