@@ -1,0 +1,266 @@
+"""Assemble the care-post corpus from writers' posts and two independent annotations per post.
+
+Steps (each reads and writes files under a work folder, default /work/corpus):
+  chunks  raw/*.jsonl -> chunks/chunk-NN.jsonl (the text annotators see: no labels)
+  merge   chunks + labels/<annotator>/chunk-NN.tsv -> disagreements/chunk-NN.tsv (for the adjudicator)
+          and agreement.json (Cohen's kappa per label)
+  final   + adjudication/chunk-NN.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
+
+Stdlib only; deterministic (sorted inputs, crc32 for the operator split).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+FIELDS = (
+    "topic",
+    "intent",
+    "sentiment",
+    "churn_risk",
+    "needs_human",
+    "addressed_to_brand",
+    "spam",
+    "abuse",
+    "language",
+)
+TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
+INTENTS = {
+    "outage": ("no_service", "slow_speed", "intermittent", "tv_down", "app_down", "area_query", "general"),
+    "billing": ("overcharge", "refund", "payment", "price_rise", "roaming", "general"),
+    "device": ("repair", "unlock", "upgrade", "delivery", "setup", "general"),
+    "account": ("login", "sim", "porting_in", "plan_change", "moving", "appointment", "security", "general"),
+    "cancellation": ("cancel", "switch_to_competitor", "contract_end", "general"),
+    "service_complaint": ("no_response", "wait_time", "staff", "technician", "general"),
+    "praise": ("general",),
+    "other": ("question", "sales", "chat", "general"),
+}
+SENTIMENTS = ("negative", "neutral", "positive")
+LANGUAGES = ("en", "tl", "es", "hi-en", "other")
+BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
+POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
+CHUNK = 1000
+TEST_SHARE = 5
+"""An operator is held out for test when crc32(operator) % TEST_SHARE == 0 (about one in five)."""
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def posts(work: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    texts: set[str] = set()
+    for path in sorted((work / "raw").glob("*.jsonl")):
+        for row in read_jsonl(path):
+            post = {k: row.get(k) for k in POST_FIELDS}
+            if not isinstance(post["text"], str) or not post["id"] or post["id"] in seen:
+                continue
+            key = " ".join(post["text"].lower().split())
+            if key in texts:  # a writer repeating a post verbatim adds nothing
+                continue
+            seen.add(post["id"])
+            texts.add(key)
+            rows.append(post)
+    return rows
+
+
+def cmd_chunks(work: Path) -> None:
+    rows = posts(work)
+    out = work / "chunks"
+    for n, start in enumerate(range(0, len(rows), CHUNK)):
+        write_jsonl(out / f"chunk-{n:02d}.jsonl", rows[start : start + CHUNK])
+    print(f"{len(rows)} posts in {(len(rows) + CHUNK - 1) // CHUNK} chunks under {out}")
+
+
+def parse_label_line(line: str) -> tuple[str, dict[str, str]] | None:
+    parts = [p.strip() for p in line.rstrip("\n").split("\t")]
+    if len(parts) != 1 + len(FIELDS):
+        return None
+    labels = dict(zip(FIELDS, parts[1:], strict=True))
+    if labels["topic"] not in TOPICS or labels["sentiment"] not in SENTIMENTS:
+        return None
+    if labels["language"] not in LANGUAGES:
+        labels["language"] = "other"
+    if labels["intent"] not in INTENTS[labels["topic"]]:
+        labels["intent"] = "general"
+    if any(labels[b] not in ("0", "1") for b in BOOLEANS):
+        return None
+    return parts[0], labels
+
+
+def read_labels(path: Path) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parsed = parse_label_line(line)
+        if parsed:
+            out[parsed[0]] = parsed[1]
+    return out
+
+
+def kappa(a: list[str], b: list[str]) -> float:
+    """Cohen's kappa of two annotators over the same items."""
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def annotations(work: Path, chunk: str) -> list[tuple[str, dict[str, dict[str, str]]]]:
+    """(annotator, labels by post id) for each annotator who labelled `chunk`, in name order."""
+    found = []
+    for folder in sorted((work / "labels").glob("*")):
+        labels = read_labels(folder / f"{chunk}.tsv")
+        if labels:
+            found.append((folder.name, labels))
+    return found
+
+
+def cmd_merge(work: Path) -> None:
+    pairs: dict[str, tuple[list[str], list[str]]] = {f: ([], []) for f in FIELDS}
+    total_dis = 0
+    missing = 0
+    for chunk_path in sorted((work / "chunks").glob("chunk-*.jsonl")):
+        chunk = chunk_path.stem
+        anns = annotations(work, chunk)
+        if len(anns) < 2:
+            print(f"{chunk}: {len(anns)} annotation(s); need 2", file=sys.stderr)
+            continue
+        (name_a, a), (name_b, b) = anns[0], anns[1]
+        lines = []
+        for post in read_jsonl(chunk_path):
+            pid = post["id"]
+            if pid not in a or pid not in b:
+                missing += 1
+                continue
+            differ = [f for f in FIELDS if a[pid][f] != b[pid][f]]
+            for f in FIELDS:
+                pairs[f][0].append(a[pid][f])
+                pairs[f][1].append(b[pid][f])
+            if differ:
+                total_dis += 1
+                detail = " ".join(f"{f}={a[pid][f]}|{b[pid][f]}" for f in differ)
+                lines.append(f"{pid}\t{detail}")
+        out = work / "disagreements" / f"{chunk}.tsv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        print(f"{chunk}: annotators {name_a}, {name_b}; {len(lines)} posts disagree on some label")
+    agreement = {
+        f: {
+            "kappa": round(kappa(*pairs[f]), 3),
+            "raw_agreement": round(sum(x == y for x, y in zip(*pairs[f], strict=True)) / max(1, len(pairs[f][0])), 3),
+            "n": len(pairs[f][0]),
+        }
+        for f in FIELDS
+    }
+    (work / "agreement.json").write_text(json.dumps(agreement, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(agreement, indent=2))
+    print(f"posts with any disagreement: {total_dis}; posts missing a label: {missing}")
+
+
+def read_adjudication(path: Path) -> dict[str, dict[str, str]]:
+    """Lines `id<TAB>field=value field=value`: the adjudicator's value for each disputed field."""
+    out: dict[str, dict[str, str]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "\t" not in line:
+            continue
+        pid, rest = line.split("\t", 1)
+        values = dict(part.split("=", 1) for part in rest.split() if "=" in part)
+        out[pid.strip()] = {k: v for k, v in values.items() if k in FIELDS}
+    return out
+
+
+def is_test_operator(operator: str) -> bool:
+    return zlib.crc32(operator.lower().encode("utf-8")) % TEST_SHARE == 0
+
+
+def resolve(a: dict[str, str], b: dict[str, str], adj: dict[str, str]) -> dict[str, str] | None:
+    """Agreed values; disputed ones from the adjudicator. None if a dispute has no ruling."""
+    labels = {}
+    for f in FIELDS:
+        if a[f] == b[f]:
+            labels[f] = a[f]
+        elif f in adj:
+            labels[f] = adj[f]
+        else:
+            return None
+    if labels["topic"] not in TOPICS:
+        return None
+    if labels["intent"] not in INTENTS[labels["topic"]]:
+        labels["intent"] = "general"
+    return labels
+
+
+def typed(labels: dict[str, str]) -> dict[str, Any]:
+    return {f: (labels[f] == "1") if f in BOOLEANS else labels[f] for f in FIELDS}
+
+
+def cmd_final(work: Path, out: Path) -> None:
+    rows: list[dict[str, Any]] = []
+    unresolved = 0
+    for chunk_path in sorted((work / "chunks").glob("chunk-*.jsonl")):
+        chunk = chunk_path.stem
+        anns = annotations(work, chunk)
+        if len(anns) < 2:
+            continue
+        (_, a), (_, b) = anns[0], anns[1]
+        adj = read_adjudication(work / "adjudication" / f"{chunk}.tsv")
+        for post in read_jsonl(chunk_path):
+            pid = post["id"]
+            if pid not in a or pid not in b:
+                continue
+            labels = resolve(a[pid], b[pid], adj.get(pid, {}))
+            if labels is None:
+                unresolved += 1
+                continue
+            row = dict(post)
+            row.update(typed(labels))
+            row["split"] = "test" if is_test_operator(post["operator"]) else "train"
+            rows.append(row)
+    write_jsonl(out, rows)
+    stats: dict[str, Any] = {"posts": len(rows), "unresolved_dropped": unresolved}
+    for f in ("topic", "sentiment", "language", "market", "channel", "split", "operator_type"):
+        stats[f] = dict(Counter(r[f] for r in rows).most_common())
+    for f in BOOLEANS:
+        stats[f] = sum(1 for r in rows if r[f])
+    stats["operators"] = len({r["operator"] for r in rows})
+    stats["test_operators"] = sorted({r["operator"] for r in rows if r["split"] == "test"})
+    (out.parent / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(stats, indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=("chunks", "merge", "final"))
+    parser.add_argument("--work", type=Path, default=Path("/work/corpus"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "care-posts" / "posts.jsonl")
+    args = parser.parse_args()
+    if args.step == "chunks":
+        cmd_chunks(args.work)
+    elif args.step == "merge":
+        cmd_merge(args.work)
+    else:
+        cmd_final(args.work, args.out)
+
+
+if __name__ == "__main__":
+    main()
