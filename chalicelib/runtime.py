@@ -73,9 +73,10 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
+        from chalicelib.privacy import Retention
         from chalicelib.store.dynamo import Store
 
-        return Store(self.dynamodb, self.settings)
+        return Store(self.dynamodb, self.settings, Retention.load(self.settings.policies_dir))
 
     @cached_property
     def escalations(self) -> EscalationQueue:

@@ -101,3 +101,16 @@ def ddb_runtime(tmp_path: Path, dynamodb_endpoint: str) -> Iterator[Runtime]:
     queue = rt.__dict__.get("queue")
     if queue is not None and hasattr(queue, "close"):
         queue.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str) -> Iterator[Runtime]:
+    """The CLI's own runtime (settings from the environment) on fresh tables of the session's DynamoDB Local."""
+    from chalicelib.local.stack import local_stack
+
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
+    prefix = "cli" + uuid.uuid4().hex[:8]
+    for table in TABLES:
+        monkeypatch.setenv(f"CAREWIRE_{table.upper()}_TABLE", f"{prefix}-{table}")
+    with local_stack(Settings.from_env()) as runtime:
+        yield runtime

@@ -35,14 +35,20 @@ def escalations() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--queue", default=None, help="one queue, most urgent first (default: every queue)")
 @click.option("--status", type=click.Choice(["open", "claimed", "resolved"]), default="open", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 500), default=100, show_default=True)
+@click.option("--days", type=click.IntRange(1, 31), default=1, show_default=True, help="resolved: how many UTC days")
 @click.pass_context
-def escalations_list(ctx: click.Context, as_json: bool, queue: str | None, status: str) -> None:
+def escalations_list(ctx: click.Context, as_json: bool, queue: str | None, status: str, limit: int, days: int) -> None:
+    """Through the queue's index: open or claimed items most urgent first; resolved ones newest first."""
     with _runtime(ctx) as runtime:
+        q = runtime.escalations
         try:
-            if queue is not None and status != "resolved":
-                rows = runtime.escalations.list_queue(queue, status=status, limit=500)
+            if status == "resolved":
+                rows = q.resolved(runtime.clock(), queue, days=days, limit=limit)
             else:
-                rows = runtime.store.escalations(queue, status=status)
+                names = [queue] if queue is not None else q.queue_names
+                heads = [q.list_queue(name, status=status, limit=limit) for name in names]
+                rows = sorted((e for head in heads for e in head), key=lambda e: e["rank"])[:limit]
         except EscalationError as exc:
             raise CarewireCliError(str(exc)) from exc
     if as_json:

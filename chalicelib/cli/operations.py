@@ -61,6 +61,7 @@ def policies_check(ctx: click.Context) -> None:
     from chalicelib.channels.config import ChannelConfigError, load_channels
     from chalicelib.policy.errors import PolicyErrors
     from chalicelib.policy.loader import load_policy
+    from chalicelib.privacy import Retention, RetentionError
 
     directory = _settings(ctx).policies_dir
     problems = []
@@ -72,6 +73,10 @@ def policies_check(ctx: click.Context) -> None:
         load_channels(directory / "channels.yaml")
     except ChannelConfigError as exc:
         problems.append(str(exc))
+    try:
+        Retention.load(directory)
+    except RetentionError as exc:
+        problems += str(exc).splitlines()
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
@@ -253,7 +258,7 @@ def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) ->
         posts = [(doc, None) for doc in _read_posts(posts_file)]
     else:
         with _runtime(ctx) as runtime:
-            stored = runtime.store.decisions(limit)
+            stored = runtime.store.decisions(limit, channels=list(runtime.channels))
         posts = [(_post_doc(d), d["classification"]) for d in stored if d.get("post")]
     relative = settings.policies_dir.resolve()
     with tempfile.TemporaryDirectory() as tmp:

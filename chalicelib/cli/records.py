@@ -14,17 +14,29 @@ def decisions() -> None:
 
 @decisions.command("list")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--channel", "channel_ids", multiple=True, help="only this channel (repeatable; default: every channel)")
+@click.option("--before", help="page cursor: decisions before this ISO time, or TIME,POST_KEY as printed")
 @click.pass_context
-def decisions_list(ctx: click.Context, as_json: bool, limit: int) -> None:
+def decisions_list(
+    ctx: click.Context, as_json: bool, limit: int, channel_ids: tuple[str, ...], before: str | None
+) -> None:
+    """Newest first, a page at a time, through the by_channel index."""
     with _runtime(ctx) as runtime:
-        rows = runtime.store.decisions(limit)
+        unknown = sorted(set(channel_ids) - set(runtime.channels))
+        if unknown:
+            raise CarewireCliError(
+                f"unknown channel(s) {', '.join(unknown)}; known: {', '.join(sorted(runtime.channels))}"
+            )
+        rows = runtime.store.decisions(limit, channels=list(channel_ids or runtime.channels), before=before)
     if as_json:
         _echo_json(rows)
         return
     for d in rows:
         c = d["classification"]
         click.echo(f"{d['decided_at']}  {d['post_key']:<26} {c['topic']:<18} {d['action']:<9} {d['rule'] or '-'}")
+    if len(rows) == limit:
+        click.echo(f"(more: --before {rows[-1]['decided_at']},{rows[-1]['post_key']})", err=True)
 
 
 @decisions.command("show")

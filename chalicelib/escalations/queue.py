@@ -108,6 +108,36 @@ class EscalationQueue:
             raise InvalidRequest("limit", "must be 1..500")
         return self._heads(self.queue(queue), status, limit)
 
+    def resolved(self, now: datetime, queue: str | None = None, days: int = 1, limit: int = 50) -> list[dict[str, Any]]:
+        """Items resolved in the last `days` UTC days (of one queue), newest first, through the by_status
+        index; the full items are read by key (the index holds only what SLA statistics need)."""
+        if not 1 <= days <= 31:
+            raise InvalidRequest("days", "must be 1..31")
+        if not 1 <= limit <= 500:
+            raise InvalidRequest("limit", "must be 1..500")
+        if queue is not None:
+            self.queue(queue)
+        ids: list[str] = []
+        for offset in range(days):
+            day = keys.status_day(keys.RESOLVED, now - timedelta(days=offset))
+            for item in self._query_all("by_status", "status_day = :d", {":d": day}, ScanIndexForward=False):
+                if queue is None or item.get("queue") == queue:
+                    ids.append(item["escalation_id"])
+            if len(ids) >= limit:
+                break
+        ids = ids[:limit]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 100):
+            batch = {"Keys": [{"escalation_id": {"S": i}} for i in ids[start : start + 100]]}
+            request: dict[str, Any] = {self._table: batch}
+            while request:
+                got = self._client.batch_get_item(RequestItems=request)
+                for raw in got.get("Responses", {}).get(self._table, []):
+                    item = from_item(raw)
+                    found[item["escalation_id"]] = item
+                request = got.get("UnprocessedKeys") or {}
+        return [found[i] for i in ids if i in found]
+
     def live(self, queue: Queue) -> Iterator[dict[str, Any]]:
         """Every open and claimed item of a queue (the sweep and stats read these)."""
         for status in keys.LIVE:

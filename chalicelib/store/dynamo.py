@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.actions import Effect
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse
 from chalicelib.model import Decision
+from chalicelib.privacy import Retention
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,9 +53,10 @@ def _decimal(value: Any) -> Any:
 
 
 class Store:
-    def __init__(self, client: DynamoDBClient, settings: Settings) -> None:
+    def __init__(self, client: DynamoDBClient, settings: Settings, retention: Retention | None = None) -> None:
         self._client = client
         self._settings = settings
+        self._retention = retention or Retention()
 
     def table(self, logical: str) -> str:
         return self._settings.table(logical)
@@ -65,16 +67,17 @@ class Store:
         DUPLICATE when the post already has a decision; CONFLICT when an effect's condition failed (a
         reply budget changed since it was read) — nothing was written and the caller re-plans.
         """
+        moment = parse(decision.decided_at)
         items: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self.table("decisions"),
-                    "Item": to_item(decision.to_doc()),
+                    "Item": to_item(self._retention.stamp("decisions", decision.to_doc(), moment)),
                     "ConditionExpression": "attribute_not_exists(post_key)",
                 }
             }
         ]
-        items += [self._transact_item(e) for e in effects]
+        items += [self._transact_item(e, moment) for e in effects]
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as exc:
@@ -86,9 +89,10 @@ class Store:
             raise
         return Recorded.RECORDED
 
-    def _transact_item(self, effect: Effect) -> dict[str, Any]:
+    def _transact_item(self, effect: Effect, moment: datetime) -> dict[str, Any]:
         if effect.item is not None:
-            return {"Put": {"TableName": self.table(effect.table), "Item": to_item(effect.item)}}
+            item = self._retention.stamp(effect.table, effect.item, moment)
+            return {"Put": {"TableName": self.table(effect.table), "Item": to_item(item)}}
         update: dict[str, Any] = {
             "TableName": self.table(effect.table),
             "Key": to_item(effect.key or {}),
@@ -106,6 +110,7 @@ class Store:
         """Keep an event that cannot be processed, with why, for ops to replay or discard."""
         park_id = str(uuid.uuid4())
         doc = {"park_id": park_id, "reason": reason, "parked_at": iso(now), "message": json.dumps(message)}
+        doc = self._retention.stamp("parked", doc, now)
         self._client.put_item(TableName=self.table("parked"), Item=to_item(doc))
         return park_id
 
@@ -121,9 +126,49 @@ class Store:
         )
         return from_item(got["Item"]) if "Item" in got else None
 
-    def decisions(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first. A scan: for ops listings and tests; the by_channel index serves per-channel reads."""
-        return sorted(self._scan("decisions"), key=lambda d: d["decided_at"], reverse=True)[:limit]
+    def decisions(
+        self, limit: int = 100, channels: Sequence[str] | None = None, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first, before the cursor `before`: an ISO time, or `time,post_key` — the last row of the
+        previous page, so rows that share its time are neither skipped nor repeated.
+
+        With `channels`, through the by_channel index: one query per channel, at most `limit` items each,
+        merged — what listings and `policies diff` use. Without, a scan (tests and tiny tables only).
+        """
+        at, _, last_key = (before or "").partition(",")
+        cursor = (at, last_key or "\uffff")
+
+        def earlier(d: dict[str, Any]) -> bool:
+            return not before or (d["decided_at"], d["post_key"]) < cursor
+
+        if channels is None:
+            rows = sorted(self._scan("decisions"), key=lambda d: (d["decided_at"], d["post_key"]), reverse=True)
+            return [d for d in rows if earlier(d)][:limit]
+        found: list[dict[str, Any]] = []
+        for channel in channels:
+            condition = "channel = :c" + (" AND decided_at <= :b" if before else "")
+            values = {":c": {"S": channel}, **({":b": {"S": at}} if before else {})}
+            request: dict[str, Any] = {
+                "TableName": self.table("decisions"),
+                "IndexName": "by_channel",
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+            }
+            kept: list[dict[str, Any]] = []
+            while True:
+                got = self._client.query(**request, Limit=min(max(limit - len(kept), 10), 1000))
+                page = [from_item(i) for i in got.get("Items", [])]
+                kept += [d for d in page if earlier(d)]
+                if "LastEvaluatedKey" not in got:
+                    break
+                # Items that share a time come back in no useful order: past `limit`, read on while the
+                # time at the cut still repeats, so the page's order (time, then key) is exact.
+                if len(kept) >= limit and page and page[-1]["decided_at"] < kept[limit - 1]["decided_at"]:
+                    break
+                request["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+            found += kept
+        return sorted(found, key=lambda d: (d["decided_at"], d["post_key"]), reverse=True)[:limit]
 
     def escalations(self, queue: str | None = None, status: str = "open", limit: int = 100) -> list[dict[str, Any]]:
         """Items of a status (of one queue), by priority then due time. A scan: for ops listings and tests;

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from chalicelib.cli import cli
-from chalicelib.local.stack import local_stack
 from chalicelib.runtime import Runtime
-from chalicelib.settings import TABLES, Settings
 from tests.integration.test_escalation_queue import seed
-
-
-@pytest.fixture
-def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str) -> Iterator[Runtime]:
-    """The CLI's own runtime (settings from the environment) on fresh tables of the session's DynamoDB Local."""
-    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
-    prefix = "cli" + uuid.uuid4().hex[:8]
-    for table in TABLES:
-        monkeypatch.setenv(f"CAREWIRE_{table.upper()}_TABLE", f"{prefix}-{table}")
-    with local_stack(Settings.from_env()) as runtime:
-        yield runtime
 
 
 def test_list_claim_resolve_stats(stack: Runtime) -> None:
@@ -56,6 +39,11 @@ def test_list_claim_resolve_stats(stack: Runtime) -> None:
     done = runner.invoke(cli, ["escalations", "resolve", first, "--outcome", "answered", "--agent", "ana"])
     assert done.exit_code == 0, done.output
     assert done.output.strip() == f"resolved {first} (answered); SLA met"
+    resolved = runner.invoke(cli, ["escalations", "list", "--status", "resolved", "--json"])
+    assert [e["escalation_id"] for e in json.loads(resolved.output)] == [first]
+    assert json.loads(resolved.output)[0]["post"]["key"]  # the whole item, not the index's projection
+    elsewhere = runner.invoke(cli, ["escalations", "list", "--status", "resolved", "--queue", "care", "--json"])
+    assert json.loads(elsewhere.output) == []
 
     stats = json.loads(runner.invoke(cli, ["escalations", "stats", "--json"]).output)
     assert stats["queues"]["care"]["open"] == 1
