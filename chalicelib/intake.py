@@ -4,11 +4,15 @@ everything else happens in the processor."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chalicelib.channels.errors import (
+    ChallengeRateLimited,
+    ChallengeRejected,
     DeliveryTooLarge,
     MalformedDelivery,
     SignatureRejected,
@@ -29,6 +33,34 @@ class Receipt:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+class ChallengeLimiter:
+    """A token bucket per channel for challenge (CRC) requests: `burst` at once, refilled at `per_minute`.
+
+    Platforms challenge rarely (X: at registration, on demand, then hourly to daily), so a small
+    budget never refuses them; it bounds how often anyone else can make us compute the HMAC.
+    The buckets live in this process: in AWS each warm Lambda container keeps its own, so the
+    service-wide ceiling is the budget times the number of concurrent containers (a hard global
+    limit belongs in API Gateway throttling or a WAF rate rule in front of the route).
+    """
+
+    def __init__(self, burst: int = 10, per_minute: float = 10.0, monotonic: Callable[[], float] = time.monotonic):
+        self._burst = float(burst)
+        self._rate = per_minute / 60.0
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, channel_id: str) -> bool:
+        """Take one token from the channel's bucket; False when it is empty."""
+        with self._lock:
+            now = self._monotonic()
+            tokens, last = self._buckets.get(channel_id, (self._burst, now))
+            tokens = min(self._burst, tokens + max(0.0, now - last) * self._rate)
+            allowed = tokens >= 1.0
+            self._buckets[channel_id] = (tokens - 1.0 if allowed else tokens, max(now, last))
+            return allowed
+
+
 class Intake:
     def __init__(
         self,
@@ -39,6 +71,7 @@ class Intake:
         queue: IntakeQueue,
         clock: Clock,
         max_body_bytes: int,
+        challenge_limiter: ChallengeLimiter | None = None,
     ) -> None:
         self._channels = channels
         self._platforms = platforms
@@ -46,6 +79,7 @@ class Intake:
         self._queue = queue
         self._clock = clock
         self._max_body_bytes = max_body_bytes
+        self._challenges = challenge_limiter or ChallengeLimiter()
 
     def _channel(self, channel_id: str) -> tuple[ChannelConfig, Platform, str]:
         channel = self._channels.get(channel_id)
@@ -59,8 +93,18 @@ class Intake:
         return channel, self._platforms[channel.platform], secret
 
     def challenge(self, channel_id: str, query: Mapping[str, str] | None) -> ChallengeResponse:
-        _channel, platform, secret = self._channel(channel_id)
-        return platform.challenge(query or {}, secret)
+        """The platform's answer to a challenge; refused ones (bad token, over budget) are counted."""
+        channel, platform, secret = self._channel(channel_id)
+        if not self._challenges.allow(channel.id):
+            COUNTERS.count("ChallengesRateLimited")
+            logger().warning("challenge rate-limited", extra={"channel": channel.id})
+            raise ChallengeRateLimited("too many challenge requests for this channel; try again later")
+        try:
+            return platform.challenge(query or {}, secret)
+        except ChallengeRejected as exc:
+            COUNTERS.count("ChallengesRefused")
+            logger().warning("challenge refused", extra={"channel": channel.id, "reason": str(exc)})
+            raise
 
     def deliver(self, channel_id: str, headers: Mapping[str, str], raw_body: bytes) -> Receipt:
         channel, platform, secret = self._channel(channel_id)

@@ -8,6 +8,7 @@ from chalice.app import Response
 
 from chalicelib.auth import Forbidden, Unauthenticated
 from chalicelib.channels.errors import (
+    ChallengeRateLimited,
     ChallengeRejected,
     DeliveryTooLarge,
     MalformedDelivery,
@@ -23,6 +24,7 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     SignatureRejected: (401, "bad_signature"),
     MalformedDelivery: (400, "malformed_body"),
     ChallengeRejected: (400, "bad_challenge"),
+    ChallengeRateLimited: (429, "too_many_challenges"),
     DeliveryTooLarge: (413, "body_too_large"),
     QueueUnavailable: (503, "try_again"),
     Unauthenticated: (401, "unauthenticated"),

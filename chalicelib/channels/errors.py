@@ -27,5 +27,9 @@ class ChallengeRejected(ChannelError):
     pass
 
 
+class ChallengeRateLimited(ChannelError):
+    """Too many challenge requests for one channel in this process (see `intake.ChallengeLimiter`)."""
+
+
 class MalformedEvent(ValueError):
     """An event on the intake queue that can never be normalised: parked, not retried."""

@@ -2,6 +2,11 @@
 
 Wire facts: `x-twitter-webhooks-signature: sha256=<base64(HMAC-SHA256(consumer secret, raw body))>`;
 the CRC answers `{"response_token": "sha256=<base64(HMAC-SHA256(consumer secret, crc_token))>"}`.
+
+The two use the same key and construction, so a CRC answer for a token that is also a delivery body
+would be a valid signature for that body. `crc_token_problem` closes that: a token is answered only in
+X's own token shape (short, base64/base64url alphabet), which cannot hold a JSON object, array or
+string, and never when the token parses as a JSON scalar (`123`, `true`, `NaN`).
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,8 +42,29 @@ _NOT_ACTED_ON = {
     "replay_job_status": "replay job status",
 }
 _ENVELOPE = frozenset({"for_user_id", "user_has_blocked", "users", "apps", "is_blocked_by", "source"})
+CRC_TOKEN_MAX_CHARS = 128
+"""X's CRC tokens are short random strings (a UUID in X's own examples, base64 elsewhere)."""
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
+
+
+def crc_token_problem(token: object) -> str | None:
+    """Why `token` is not answered as an X CRC token, or None when it is.
+
+    Only X's token shape is signed: 1..CRC_TOKEN_MAX_CHARS characters of the base64/base64url alphabet
+    (`{`, `[`, `"` and whitespace are outside it, so no JSON object, array or string fits), and never a
+    token that `json.loads` accepts as a scalar. Hence no CRC answer is a POST signature for any JSON body.
+    """
+    if not isinstance(token, str) or not token:
+        return "X CRC request must carry a crc_token query parameter"
+    if len(token) > CRC_TOKEN_MAX_CHARS or not _CRC_TOKEN.fullmatch(token):
+        return f"crc_token must be 1-{CRC_TOKEN_MAX_CHARS} characters of the base64/base64url alphabet"
+    try:
+        json.loads(token)
+    except ValueError:
+        return None
+    return "crc_token must not be a JSON value"
 
 
 def _hmac_b64(secret: str, message: bytes) -> str:
@@ -144,11 +172,12 @@ class XPlatform:
 
     def challenge(self, query: Mapping[str, str] | None, secret: str) -> ChallengeResponse:
         token = (query or {}).get("crc_token")
-        if not isinstance(token, str) or not token:
-            raise ChallengeRejected("X CRC request must carry a crc_token query parameter")
+        problem = crc_token_problem(token)
+        if problem is not None or not isinstance(token, str):
+            raise ChallengeRejected(problem or "crc_token must be a string")
         if not secret:
             raise ChallengeRejected("no consumer secret is configured for this channel")
-        return ChallengeResponse({"response_token": _hmac_b64(secret, token.encode("utf-8"))})
+        return ChallengeResponse({"response_token": _hmac_b64(secret, token.encode("ascii"))})
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         received = _header(headers, self.signature_header)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
@@ -35,6 +36,35 @@ def test_crc_answers_with_hmac_of_token(client: Client) -> None:
 
 def test_crc_without_token_is_400(client: Client) -> None:
     assert client.http.get(PATH).status_code == 400
+
+
+def test_crc_refuses_a_json_body_as_token_and_counts_it(client: Client) -> None:
+    body = mention_delivery("110", "@bayanitelcares cancel my plan now")
+    response = client.http.get(f"{PATH}?{urlencode({'crc_token': body.decode()})}")
+    assert response.status_code == 400
+    assert response.json_body["error"] == "bad_challenge"
+    assert "base64" in response.json_body["message"]
+    assert "response_token" not in response.json_body
+    assert COUNTERS.tally["ChallengesRefused"] == 1
+
+
+def test_crc_forgery_cannot_sign_a_delivery(client: Client, route_runtime: Runtime) -> None:
+    """The attack from issue 9: ask the CRC to sign a delivery body, then post it with that signature."""
+    body = mention_delivery("109", "@bayanitelcares I am leaving for another network")
+    crc = client.http.get(f"{PATH}?{urlencode({'crc_token': body.decode()})}")
+    forged = crc.json_body.get("response_token", "sha256=")
+    headers = {"Content-Type": "application/json", "x-twitter-webhooks-signature": forged}
+    assert client.http.post(PATH, headers=headers, body=body).status_code == 401
+    assert route_runtime.queue.events == []  # type: ignore[attr-defined]
+
+
+def test_crc_is_rate_limited_per_channel(client: Client) -> None:
+    statuses = [client.http.get(f"{PATH}?crc_token=abc{n}").status_code for n in range(12)]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10:] == [429, 429]
+    last = client.http.get(f"{PATH}?crc_token=abc")
+    assert last.json_body["error"] == "too_many_challenges"
+    assert COUNTERS.tally["ChallengesRateLimited"] == 3
 
 
 def test_unknown_channel_is_404(client: Client) -> None:
