@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.actions import ACTIONS, PLATFORM_TEXT_LIMITS, rendered_length
 from chalicelib.clock import parse
 from chalicelib.model import Classification, Post
+from chalicelib.policy.errors import RegexTimeout
 from chalicelib.policy.expressions import search
 from chalicelib.policy.model import Policy, Rule
 
@@ -43,7 +44,7 @@ class Plan:
     """The first rule that acted ('' when none did)."""
     evaluated: tuple[str, ...]
     """Rules evaluated in order: `name` (no match), `name+` (acted), `name~scope`, `name~schedule`,
-    `name~shadow` (matched, recorded only), `name!error`."""
+    `name~shadow` (matched, recorded only), `name!error`, `name!timeout` (a regex ran past its limit)."""
     guardrails: tuple[str, ...] = ()
     shadow: tuple[dict[str, Any], ...] = ()
     errors: tuple[str, ...] = ()
@@ -178,6 +179,11 @@ def plan(policy: Policy, context: dict[str, Any], post: Post, classification: Cl
             matched = bool(search(rule.when, context, policy.options)) and not (
                 rule.unless and search(rule.unless, context, policy.options)
             )
+        except RegexTimeout as exc:
+            evaluated.append(f"{rule.name}!timeout")
+            case.notes.append(f"{rule.name}: skipped for this post: {exc}")
+            errors.append(f"{rule.name}: {exc}")
+            continue
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             evaluated.append(f"{rule.name}!error")
             errors.append(f"{rule.name}: {type(exc).__name__}: {exc}")

@@ -14,7 +14,7 @@ import yaml
 
 from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
-from chalicelib.policy.expressions import FUNCTIONS, compile_expression, options
+from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
 
@@ -116,6 +116,27 @@ def _negated_paths(node: Any) -> bool:
     return any(_negated_paths(child) for child in children)
 
 
+def _regex_problems(node: Any) -> list[str]:
+    """Every `regex_match` in the tree takes a literal pattern that compiles (a pattern read from the post
+    would let a customer write the regex); what is wrong with each, in words."""
+    if not isinstance(node, dict):
+        return []
+    children = node.get("children", [])
+    found = [problem for child in children for problem in _regex_problems(child)]
+    if node.get("type") == "function_expression" and node.get("value") == "regex_match" and len(children) == 2:
+        pattern = children[1]
+        if pattern.get("type") != "literal" or not isinstance(pattern.get("value"), str):
+            found.append("regex_match takes its pattern as a literal 'string'")
+        else:
+            import regex
+
+            try:
+                compile_regex(pattern["value"])
+            except regex.error as exc:
+                found.append(f"regex {pattern['value']!r} does not compile: {exc}")
+    return found
+
+
 def _check_expression(path: Path, rule: str, expression: str, field: str = "when") -> list[PolicyError]:
     try:
         parsed = compile_expression(expression)
@@ -128,7 +149,7 @@ def _check_expression(path: Path, rule: str, expression: str, field: str = "when
     unknown = sorted(_functions_called(parsed.parsed) - set(FUNCTIONS))
     if unknown:
         return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, field)]
-    return []
+    return [PolicyError(str(path), problem, rule, field) for problem in _regex_problems(parsed.parsed)]
 
 
 def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, ReplyTemplate]]:
