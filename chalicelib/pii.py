@@ -2,11 +2,16 @@
 
 `find_pii` returns type and span only (never the value). Types: email, phone, iccid, imei, account, address.
 Patterns are deliberately generous: masking a non-number costs little, leaking a real one costs a lot.
+
+`personal_data` and `mask` look through disguises first (`normalise`: NFKC, so full-width digits are
+digits; zero-width and other invisible characters dropped; every dash a '-' and every space a ' '), and
+find a number split by runs of separators (`0917 - 123 - 4567`) by reading it with them removed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TypedDict
 
 
@@ -120,11 +125,69 @@ def find_pii_counted(text: str, decimal: bool, isdigits: int | None) -> list[Pii
     return spans
 
 
+def normalise(text: str) -> str:
+    """`text` as a reader sees it: NFKC (full-width and other compatibility forms folded), invisible format
+    characters (zero-width space/joiners, word joiner, BOM, soft hyphen, direction marks) dropped, combining
+    marks on a digit dropped, every Unicode dash a '-', every space or line separator a ' ', every decimal digit
+    an ASCII digit. ASCII text is returned as it is (the common case costs one check)."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isascii():
+            out.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cf" or ch in _INVISIBLE_LETTERS:
+            continue
+        if category == "Mn" and out and out[-1].isdigit():
+            continue
+        if category in ("Zs", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Pd" or ch == "\u2212":
+            out.append("-")
+        elif category == "Nd":
+            out.append(str(unicodedata.decimal(ch)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5")
+"""Fillers and marks that render as nothing but are not format (Cf) characters."""
+_DIGIT_SEPARATORS = re.compile(r"(?<=\d)[\s\-./\\_,:;·•*~|'\"()\[\]]{1,4}(?=\d)")
+_NUMBER_TYPES = ("phone", "iccid", "imei")
+"""What a run of separators may hide. Accounts are left out: a date (23/11/2026) would read as one."""
+
+
+def personal_data(text: str) -> tuple[str, list[PiiSpan]]:
+    """Personal data however it is disguised: the text it was found in (`text` normalised, or that with the
+    separators between digits removed when they hid a number) and the spans in that text."""
+    normal = normalise(text)
+    spans = find_pii(normal)
+    if _DIGIT.search(normal) is None:
+        return normal, spans
+    collapsed = _DIGIT_SEPARATORS.sub("", normal)
+    if collapsed == normal:
+        return normal, spans
+    seen = {_digits(normal[s["start"] : s["end"]]) for s in spans}
+    hidden = [s for s in find_pii(collapsed) if s["type"] in _NUMBER_TYPES]
+    if any(_digits(collapsed[s["start"] : s["end"]]) not in seen for s in hidden):
+        return collapsed, find_pii(collapsed)
+    return normal, spans
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
 def mask(text: str) -> str:
-    """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]`."""
-    spans = find_pii(text)
+    """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]` — after
+    `normalise`, so a disguised number is masked too (text with something masked comes back normalised)."""
+    normal, spans = personal_data(text)
     if not spans:
         return text
+    text = normal
     out: list[str] = []
     pos = 0
     for s in spans:
