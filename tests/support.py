@@ -29,7 +29,7 @@ def mention_delivery(post_id: str, text: str, author_id: str = "42", handle: str
     tweet = {
         "id_str": post_id,
         "text": text,
-        "timestamp_ms": "1795000000000",
+        "timestamp_ms": "1795424400000",
         "user": {"id_str": author_id, "screen_name": handle, "name": "Maria Santos"},
         "entities": {"user_mentions": mentions if at >= 0 else []},
     }

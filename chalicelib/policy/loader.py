@@ -183,7 +183,9 @@ def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
     if not path.exists():
         return Guardrails()
     doc = _read_valid(path, GUARDRAILS_SCHEMA, errors)
-    return Guardrails(**(doc.get("reply_budgets") or {})) if doc is not None else Guardrails()
+    if not isinstance(doc, dict):
+        return Guardrails()
+    return Guardrails(**(doc.get("reply_budgets") or {}), **(doc.get("post_age") or {}))
 
 
 def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:

@@ -80,6 +80,8 @@ class Guardrails:
     public_replies_per_conversation_24h: int = 1
     automated_replies_per_author_per_day: int = 3
     public_replies_per_channel_per_hour: int = 120
+    max_reply_age_hours: float = 24
+    """No automated reply (public or private) to a post older than this: a replayed or very late delivery."""
 
 
 @dataclass(frozen=True)

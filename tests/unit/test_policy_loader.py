@@ -166,3 +166,15 @@ def test_published_schema_is_current() -> None:
 
     published = json.loads((POLICIES / "rules.schema.json").read_text(encoding="utf-8"))
     assert published == rule_file_schema(), "run: carewire policies schema > policies/rules.schema.json"
+
+
+def test_post_age_guardrail_is_read_and_validated(policy_dir: Path) -> None:
+    path = policy_dir / "guardrails.yaml"
+    path.write_text("post_age:\n  max_reply_age_hours: 6\n", encoding="utf-8")
+    assert load_policy(policy_dir).guardrails.max_reply_age_hours == 6
+    path.write_text("post_age:\n  max_reply_age_hours: 0\n  max_age: 3\n", encoding="utf-8")
+    errors = _errors(policy_dir)
+    assert any(
+        f"{path}: post_age.max_reply_age_hours: 0 is less than or equal to the minimum of 0" in e for e in errors
+    )
+    assert any("'max_age' was unexpected" in e for e in errors)
