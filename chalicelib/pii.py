@@ -155,30 +155,35 @@ def normalise(text: str) -> str:
 
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5")
 """Fillers and marks that render as nothing but are not format (Cf) characters."""
-_DIGIT_SEPARATORS = re.compile(r"(?<=\d)[\s\-./\\_,:;·•*~|'\"()\[\]]{1,4}(?=\d)")
-_NUMBER_TYPES = ("phone", "iccid", "imei")
-"""What a run of separators may hide. Accounts are left out: a date (23/11/2026) would read as one."""
+_DIGIT_RUN = re.compile(r"\d(?:[\s\-./\\_·•*~|'\"()\[\]]{0,3}\d)+")
+"""Digits with short runs of separators between them: a number, however it is split."""
+_SEPARATORS = re.compile(r"[^\d]+")
+_NUMBER_TYPES = frozenset({"phone", "iccid", "imei"})
+"""What a split-up run of digits may hide. Accounts are left out: a date (23/11/2026) would read as one."""
 
 
 def personal_data(text: str) -> tuple[str, list[PiiSpan]]:
-    """Personal data however it is disguised: the text it was found in (`text` normalised, or that with the
-    separators between digits removed when they hid a number) and the spans in that text."""
+    """Personal data however it is disguised: `text` normalised, and the spans in it — what `find_pii` finds
+    there, plus every run of digits split by separators (`0917 - 123 - 4567`, `0 9 1 7 …`) that reads as a
+    phone number, IMEI or ICCID once the separators are gone."""
     normal = normalise(text)
     spans = find_pii(normal)
     if _DIGIT.search(normal) is None:
         return normal, spans
-    collapsed = _DIGIT_SEPARATORS.sub("", normal)
-    if collapsed == normal:
-        return normal, spans
-    seen = {_digits(normal[s["start"] : s["end"]]) for s in spans}
-    hidden = [s for s in find_pii(collapsed) if s["type"] in _NUMBER_TYPES]
-    if any(_digits(collapsed[s["start"] : s["end"]]) not in seen for s in hidden):
-        return collapsed, find_pii(collapsed)
+    hidden: list[PiiSpan] = []
+    for run in _DIGIT_RUN.finditer(normal):
+        start, end = run.span()
+        if any(start < s["end"] and s["start"] < end for s in spans):
+            continue
+        joined = _SEPARATORS.sub("", run.group())
+        if joined == run.group():
+            continue
+        kinds = [s["type"] for s in find_pii(joined) if s["type"] in _NUMBER_TYPES]
+        if kinds:
+            hidden.append(PiiSpan(type=kinds[0], start=start, end=end))
+    if hidden:
+        spans = sorted(spans + hidden, key=lambda s: s["start"])
     return normal, spans
-
-
-def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
 
 
 def mask(text: str) -> str:

@@ -17,6 +17,8 @@ from chalicelib.policy.errors import PolicyError, PolicyErrors
 from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
+from chalicelib.publishing import BrandFileError, ContentRules, load_rules
+from chalicelib.publishing import problems as content_problems
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc,unused-ignore]
@@ -178,6 +180,34 @@ def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dic
     return templates
 
 
+def _content_rules(directory: Path, errors: list[PolicyError]) -> dict[str, ContentRules]:
+    try:
+        return load_rules(directory)
+    except BrandFileError as exc:
+        errors.extend(PolicyError(str(exc.path), why, field=where or None) for where, why in exc.problems)
+        return {}
+
+
+def _check_templates(
+    directory: Path, templates: dict[str, dict[str, ReplyTemplate]], rules: dict[str, ContentRules]
+) -> list[PolicyError]:
+    """Every template, its variables left empty, is publishable for every brand (templates are shared)."""
+    found = []
+    blank = dict.fromkeys(TEMPLATE_VARIABLES, "")
+    for language, by_name in templates.items():
+        for name, template in by_name.items():
+            text = template.text.safe_substitute(blank)
+            for brand_rules in list(rules.values()) or [ContentRules("")]:
+                for problem in content_problems(text, brand_rules):
+                    where = str(directory / f"{language}.yaml")
+                    found.append(
+                        PolicyError(
+                            where, f"not publishable for {brand_rules.brand or 'a brand'}: {problem}", field=name
+                        )
+                    )
+    return found
+
+
 def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
     path = directory / "guardrails.yaml"
     if not path.exists():
@@ -277,6 +307,8 @@ def _load(directory: Path) -> Policy:
         default_language = queues_doc.get("default_language", "en")
         queues = _queues(queues_path, queues_doc["queues"], calendars, calendars_broken, errors)
     templates = _load_templates(directory / "templates", errors)
+    content_rules = _content_rules(directory, errors)
+    errors.extend(_check_templates(directory / "templates", templates, content_rules))
 
     rules: list[Rule] = []
     rule_files = sorted((directory / "rules").glob("*.yaml"))
@@ -307,6 +339,7 @@ def _load(directory: Path) -> Policy:
         own_fragments=own_fragments(templates),
         options=options(business_hours),
         files=tuple(str(p) for p in rule_files),
+        content_rules=content_rules,
     )
     seen: dict[str, str] = {}
     for rule in policy.rules:
