@@ -4,6 +4,7 @@ needs tables gets its own, created from the infra/ definition, so tests never se
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -94,10 +95,23 @@ def route_runtime(tmp_path: Path) -> Runtime:
 @pytest.fixture
 def ddb_runtime(tmp_path: Path, dynamodb_endpoint: str) -> Iterator[Runtime]:
     """A runtime on DynamoDB Local with fresh tables and the in-process queue."""
-    rt = Runtime(make_settings(tmp_path), clock=FixedClock())
+    yield from runtime_on_dynamodb(make_settings(tmp_path))
+
+
+def runtime_on_dynamodb(settings: Settings) -> Iterator[Runtime]:
+    """The body of `ddb_runtime` for other settings (e.g. another policies directory)."""
+    rt = Runtime(settings, clock=FixedClock())
     create_tables(rt.dynamodb, rt.settings)
     runtime_module.use(rt)
     yield rt
     queue = rt.__dict__.get("queue")
     if queue is not None and hasattr(queue, "close"):
         queue.close()
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    """A copy of policies/ to change in a test."""
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target

@@ -40,3 +40,15 @@ def x_headers(body: bytes, secret: str) -> dict[str, str]:
     from chalicelib.channels.x import PLATFORM
 
     return {"Content-Type": "application/json", **PLATFORM.sign(body, secret)}
+
+
+def policy_errors(directory: Path) -> list[str]:
+    """Every located error `load_policy` reports for `directory` (it must fail)."""
+    import pytest
+
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.loader import load_policy
+
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(directory)
+    return [str(e) for e in caught.value.errors]

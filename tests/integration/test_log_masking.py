@@ -14,11 +14,9 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from chalicelib import runtime as runtime_module
 from chalicelib.observability import SERVICE, logger
 from chalicelib.runtime import Runtime
-from chalicelib.store.tables import create_tables
-from tests.conftest import POLICIES, X_SECRET, FixedClock, make_settings
+from tests.conftest import POLICIES, X_SECRET, make_settings, runtime_on_dynamodb
 from tests.support import mention_delivery, x_headers
 
 PHONE_FORMATS = (
@@ -64,13 +62,7 @@ def runtime_with_failing_rule(tmp_path: Path, dynamodb_endpoint: str) -> Iterato
         "rules:\n  - {name: broken, order: -1, when: 'abs(post.text) > `0`', actions: [{type: ignore}]}\n",
         encoding="utf-8",
     )
-    rt = Runtime(make_settings(tmp_path, policies_dir=policies), clock=FixedClock())
-    create_tables(rt.dynamodb, rt.settings)
-    runtime_module.use(rt)
-    yield rt
-    queue = rt.__dict__.get("queue")
-    if queue is not None and hasattr(queue, "close"):
-        queue.close()
+    yield from runtime_on_dynamodb(make_settings(tmp_path, policies_dir=policies))
 
 
 def _posts(count: int) -> list[tuple[str, list[str]]]:

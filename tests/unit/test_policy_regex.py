@@ -3,58 +3,37 @@ that runs past it is recorded and skipped for that post; the other rules still d
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.policy.engine import plan
-from chalicelib.policy.errors import PolicyErrors, RegexTimeout
+from chalicelib.policy.errors import RegexTimeout
 from chalicelib.policy.expressions import regex_search, search
 from chalicelib.policy.loader import load_policy
-from tests.conftest import POLICIES
+from tests.support import policy_errors
+from tests.unit.test_policy_loader import _write_rules
 
 ADVERSARIAL = "(a+)+$"
 
 
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    for old in (target / "rules").glob("*.yaml"):
-        old.unlink()
-    return target
-
-
-def _rules(policy_dir: Path, text: str) -> Path:
-    path = policy_dir / "rules" / "10-test.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _errors(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyErrors) as caught:
-        load_policy(policy_dir)
-    return [str(e) for e in caught.value.errors]
-
-
 def test_a_regex_that_does_not_compile_is_a_located_load_error(policy_dir: Path) -> None:
-    path = _rules(
+    path = _write_rules(
         policy_dir,
         "rules:\n  - name: broken\n    when: \"regex_match(post.text, 'no(signal')\"\n    actions: [{type: ignore}]\n",
     )
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert error.startswith(f"{path}: rule 'broken': when: regex 'no(signal' does not compile")
 
 
 def test_a_pattern_read_from_the_document_is_refused(policy_dir: Path) -> None:
-    _rules(
+    _write_rules(
         policy_dir,
         "rules:\n  - name: inject\n    when: post\n    unless: 'regex_match(post.text, post.text)'\n"
         "    actions: [{type: ignore}]\n",
     )
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert "rule 'inject': unless: regex_match takes its pattern as a literal 'string'" in error
 
 
@@ -66,7 +45,7 @@ def test_the_adversarial_pattern_times_out_instead_of_hanging() -> None:
 
 
 def test_a_rule_that_times_out_is_recorded_and_skipped_for_that_post(policy_dir: Path) -> None:
-    _rules(
+    _write_rules(
         policy_dir,
         f"""rules:
   - name: redos

@@ -3,30 +3,16 @@ templates checked at load, and the rules themselves on the disguises seen in the
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from chalicelib.policy.errors import PolicyErrors
 from chalicelib.policy.loader import load_policy
 from chalicelib.publishing import ContentRules, Publishing, problems
 from tests.conftest import POLICIES
+from tests.support import policy_errors
 
 BRAND = ContentRules("bayanitel", ("bayanitel.example",), ("+63 2 8888 1234", "care@bayanitel.example"), 2)
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    return target
-
-
-def _errors(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyErrors) as caught:
-        load_policy(policy_dir)
-    return [str(e) for e in caught.value.errors]
 
 
 def test_the_default_policy_carries_the_brand_rules() -> None:
@@ -79,7 +65,7 @@ def test_a_template_that_is_not_publishable_is_a_located_load_error(policy_dir: 
         path.read_text(encoding="utf-8") + "  sneaky: Win a phone! https://prizes.example/$handle <b>now</b>\n",
         encoding="utf-8",
     )
-    errors = _errors(policy_dir)
+    errors = policy_errors(policy_dir)
     assert any(
         e.startswith(f"{path}: sneaky: not publishable for bayanitel: a link to 'prizes.example'") for e in errors
     )
@@ -93,7 +79,7 @@ def test_brand_yaml_is_validated_with_located_errors(policy_dir: Path) -> None:
         "    max_mentions: 99\n    colour: red\n",
         encoding="utf-8",
     )
-    errors = _errors(policy_dir)
+    errors = policy_errors(policy_dir)
     assert f"{path}: brands.bayanitel.link_domains[0]: 'Bayanitel.Example' is not a lower-case domain name" in errors
     assert f"{path}: brands.bayanitel.contacts[0]: 'hotline' is not one phone number or e-mail" in errors
     assert f"{path}: brands.bayanitel.max_mentions: expected a whole number from 0 to 10" in errors
