@@ -1,13 +1,13 @@
 """Powertools Logger, Metrics and Tracer, built lazily.
 
-Logs are JSON with channel, platform and post id as keys; every message is passed through the PII mask.
+Logs are JSON with channel, platform and post id as keys; every string in a record (message, extra keys,
+exception text, nested values) is passed through the PII mask.
 The X-Ray SDK behind Tracer costs ~240 ms of cold start, so Tracer is built only where traces go
 somewhere: in Lambda with active tracing (`_X_AMZN_TRACE_ID` set).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections import Counter
@@ -29,14 +29,50 @@ SERVICE = "carewire"
 NAMESPACE = "Carewire"
 
 
-class MaskingFormatter(LambdaPowertoolsFormatter):
-    """Masks personal data in the log message; the structured keys are ours and carry none."""
+_UNMASKED = frozenset(
+    {
+        "level",
+        "location",
+        "timestamp",
+        "service",
+        "sampling_rate",
+        "xray_trace_id",
+        "cold_start",
+        "function_name",
+        "function_memory_size",
+        "function_arn",
+        "function_request_id",
+        "channel",
+        "platform",
+        "post_id",
+    }
+)
+"""Top-level keys set by Powertools or by `post_keys` from platform ids: never personal data, and a long post
+id would otherwise read as an ICCID. Every other key is masked, whatever it is called."""
+_SCALARS = (int, float, bool, type(None))
 
-    def format(self, record: logging.LogRecord) -> str:
-        if isinstance(record.msg, str):
-            record.msg = mask(record.getMessage())
-            record.args = ()
-        return super().format(record)
+
+def masked(value: Any) -> Any:
+    """`value` with every string in it (dict keys included, at any depth) masked; anything that is not
+    JSON becomes its masked `str`, which is how the log would have shown it."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict):
+        return {(mask(k) if isinstance(k, str) else k): masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [masked(v) for v in value]
+    return mask(str(value))
+
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    """Masks personal data in every field of the record just before it is written."""
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        return super().serialize(
+            {k: (v if k in _UNMASKED and isinstance(v, str | int | float) else masked(v)) for k, v in log.items()}
+        )
 
 
 @lru_cache(maxsize=1)

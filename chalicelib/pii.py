@@ -2,11 +2,16 @@
 
 `find_pii` returns type and span only (never the value). Types: email, phone, iccid, imei, account, address.
 Patterns are deliberately generous: masking a non-number costs little, leaking a real one costs a lot.
+
+`personal_data` and `mask` look through disguises first (`normalise`: NFKC, so full-width digits are
+digits; zero-width and other invisible characters dropped; every dash a '-' and every space a ' '), and
+find a number split by runs of separators (`0917 - 123 - 4567`) by reading it with them removed.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import TypedDict
 
 
@@ -120,11 +125,74 @@ def find_pii_counted(text: str, decimal: bool, isdigits: int | None) -> list[Pii
     return spans
 
 
+def normalise(text: str) -> str:
+    """`text` as a reader sees it: NFKC (full-width and other compatibility forms folded), invisible format
+    characters (zero-width space/joiners, word joiner, BOM, soft hyphen, direction marks) dropped, combining
+    marks on a digit dropped, every Unicode dash a '-', every space or line separator a ' ', every decimal digit
+    an ASCII digit. ASCII text is returned as it is (the common case costs one check)."""
+    if text.isascii():
+        return text
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isascii():
+            out.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if category == "Cf" or ch in _INVISIBLE_LETTERS:
+            continue
+        if category == "Mn" and out and out[-1].isdigit():
+            continue
+        if category in ("Zs", "Zl", "Zp"):
+            out.append(" ")
+        elif category == "Pd" or ch == "\u2212":
+            out.append("-")
+        elif category == "Nd":
+            out.append(str(unicodedata.decimal(ch)))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u17b4\u17b5")
+"""Fillers and marks that render as nothing but are not format (Cf) characters."""
+_DIGIT_RUN = re.compile(r"\d(?:[\s\-./\\_·•*~|'\"()\[\]]{0,3}\d)+")
+"""Digits with short runs of separators between them: a number, however it is split."""
+_SEPARATORS = re.compile(r"[^\d]+")
+_NUMBER_TYPES = frozenset({"phone", "iccid", "imei"})
+"""What a split-up run of digits may hide. Accounts are left out: a date (23/11/2026) would read as one."""
+
+
+def personal_data(text: str) -> tuple[str, list[PiiSpan]]:
+    """Personal data however it is disguised: `text` normalised, and the spans in it — what `find_pii` finds
+    there, plus every run of digits split by separators (`0917 - 123 - 4567`, `0 9 1 7 …`) that reads as a
+    phone number, IMEI or ICCID once the separators are gone."""
+    normal = normalise(text)
+    spans = find_pii(normal)
+    if _DIGIT.search(normal) is None:
+        return normal, spans
+    hidden: list[PiiSpan] = []
+    for run in _DIGIT_RUN.finditer(normal):
+        start, end = run.span()
+        if any(start < s["end"] and s["start"] < end for s in spans):
+            continue
+        joined = _SEPARATORS.sub("", run.group())
+        if joined == run.group():
+            continue
+        kinds = [s["type"] for s in find_pii(joined) if s["type"] in _NUMBER_TYPES]
+        if kinds:
+            hidden.append(PiiSpan(type=kinds[0], start=start, end=end))
+    if hidden:
+        spans = sorted(spans + hidden, key=lambda s: s["start"])
+    return normal, spans
+
+
 def mask(text: str) -> str:
-    """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]`."""
-    spans = find_pii(text)
+    """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]` — after
+    `normalise`, so a disguised number is masked too (text with something masked comes back normalised)."""
+    normal, spans = personal_data(text)
     if not spans:
         return text
+    text = normal
     out: list[str] = []
     pos = 0
     for s in spans:

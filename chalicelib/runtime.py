@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chalicelib.notices.service import Notices
     from chalicelib.policy.model import Policy
     from chalicelib.processor import Processor
+    from chalicelib.publishing import Publishing
     from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
 
@@ -89,7 +90,14 @@ class Runtime:
             self.policy.queues,
             outbox_table=self.settings.table("outbox"),
             platform_limits=PLATFORM_TEXT_LIMITS,
+            publishing=self.publishing,
         )
+
+    @cached_property
+    def publishing(self) -> Publishing:
+        from chalicelib.publishing import Publishing
+
+        return Publishing(self.policy.content_rules, {c.id: c.brand or c.id for c in self.channels.values()})
 
     @cached_property
     def escalation_alerts(self) -> Alerts:

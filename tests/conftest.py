@@ -4,6 +4,7 @@ needs tables gets its own, created from the infra/ definition, so tests never se
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -94,7 +95,12 @@ def route_runtime(tmp_path: Path) -> Runtime:
 @pytest.fixture
 def ddb_runtime(tmp_path: Path, dynamodb_endpoint: str) -> Iterator[Runtime]:
     """A runtime on DynamoDB Local with fresh tables and the in-process queue."""
-    rt = Runtime(make_settings(tmp_path), clock=FixedClock())
+    yield from runtime_on_dynamodb(make_settings(tmp_path))
+
+
+def runtime_on_dynamodb(settings: Settings) -> Iterator[Runtime]:
+    """The body of `ddb_runtime` for other settings (e.g. another policies directory)."""
+    rt = Runtime(settings, clock=FixedClock())
     create_tables(rt.dynamodb, rt.settings)
     runtime_module.use(rt)
     yield rt
@@ -114,3 +120,11 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: st
         monkeypatch.setenv(f"CAREWIRE_{table.upper()}_TABLE", f"{prefix}-{table}")
     with local_stack(Settings.from_env()) as runtime:
         yield runtime
+
+
+@pytest.fixture
+def policy_dir(tmp_path: Path) -> Path:
+    """A copy of policies/ to change in a test."""
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target

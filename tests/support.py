@@ -29,7 +29,7 @@ def mention_delivery(post_id: str, text: str, author_id: str = "42", handle: str
     tweet = {
         "id_str": post_id,
         "text": text,
-        "timestamp_ms": "1795000000000",
+        "timestamp_ms": "1795424400000",
         "user": {"id_str": author_id, "screen_name": handle, "name": "Maria Santos"},
         "entities": {"user_mentions": mentions if at >= 0 else []},
     }
@@ -40,3 +40,15 @@ def x_headers(body: bytes, secret: str) -> dict[str, str]:
     from chalicelib.channels.x import PLATFORM
 
     return {"Content-Type": "application/json", **PLATFORM.sign(body, secret)}
+
+
+def policy_errors(directory: Path) -> list[str]:
+    """Every located error `load_policy` reports for `directory` (it must fail)."""
+    import pytest
+
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.loader import load_policy
+
+    with pytest.raises(PolicyErrors) as caught:
+        load_policy(directory)
+    return [str(e) for e in caught.value.errors]

@@ -22,6 +22,7 @@ from chalicelib.escalations import deadlines, keys
 from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
 from chalicelib.escalations.priority import SLA_SEVERITY, classification_steps, effective_priority, sla_state
 from chalicelib.model import Classification, OutboxReply, Post
+from chalicelib.publishing import Publishing
 from chalicelib.store.dynamo import from_item, to_item
 
 if TYPE_CHECKING:
@@ -52,13 +53,16 @@ class EscalationQueue:
         outbox_table: str,
         lease: timedelta = LEASE,
         platform_limits: Mapping[str, int] | None = None,
+        publishing: Publishing | None = None,
     ) -> None:
+        """`publishing`: what may go out in public per channel (default: the strict rules, no links)."""
         self._client = client
         self._table = table
         self._queues = queues
         self._outbox = outbox_table
         self.lease = lease
         self._limits = dict(platform_limits or {})
+        self._publishing = publishing or Publishing()
 
     # ----------------------------------------------------------------------------------------- reading
 
@@ -395,9 +399,8 @@ class EscalationQueue:
         force: bool = False,
     ) -> dict[str, Any]:
         """Queue the agent's answer in the outbox (pending, author = the agent) and record the first response,
-        in one transaction. Public replies may not carry personal data and must fit the platform."""
-        from chalicelib.pii import find_pii
-
+        in one transaction. Public replies must pass the brand's content rules (chalicelib/publishing.py: no
+        personal data, links only to the brand's domains, no markup, few mentions) and fit the platform."""
         text = _text(text)
         for _ in range(WRITE_RETRIES):
             item = self.get(escalation_id)
@@ -405,8 +408,8 @@ class EscalationQueue:
             latest = (item.get("follow_ups") or [{}])[-1].get("post") or item["post"]
             is_private = bool(private) if private is not None else bool(item["post"].get("is_dm"))
             limit = self._limits.get(latest["platform"])
-            if not is_private and find_pii(text):
-                raise InvalidRequest("text", "a public reply may not contain personal data; reply privately")
+            if not is_private and (problems := self._publishing.problems(text, latest["channel"])):
+                raise InvalidRequest("text", "not publishable in a public reply: " + "; ".join(problems))
             if not is_private and limit and len(text) > limit:
                 raise InvalidRequest("text", f"{len(text)} characters; {latest['platform']} allows {limit}")
             reply = OutboxReply(

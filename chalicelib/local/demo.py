@@ -22,7 +22,8 @@ DEMO_FILE = Path(__file__).with_name("demo_posts.yaml")
 EXAMPLE_NOTICE = (
     Path(__file__).resolve().parents[2] / "policies" / "notices" / "examples" / "qc-mobile-data-outage.yaml"
 )
-_BASE_MS = 1_795_000_000_000
+_BASE_AGO_MS = 10 * 60 * 1000
+"""Demo posts are ten minutes old: older than a day, the engine would not answer them (post-age guardrail)."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,10 @@ def build_deliveries(path: Path = DEMO_FILE) -> list[Delivery]:
     brand_id, brand = doc["brand"]["id"], doc["brand"]["handle"]
     sent: dict[str, Delivery] = {}
     deliveries = []
+    base_ms = int(time.time() * 1000) - _BASE_AGO_MS
     for n, item in enumerate(doc["deliveries"]):
         kind, post_id = item["kind"], item["id"]
-        ms = str(_BASE_MS + n * 1000)
+        ms = str(base_ms + n * 1000)
         body: dict[str, Any] = {"for_user_id": brand_id}
         key: str | None = f"x#{post_id}"
         if kind == "redeliver":

@@ -19,7 +19,7 @@ from chalicelib.notices.errors import InvalidTransition, NoticeInvalid, NoticeNo
 from chalicelib.notices.items import announcement_item, follow_up_marker, follow_up_reply
 from chalicelib.notices.matching import LIVE, context_notices, match_notices
 from chalicelib.notices.store import NoticeStore
-from chalicelib.notices.validate import Vocabulary, check_fields, check_notice, read_notice_file
+from chalicelib.notices.validate import Vocabulary, check_fields, check_notice, check_publishable, read_notice_file
 
 FINAL = ("resolved", "expired")
 HISTORY_LIMIT = 50
@@ -131,6 +131,7 @@ class Notices:
         now = self._clock()
         if current.ends_at is not None and parse(current.ends_at) <= now:
             raise NoticeInvalid([("ends_at", "already past; change it before publishing")])
+        check_publishable(current, self._vocabulary)
         status = "scheduled" if parse(current.starts_at) > now else "active"
         notice = _next(replace(current, status=status), now, author, "published", ["status"])
         outbox = [

@@ -3,13 +3,17 @@
 
 Services and regions must be the operator lexicon's canonical names (what the classifier produces), or one
 of their spellings, which is rewritten to the canonical name; otherwise a notice could never match a post.
+
+Notice text and link go out in public, so they must pass the content rules (chalicelib/publishing.py) of
+every brand whose channels carry the notice: when written (`check_fields`) and again when published
+(`check_publishable`), since brand.yaml may have changed in between.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,8 @@ from chalicelib.classify.text import fold
 from chalicelib.clock import iso, parse
 from chalicelib.model import NOTICE_KINDS, Notice
 from chalicelib.notices.errors import NoticeInvalid
-from chalicelib.pii import find_pii
+from chalicelib.publishing import ContentRules, Publishing, load_publishing
+from chalicelib.publishing import problems as content_problems
 
 EDITABLE = (
     "kind",
@@ -56,9 +61,13 @@ class Vocabulary:
     """folded spelling → canonical name"""
     regions: Mapping[str, str]
     channels: frozenset[str]
+    publishing: Publishing = field(default_factory=Publishing)
+    """What may be published in public, per brand, and each channel's brand."""
 
     @classmethod
     def load(cls, policies_dir: Path, channels: Iterable[str]) -> Vocabulary:
+        """`channels`: a mapping of channel id → its config, or channel ids (their brands are then read from
+        channels.yaml)."""
         doc = yaml.safe_load((policies_dir / "lexicon" / "operator.yaml").read_text(encoding="utf-8")) or {}
 
         def spellings(section: Mapping[str, Any]) -> dict[str, str]:
@@ -68,11 +77,26 @@ class Vocabulary:
                     found.setdefault(fold(str(name)).strip(), str(canonical))
             return found
 
+        brands = _channel_brands(policies_dir, channels)
         return cls(
             services=spellings(doc.get("services") or {}),
             regions=spellings(doc.get("regions") or {}),
-            channels=frozenset(channels),
+            channels=frozenset(brands),
+            publishing=load_publishing(policies_dir, brands),
         )
+
+
+def _channel_brands(policies_dir: Path, channels: Iterable[str]) -> dict[str, str]:
+    """Channel id → the brand it speaks for (its config's `brand`, else the channel id)."""
+    if isinstance(channels, Mapping):
+        return {str(c): str(getattr(config, "brand", "") or c) for c, config in channels.items()}
+    ids = [str(c) for c in channels]
+    configured: dict[str, Any] = {}
+    if (policies_dir / "channels.yaml").exists():
+        from chalicelib.channels.config import load_channels
+
+        configured = load_channels(policies_dir / "channels.yaml")
+    return {c: str(getattr(configured.get(c), "brand", "") or c) for c in ids}
 
 
 def _texts(name: str, value: Any, problems: Problems) -> dict[str, str]:
@@ -88,9 +112,6 @@ def _texts(name: str, value: Any, problems: Problems) -> dict[str, str]:
             problems.append((where, "expected non-empty text"))
         elif len(text.strip()) > TEXT_LIMITS[name]:
             problems.append((where, f"{len(text.strip())} characters; at most {TEXT_LIMITS[name]}"))
-        elif find_pii(text):
-            kinds = sorted({s["type"] for s in find_pii(text)})
-            problems.append((where, f"looks like personal data ({', '.join(kinds)}); public replies would mask it"))
         else:
             texts[language] = " ".join(text.split())
     return texts
@@ -196,9 +217,33 @@ def check_fields(doc: Any, vocabulary: Vocabulary, *, creating: bool) -> dict[st
             values[name] = None if value is None else _moment(name, value, problems)
     if creating:
         problems += [(name, "required") for name in ("kind", "title", "body") if name not in doc]
+    problems += _content(
+        values, vocabulary.publishing.rules_for([*values.get("channels", ()), *values.get("announce_on", ())])
+    )
     if problems:
         raise NoticeInvalid(problems)
     return values
+
+
+def _content(values: Mapping[str, Any], rules: list[ContentRules]) -> Problems:
+    """The public texts among `values` (title, body, follow-up per language, link) checked against each
+    brand's content rules."""
+    problems: Problems = []
+    texts = [(f"{name}.{lang}", text) for name in TEXT_LIMITS for lang, text in (values.get(name) or {}).items()]
+    if values.get("link"):
+        texts.append(("link", values["link"]))
+    for where, text in texts:
+        found = dict.fromkeys(p for brand in rules for p in content_problems(text, brand))
+        problems += [(where, f"not publishable: {problem}") for problem in found]
+    return problems
+
+
+def check_publishable(notice: Notice, vocabulary: Vocabulary) -> None:
+    """The notice's public texts pass the content rules of every brand that carries it (at publish time)."""
+    values = {name: getattr(notice, name) for name in (*TEXT_LIMITS, "link")}
+    problems = _content(values, vocabulary.publishing.rules_for([*notice.channels, *notice.announce_on]))
+    if problems:
+        raise NoticeInvalid(problems)
 
 
 def check_notice(notice: Notice) -> None:

@@ -8,7 +8,9 @@ enforces whatever the rules say:
 - a public answer that needs account details, or would be cut at the platform's limit, becomes a public
   offer to continue by DM (`offer_dm` template);
 - reply budgets: per conversation (public, 24 h), per author (automated, 24 h), per channel (public, 1 h);
-- at most one reply per post; `hide` only for spam or abuse.
+- at most one reply per post; `hide` only for spam or abuse;
+- no automated reply to a post older than `post_age.max_reply_age_hours` (24 h): a 2020 post replayed today
+  is not answered as new (the rule's other actions still act; a rule left with none falls through).
 
 Rules are evaluated in order; a rule in scope and schedule whose `when` holds and `unless` does not,
 acts with every action the guardrails let through, then stops unless `stop: false`. A rule whose every
@@ -23,6 +25,7 @@ from typing import Any
 from chalicelib.actions import ACTIONS, PLATFORM_TEXT_LIMITS, rendered_length
 from chalicelib.clock import parse
 from chalicelib.model import Classification, Post
+from chalicelib.policy.errors import RegexTimeout
 from chalicelib.policy.expressions import search
 from chalicelib.policy.model import Policy, Rule
 
@@ -43,7 +46,7 @@ class Plan:
     """The first rule that acted ('' when none did)."""
     evaluated: tuple[str, ...]
     """Rules evaluated in order: `name` (no match), `name+` (acted), `name~scope`, `name~schedule`,
-    `name~shadow` (matched, recorded only), `name!error`."""
+    `name~shadow` (matched, recorded only), `name!error`, `name!timeout` (a regex ran past its limit)."""
     guardrails: tuple[str, ...] = ()
     shadow: tuple[dict[str, Any], ...] = ()
     errors: tuple[str, ...] = ()
@@ -95,6 +98,14 @@ def _in_schedule(rule: Rule, policy: Policy, now: str) -> bool:
     return inside if rule.schedule.during == "business_hours" else not inside
 
 
+def _age_hours(created_at: str, now: Any) -> float | None:
+    """Hours from the post's creation to `now`; None when either is missing or unreadable."""
+    try:
+        return (parse(now) - parse(created_at)).total_seconds() / 3600 if created_at and now else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def _guard_reply(rule: Rule, params: dict[str, Any], kind: str, case: _Case) -> dict[str, Any] | None:
     def block(why: str) -> dict[str, Any] | None:
         case.notes.append(f"{rule.name}: {kind} blocked: {why}")
@@ -104,6 +115,10 @@ def _guard_reply(rule: Rule, params: dict[str, Any], kind: str, case: _Case) -> 
         return block("one reply per post")
     if case.post.by_brand or case.policy.is_own_text(case.post.text):
         return block("loop guard: the brand's own post or an echo of an automated reply")
+    age = _age_hours(case.post.created_at, case.context.get("now"))
+    limit_hours = case.policy.guardrails.max_reply_age_hours
+    if age is not None and age > limit_hours:
+        return block(f"the post is {age:.0f} h old; no automated reply to a post older than {limit_hours:g} h")
     if not case.classification.addressed_to_brand and not rule.allow_unaddressed:
         return block("the post is not addressed to the brand")
     template_name = params.get("template")
@@ -178,6 +193,11 @@ def plan(policy: Policy, context: dict[str, Any], post: Post, classification: Cl
             matched = bool(search(rule.when, context, policy.options)) and not (
                 rule.unless and search(rule.unless, context, policy.options)
             )
+        except RegexTimeout as exc:
+            evaluated.append(f"{rule.name}!timeout")
+            case.notes.append(f"{rule.name}: skipped for this post: {exc}")
+            errors.append(f"{rule.name}: {exc}")
+            continue
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             evaluated.append(f"{rule.name}!error")
             errors.append(f"{rule.name}: {type(exc).__name__}: {exc}")

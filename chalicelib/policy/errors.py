@@ -22,3 +22,11 @@ class PolicyErrors(Exception):
 
 class EvaluationError(Exception):
     """A rule's expression failed on a post at run time."""
+
+
+class RegexTimeout(EvaluationError):
+    """A `regex_match` search ran past its time limit: the rule is skipped for this post."""
+
+    def __init__(self, pattern: str, limit: float, length: int) -> None:
+        self.pattern, self.limit, self.length = pattern, limit, length
+        super().__init__(f"regex {pattern!r} ran past its {limit * 1000:g} ms limit on a {length}-character text")

@@ -1,12 +1,17 @@
-"""The one JMESPath module: Carewire's custom functions, compiled once and cached."""
+"""The one JMESPath module: Carewire's custom functions, compiled once and cached.
+
+`regex_match` patterns are compiled with the `regex` package (imported on first use: ~11 ms) and every
+search runs with a time limit, so a backtracking pattern like `(a+)+$` costs a post at most the limit
+(the package checks its clock every so many steps: expect up to ~4x the limit) instead of freezing the
+process. The loader compiles every pattern at load time and refuses patterns that are not literals.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 from jmespath import functions
@@ -14,11 +19,29 @@ from jmespath.parser import ParsedResult
 
 from chalicelib.clock import parse
 from chalicelib.policy.compiled import Compiled, compile_ast
+from chalicelib.policy.errors import RegexTimeout
+
+if TYPE_CHECKING:
+    import regex
+
+REGEX_TIME_LIMIT = 0.02
+"""Seconds one `regex_match` search may take; past it the rule is skipped for that post."""
 
 
 @lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def compile_regex(pattern: str) -> regex.Pattern[str]:
+    """The compiled, cached pattern (case-insensitive); raises `regex.error` on bad syntax."""
+    import regex
+
+    return regex.compile(pattern, regex.IGNORECASE)
+
+
+def regex_search(pattern: str, text: str, time_limit: float = REGEX_TIME_LIMIT) -> bool:
+    """Does `pattern` occur in `text`? Raises RegexTimeout when the search takes longer than `time_limit`."""
+    try:
+        return compile_regex(pattern).search(text, timeout=time_limit) is not None
+    except TimeoutError:
+        raise RegexTimeout(pattern, time_limit, len(text)) from None
 
 
 BusinessHours = Callable[[str, datetime], bool]
@@ -34,7 +57,7 @@ class CarewireFunctions(functions.Functions):  # type: ignore[misc]
 
     @functions.signature({"types": ["string", "null"]}, {"types": ["string"]})  # type: ignore[misc]
     def _func_regex_match(self, text: str | None, pattern: str) -> bool:
-        return text is not None and _regex(pattern).search(text) is not None
+        return text is not None and regex_search(pattern, text)
 
     @functions.signature({"types": ["string", "array", "null"]}, {"types": ["array"]})  # type: ignore[misc]
     def _func_contains_any(self, subject: str | list[Any] | None, candidates: list[Any]) -> bool:

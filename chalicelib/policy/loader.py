@@ -14,9 +14,11 @@ import yaml
 
 from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
-from chalicelib.policy.expressions import FUNCTIONS, compile_expression, options
+from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
+from chalicelib.publishing import BrandFileError, ContentRules, load_rules
+from chalicelib.publishing import problems as content_problems
 
 
 class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc,unused-ignore]
@@ -116,6 +118,27 @@ def _negated_paths(node: Any) -> bool:
     return any(_negated_paths(child) for child in children)
 
 
+def _regex_problems(node: Any) -> list[str]:
+    """Every `regex_match` in the tree takes a literal pattern that compiles (a pattern read from the post
+    would let a customer write the regex); what is wrong with each, in words."""
+    if not isinstance(node, dict):
+        return []
+    children = node.get("children", [])
+    found = [problem for child in children for problem in _regex_problems(child)]
+    if node.get("type") == "function_expression" and node.get("value") == "regex_match" and len(children) == 2:
+        pattern = children[1]
+        if pattern.get("type") != "literal" or not isinstance(pattern.get("value"), str):
+            found.append("regex_match takes its pattern as a literal 'string'")
+        else:
+            import regex
+
+            try:
+                compile_regex(pattern["value"])
+            except regex.error as exc:
+                found.append(f"regex {pattern['value']!r} does not compile: {exc}")
+    return found
+
+
 def _check_expression(path: Path, rule: str, expression: str, field: str = "when") -> list[PolicyError]:
     try:
         parsed = compile_expression(expression)
@@ -128,7 +151,7 @@ def _check_expression(path: Path, rule: str, expression: str, field: str = "when
     unknown = sorted(_functions_called(parsed.parsed) - set(FUNCTIONS))
     if unknown:
         return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, field)]
-    return []
+    return [PolicyError(str(path), problem, rule, field) for problem in _regex_problems(parsed.parsed)]
 
 
 def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, ReplyTemplate]]:
@@ -157,12 +180,42 @@ def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dic
     return templates
 
 
+def _content_rules(directory: Path, errors: list[PolicyError]) -> dict[str, ContentRules]:
+    try:
+        return load_rules(directory)
+    except BrandFileError as exc:
+        errors.extend(PolicyError(str(exc.path), why, field=where or None) for where, why in exc.problems)
+        return {}
+
+
+def _check_templates(
+    directory: Path, templates: dict[str, dict[str, ReplyTemplate]], rules: dict[str, ContentRules]
+) -> list[PolicyError]:
+    """Every template, its variables left empty, is publishable for every brand (templates are shared)."""
+    found = []
+    blank = dict.fromkeys(TEMPLATE_VARIABLES, "")
+    for language, by_name in templates.items():
+        for name, template in by_name.items():
+            text = template.text.safe_substitute(blank)
+            for brand_rules in list(rules.values()) or [ContentRules("")]:
+                for problem in content_problems(text, brand_rules):
+                    where = str(directory / f"{language}.yaml")
+                    found.append(
+                        PolicyError(
+                            where, f"not publishable for {brand_rules.brand or 'a brand'}: {problem}", field=name
+                        )
+                    )
+    return found
+
+
 def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
     path = directory / "guardrails.yaml"
     if not path.exists():
         return Guardrails()
     doc = _read_valid(path, GUARDRAILS_SCHEMA, errors)
-    return Guardrails(**(doc.get("reply_budgets") or {})) if doc is not None else Guardrails()
+    if not isinstance(doc, dict):
+        return Guardrails()
+    return Guardrails(**(doc.get("reply_budgets") or {}), **(doc.get("post_age") or {}))
 
 
 def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
@@ -254,6 +307,8 @@ def _load(directory: Path) -> Policy:
         default_language = queues_doc.get("default_language", "en")
         queues = _queues(queues_path, queues_doc["queues"], calendars, calendars_broken, errors)
     templates = _load_templates(directory / "templates", errors)
+    content_rules = _content_rules(directory, errors)
+    errors.extend(_check_templates(directory / "templates", templates, content_rules))
 
     rules: list[Rule] = []
     rule_files = sorted((directory / "rules").glob("*.yaml"))
@@ -284,6 +339,7 @@ def _load(directory: Path) -> Policy:
         own_fragments=own_fragments(templates),
         options=options(business_hours),
         files=tuple(str(p) for p in rule_files),
+        content_rules=content_rules,
     )
     seen: dict[str, str] = {}
     for rule in policy.rules:

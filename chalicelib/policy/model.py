@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from string import Template
 from typing import Any
 
 from chalicelib.calendars import ALWAYS, Calendar
+from chalicelib.publishing import ContentRules
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Guardrails:
     public_replies_per_conversation_24h: int = 1
     automated_replies_per_author_per_day: int = 3
     public_replies_per_channel_per_hour: int = 120
+    max_reply_age_hours: float = 24
+    """No automated reply (public or private) to a post older than this: a replayed or very late delivery."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,8 @@ class Policy:
     options: Any = None
     """jmespath.Options with Carewire's functions bound to this policy's calendars."""
     files: tuple[str, ...] = field(default=())
+    content_rules: Mapping[str, ContentRules] = field(default_factory=dict)
+    """brand → what may be published in public for it (policies/brand.yaml, chalicelib/publishing.py)."""
 
     def template(self, name: str, language: str) -> ReplyTemplate:
         for lang in (language, self.default_language):

@@ -111,7 +111,18 @@ GUARDRAILS_SCHEMA: dict[str, Any] = {
                 "public_replies_per_channel_per_hour": {"type": "integer", "minimum": 0},
             },
             "additionalProperties": False,
-        }
+        },
+        "post_age": {
+            "type": "object",
+            "properties": {
+                "max_reply_age_hours": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "description": "no automated reply to a post older than this many hours",
+                },
+            },
+            "additionalProperties": False,
+        },
     },
     "additionalProperties": False,
 }

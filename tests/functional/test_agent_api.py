@@ -127,3 +127,44 @@ def test_unknown_id_404_and_someone_elses_item_409(ddb_runtime: Runtime) -> None
         response = _post(client, ddb_runtime, f"/agent/escalations/{eid}/transfer", "supervisor", {"queue": "care"})
         assert response.status_code == 200
         assert response.json_body["escalation"]["queue"] == "care"
+
+
+DISGUISED = [
+    "call me back on 0917\u200b123\u200b4567",  # zero-width spaces
+    "call me back on 0917\u2060123\u20604567",  # word joiners
+    "call me back on \uff10\uff19\uff11\uff17\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # full-width digits
+    "call me back on 0917\ufeff-123-\ufeff4567",  # byte-order marks around the dashes
+    "mail maria\u200b.santos@gmail\u200b.com",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *DISGUISED,
+        "fixed! see https://bayanitel-promo.example/win",
+        "<b>fixed</b>",
+        "@a @b @c please retweet",
+    ],
+)
+def test_a_public_agent_reply_must_be_publishable(ddb_runtime: Runtime, text: str) -> None:
+    eid = seed(ddb_runtime, "1")["escalation_id"]
+    ddb_runtime.escalations.claim_next("network", "local:agent", ddb_runtime.clock())
+    with Client(app) as client:
+        response = _post(client, ddb_runtime, f"/agent/escalations/{eid}/reply", body={"text": text})
+    assert response.status_code == 400, response.json_body
+    assert response.json_body["message"].startswith("text: not publishable in a public reply")
+    assert ddb_runtime.store.outbox() == []
+
+
+def test_the_operators_own_hotline_and_site_may_go_out_in_public(ddb_runtime: Runtime) -> None:
+    eid = seed(ddb_runtime, "1")["escalation_id"]
+    ddb_runtime.escalations.claim_next("network", "local:agent", ddb_runtime.clock())
+    text = "Sorry Maria! Call our hotline (02) 8888-1234 or see https://bayanitel.example/status"
+    with Client(app) as client:
+        public = _post(client, ddb_runtime, f"/agent/escalations/{eid}/reply", body={"text": text})
+        private = _post(
+            client, ddb_runtime, f"/agent/escalations/{eid}/reply", body={"text": DISGUISED[0], "private": True}
+        )
+    assert (public.status_code, private.status_code) == (201, 201)
+    assert len(ddb_runtime.store.outbox()) == 2

@@ -103,7 +103,7 @@ def test_own_posts_and_echoes_are_never_decided(ddb_runtime: Runtime) -> None:
                 {
                     "id_str": "2005",
                     "text": "Network upgrade in Cavite tonight",
-                    "timestamp_ms": "1795000000000",
+                    "timestamp_ms": "1795424400000",
                     "user": {"id_str": "1000000000000000001", "screen_name": "bayanitelcares"},
                 }
             ],
@@ -123,7 +123,7 @@ def test_a_conversation_between_others_is_ignored(ddb_runtime: Runtime) -> None:
                 {
                     "id_str": "2006",
                     "text": text,
-                    "timestamp_ms": "1795000000000",
+                    "timestamp_ms": "1795424400000",
                     "display_text_range": [26, len(text)],
                     "in_reply_to_status_id_str": "1999",
                     "in_reply_to_user_id_str": "77",
@@ -241,7 +241,7 @@ def _dm(runtime: Runtime, dm_id: str, text: str, sender: str = "555") -> Event:
             {
                 "type": "message_create",
                 "id": dm_id,
-                "created_timestamp": "1795000000000",
+                "created_timestamp": "1795424400000",
                 "message_create": {
                     "target": {"recipient_id": "1000000000000000001"},
                     "sender_id": sender,

@@ -83,7 +83,54 @@ def test_spellings_become_canonical_names_and_times_utc() -> None:
 
 def test_personal_data_in_notice_text_is_refused() -> None:
     problems = _problems({"body": {"en": "Call Maria at 0917 123 4567"}}, creating=False)
-    assert problems["body.en"].startswith("looks like personal data (phone)")
+    assert problems["body.en"].startswith("not publishable: personal data (phone)")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Details: <script>alert(1)</script>", "markup (an HTML tag)"),
+        ("Details: \uff1cscript\uff1e", "markup (an HTML tag)"),  # full-width brackets
+        ("Details at https://bayanitel-refunds.example/claim", "a link to 'bayanitel-refunds.example'"),
+        ("Claim at bit.ly/refund", "a link to 'bit.ly'"),
+        ("Thanks @a @b @c @d", "4 @mentions; at most 2"),
+        ("Call Maria at 0917\u200b123\u200b4567", "personal data (phone)"),  # zero-width spaces
+        ("Call Maria at \uff10\uff19\uff11\uff17\uff11\uff12\uff13\uff14\uff15\uff16\uff17", "personal data (phone)"),
+    ],
+)
+def test_notice_text_must_be_publishable(text: str, reason: str) -> None:
+    problems = _problems({"body": {"en": text}}, creating=False)
+    assert problems["body.en"].startswith(f"not publishable: {reason}")
+
+
+def test_the_operators_own_contact_points_and_domain_may_appear() -> None:
+    values = check_fields(
+        {
+            "body": {"en": "Call our hotline (02) 8888-1234 or write to care@bayanitel.example."},
+            "link": "https://status.bayanitel.example/qc",
+        },
+        VOCABULARY,
+        creating=False,
+    )
+    assert values["link"] == "https://status.bayanitel.example/qc"
+
+
+def test_a_link_off_the_allow_list_is_refused() -> None:
+    assert _problems({"link": "https://bayanitel.example.evil.test/x"}, creating=False)["link"].startswith(
+        "not publishable: a link to 'bayanitel.example.evil.test'"
+    )
+
+
+def test_publishing_checks_the_stored_notice_again() -> None:
+    """A notice stored before the content rules (or before brand.yaml changed) is refused at publish time."""
+    from chalicelib.notices.validate import check_publishable
+
+    notice = _stored({"id": "n-1", "kind": "outage", "language": "en", "title": {"en": "Outage"}, "body": {"en": "x"}})
+    check_publishable(notice, VOCABULARY)
+    legacy = _stored({**notice.__dict__, "body": {"en": "Refunds at https://evil.example/"}, "history": ()})
+    with pytest.raises(NoticeInvalid) as caught:
+        check_publishable(legacy, VOCABULARY)
+    assert dict(caught.value.errors)["body.en"].startswith("not publishable: a link to 'evil.example'")
 
 
 def test_rules_across_fields() -> None:

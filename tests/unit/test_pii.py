@@ -62,3 +62,28 @@ def test_spans_never_overlap_and_are_sorted() -> None:
     found = find_pii("+63 917 123 4567 / 0917-123-4567 / a@b.co / 356938035643809")
     assert [p["start"] for p in found] == sorted(p["start"] for p in found)
     assert all(a["end"] <= b["start"] for a, b in pairwise(found))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call 0917\u200b123\u200b4567",  # zero-width spaces
+        "call 0917\u2060123\u20604567",  # word joiners
+        "call \uff10\uff19\uff11\uff17\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # full-width digits
+        "call 0917\u2013123\u20134567",  # en dashes
+        "call 0917 - 123 - 4567",  # runs of separators
+        "call 0 9 1 7 1 2 3 4 5 6 7",
+        "mail maria\u200b.santos@exa\u200bmple.com",
+    ],
+)
+def test_disguised_personal_data_is_found_and_masked(text: str) -> None:
+    from chalicelib.pii import personal_data
+
+    _, found = personal_data(text)
+    assert [s["type"] for s in found] in (["phone"], ["email"])
+    assert mask(text) in ("call [phone]", "mail [email]")
+
+
+def test_dates_and_times_survive_separator_stripping() -> None:
+    text = "Maintenance on 23/11/2026 from 01:00 to 04:00 \u2014 sorry!"
+    assert mask(text) == text  # nothing found: the text comes back as it was, dashes and all

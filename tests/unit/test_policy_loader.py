@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.policy.engine import plan
-from chalicelib.policy.errors import PolicyErrors
 from chalicelib.policy.loader import load_policy
 from tests.conftest import POLICIES
-
-
-@pytest.fixture
-def policy_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "policies"
-    shutil.copytree(POLICIES, target)
-    return target
+from tests.support import policy_errors
 
 
 def _write_rules(policy_dir: Path, text: str) -> Path:
@@ -27,12 +19,6 @@ def _write_rules(policy_dir: Path, text: str) -> Path:
     path = policy_dir / "rules" / "10-test.yaml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _errors(policy_dir: Path) -> list[str]:
-    with pytest.raises(PolicyErrors) as caught:
-        load_policy(policy_dir)
-    return [str(e) for e in caught.value.errors]
 
 
 def test_default_policy_loads() -> None:
@@ -45,7 +31,7 @@ def test_duplicate_yaml_keys_are_an_error(policy_dir: Path) -> None:
     path = _write_rules(
         policy_dir, "rules:\n  - name: a\n    name: b\n    when: 'true'\n    actions: [{type: ignore}]\n"
     )
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert str(path) in error
     assert "duplicate key 'name'" in error
 
@@ -54,20 +40,20 @@ def test_schema_errors_name_file_rule_and_field(policy_dir: Path) -> None:
     _write_rules(
         policy_dir, "rules:\n  - name: outage\n    when: 'true'\n    actions: [{type: escalate, priority: 9}]\n"
     )
-    errors = _errors(policy_dir)
+    errors = policy_errors(policy_dir)
     assert any("rule 'outage': actions.0: 'queue' is a required property" in e for e in errors)
     assert any("rule 'outage': actions.0.priority: 9 is greater than the maximum of 5" in e for e in errors)
 
 
 def test_unknown_action_lists_the_valid_ones(policy_dir: Path) -> None:
     _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    actions: [{type: tweet}]\n")
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert "actions.0.type: 'tweet' is not one of ['escalate', 'hide', 'ignore', 'notice', 'reply', 'tag']" in error
 
 
 def test_unknown_rule_field_is_an_error(policy_dir: Path) -> None:
     _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    wen: 'true'\n    actions: [{type: ignore}]\n")
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert "Additional properties are not allowed ('wen' was unexpected)" in error
 
 
@@ -81,7 +67,7 @@ def test_unknown_rule_field_is_an_error(policy_dir: Path) -> None:
 )
 def test_expressions_are_checked_at_load(policy_dir: Path, when: str, message: str) -> None:
     _write_rules(policy_dir, f'rules:\n  - name: r1\n    when: "{when}"\n    actions: [{{type: ignore}}]\n')
-    [error] = _errors(policy_dir)
+    [error] = policy_errors(policy_dir)
     assert "rule 'r1': when:" in error
     assert message in error
 
@@ -95,7 +81,7 @@ def test_meaning_pass_checks_queues_templates_and_names(policy_dir: Path) -> Non
   - {name: a, when: 'true', actions: [{type: ignore}]}
 """,
     )
-    errors = _errors(policy_dir)
+    errors = policy_errors(policy_dir)
     assert any(
         "actions[0].queue: unknown queue 'nowhere'; valid: ['care', 'moderation', 'network', 'retention']" in e
         for e in errors
@@ -108,7 +94,7 @@ def test_template_variables_are_checked(policy_dir: Path) -> None:
     (policy_dir / "templates" / "en.yaml").write_text(
         "language: en\ntemplates:\n  outage_ack: hi $account_number\n  account_dm: x\n  thanks: y\n", encoding="utf-8"
     )
-    errors = _errors(policy_dir)
+    errors = policy_errors(policy_dir)
     assert any("outage_ack: unknown variable(s) ['account_number']" in e for e in errors)
 
 
@@ -155,7 +141,7 @@ def test_validated_digest_skips_only_the_schema_pass(policy_dir: Path) -> None:
     assert load_policy(policy_dir).rules  # trusted and unchanged: loads
     # a change after validation voids the digest: the schema pass runs again and catches it
     _write_rules(policy_dir, "rules:\n  - name: x\n    when: 'true'\n    wen: 'true'\n    actions: [{type: ignore}]\n")
-    assert any("'wen' was unexpected" in e for e in _errors(policy_dir))
+    assert any("'wen' was unexpected" in e for e in policy_errors(policy_dir))
 
 
 def test_published_schema_is_current() -> None:
@@ -166,3 +152,15 @@ def test_published_schema_is_current() -> None:
 
     published = json.loads((POLICIES / "rules.schema.json").read_text(encoding="utf-8"))
     assert published == rule_file_schema(), "run: carewire policies schema > policies/rules.schema.json"
+
+
+def test_post_age_guardrail_is_read_and_validated(policy_dir: Path) -> None:
+    path = policy_dir / "guardrails.yaml"
+    path.write_text("post_age:\n  max_reply_age_hours: 6\n", encoding="utf-8")
+    assert load_policy(policy_dir).guardrails.max_reply_age_hours == 6
+    path.write_text("post_age:\n  max_reply_age_hours: 0\n  max_age: 3\n", encoding="utf-8")
+    errors = policy_errors(policy_dir)
+    assert any(
+        f"{path}: post_age.max_reply_age_hours: 0 is less than or equal to the minimum of 0" in e for e in errors
+    )
+    assert any("'max_age' was unexpected" in e for e in errors)
