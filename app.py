@@ -9,6 +9,7 @@ from chalice.app import Chalice, Rate, Request, Response
 from chalicelib import runtime
 from chalicelib.api.agents import agents
 from chalicelib.api.http import KNOWN_ERRORS, error_response
+from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
 from chalicelib.observability import COUNTERS, logger
 
@@ -18,6 +19,7 @@ INTAKE_QUEUE = "carewire-intake"
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
 app.register_blueprint(notices, url_prefix="/notices")
+app.register_blueprint(incidents, url_prefix="/incidents")
 
 
 def _request() -> Request:
@@ -79,3 +81,10 @@ def sweep_slas(event: Any) -> dict[str, Any]:
     from chalicelib.escalations.sweep import run
 
     return run(runtime.current())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_storms(event: Any) -> dict[str, Any]:
+    """Finish incident setups a crash cut short; close incidents whose storm has passed."""
+    rt = runtime.current()
+    return rt.storms.sweep(rt.clock())

@@ -43,6 +43,8 @@ class ActContext:
     now: datetime
     notice: dict[str, Any] | None = None
     """For the `notice` action: the best matching active notice the engine chose."""
+    incident: dict[str, Any] | None = None
+    """The open incident (a storm) this post belongs to, if any."""
 
 
 class Action:
@@ -86,6 +88,12 @@ class Escalate(Action):
         return []
 
     def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
+        incident = ctx.incident
+        if incident and incident.get("topic") == ctx.classification.topic and incident.get("queue") == params["queue"]:
+            # the same problem as a storm already escalated: one more post on the incident, not one more item
+            from chalicelib.incidents.storms import attach_effects
+
+            return attach_effects(incident, ctx.post, ctx.now)
         queue = ctx.policy.queues[params["queue"]]
         item = new_item(
             post=ctx.post,

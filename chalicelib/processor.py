@@ -51,6 +51,9 @@ NoticeSource = Callable[[Post, Classification, datetime], list[dict[str, Any]]]
 FollowUps = Callable[[str, Post, Classification, datetime], "str | None"]
 """Attach a post to its conversation's live escalation; its id, or None (EscalationQueue.add_follow_up)."""
 
+StormSource = Callable[[Post, Classification, datetime], "dict[str, Any] | None"]
+"""Count a post toward storm detection; the open incident it belongs to, or None (StormWatch.observe)."""
+
 FOLLOW_UP_RULE = "follow-up"
 """Not a policy rule: the pipeline's own, for a post that joins an escalation a person already owns."""
 
@@ -69,6 +72,7 @@ class Processor:
         clock: Clock,
         notices: NoticeSource | None = None,
         follow_ups: FollowUps | None = None,
+        storms: StormSource | None = None,
     ) -> None:
         self._channels = channels
         self._platforms = platforms
@@ -80,6 +84,7 @@ class Processor:
         self._clock = clock
         self._notices = notices
         self._follow_ups = follow_ups
+        self._storms = storms
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
         """Entry point for one queue message; parks what can never be processed."""
@@ -121,19 +126,20 @@ class Processor:
         joined = self._join_open_escalation(post, classification, classification_doc)
         if joined is not None:
             return joined
+        incident = self._storms(post, classification, self._clock()) if self._storms else None
         for _attempt in range(4):
             now = self._clock()
             facts = self._activity.facts(post)
             notices = self._notices(post, classification, now) if self._notices else []
             context = context_document(
-                post, classification_doc, channel, iso(now), context_parts(post, facts, now), notices
+                post, classification_doc, channel, iso(now), context_parts(post, facts, now), notices, incident
             )
             with subsegment("decide"):
                 planned = plan(self._policy, context, post, classification)
             decision = decision_record(post, planned, classification_doc, iso(now))
             effects = []
             for action in planned.actions:
-                ctx = ActContext(post, classification, action.rule, self._policy, now, planned.notice)
+                ctx = ActContext(post, classification, action.rule, self._policy, now, planned.notice, incident)
                 effects += ACTIONS[action.type].effects(action.params, ctx)
             escalated = next((e.item["escalation_id"] for e in effects if e.table == "escalations" and e.item), None)
             effects += activity_effects(

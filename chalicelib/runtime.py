@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from chalicelib.dedupe import DeliveryDedupe
     from chalicelib.escalations.queue import EscalationQueue
     from chalicelib.escalations.sweep import Alerts
+    from chalicelib.incidents.storms import StormWatch
     from chalicelib.intake import Intake
     from chalicelib.intake_queue import IntakeQueue
     from chalicelib.notices.service import Notices
@@ -144,6 +145,26 @@ class Runtime:
             clock=self.clock,
             notices=self.notices.for_post,
             follow_ups=self.escalations.add_follow_up,
+            storms=lambda post, classification, now: self.storms.observe(
+                self.channels[post.channel].brand, post, classification, now
+            ),
+        )
+
+    @cached_property
+    def storms(self) -> StormWatch:
+        from chalicelib.incidents.setup import IncidentSetup
+        from chalicelib.incidents.storms import StormConfig, StormWatch
+
+        setup = IncidentSetup(
+            client=self.dynamodb,
+            escalations_table=self.settings.table("escalations"),
+            policy=self.policy,
+            notices=self.notices,
+            alerts=self.escalation_alerts,
+            clock=self.clock,
+        )
+        return StormWatch(
+            self.dynamodb, self.settings.table("storms"), StormConfig.load(self.settings.policies_dir), setup
         )
 
     @cached_property

@@ -59,6 +59,7 @@ def policies() -> None:
 def policies_check(ctx: click.Context) -> None:
     """Validate every policy file; exit 2 naming the file, rule and field of each error."""
     from chalicelib.channels.config import ChannelConfigError, load_channels
+    from chalicelib.incidents.storms import StormConfig, StormConfigError
     from chalicelib.policy.errors import PolicyErrors
     from chalicelib.policy.loader import load_policy
     from chalicelib.privacy import Retention, RetentionError
@@ -76,6 +77,14 @@ def policies_check(ctx: click.Context) -> None:
     try:
         Retention.load(directory)
     except RetentionError as exc:
+        problems += str(exc).splitlines()
+    try:
+        storms = StormConfig.load(directory)
+        if "policy" in locals() and storms.queue not in policy.queues:
+            problems.append(
+                f"{directory / 'storms.yaml'}: queue: unknown queue {storms.queue!r}; valid: {sorted(policy.queues)}"
+            )
+    except StormConfigError as exc:
         problems += str(exc).splitlines()
     if problems:
         for problem in problems:

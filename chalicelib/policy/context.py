@@ -16,6 +16,7 @@ def context_document(
     now: str,
     facts: dict[str, dict[str, Any]] | None = None,
     notices: list[dict[str, Any]] | None = None,
+    incident: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The one document every rule's `when` is evaluated over (`facts`: see store.activity.context_parts)."""
     facts = facts or {}
@@ -33,6 +34,6 @@ def context_document(
         },
         "brand": {"id": channel.brand, "handles": list(channel.brand_handles)},
         "notices": notices or [],
-        "incident": None,
+        "incident": incident,
         "now": now,
     }

@@ -81,6 +81,7 @@ def decide(
     facts: Mapping[str, dict[str, Any]] | None = None,
     notices: list[dict[str, Any]] | None = None,
     classification_overrides: Mapping[str, Any] | None = None,
+    incident: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One post → what the policy would do, and why. Reads and writes nothing."""
     post, channel = post_from_doc(doc, channels)
@@ -88,7 +89,7 @@ def decide(
     if classification_overrides:
         classification = _override(classification, classification_overrides)
     moment = iso(now or parse(str(doc.get("now") or DEFAULT_NOW)))
-    context = context_document(post, classification, channel, moment, dict(facts or {}), notices)
+    context = context_document(post, classification, channel, moment, dict(facts or {}), notices, incident)
     planned = plan(policy, context, post, classification)
     return {
         "id": doc.get("id"),

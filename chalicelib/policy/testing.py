@@ -95,6 +95,7 @@ def run_cases(
                 facts={k: given[k] for k in ("author", "conversation", "channel") if k in given},
                 notices=given.get("notices"),
                 classification_overrides=given.get("classification"),
+                incident=given.get("incident"),
             )
             results.append(CaseResult(str(path), name, tuple(_check(case.get("expect") or {}, decision)), decision))
     return results

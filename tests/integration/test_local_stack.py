@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.local.stack import local_stack
+from chalicelib.settings import TABLES
 from tests.conftest import make_settings
 from tests.integration.test_pipeline import OUTAGE, _event
 from tests.support import mention_delivery
@@ -55,7 +56,7 @@ def test_existing_tables_are_found_past_the_first_page_of_names(tmp_path: Path, 
             KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
         )
     settings = make_settings(tmp_path)
-    assert len(create_tables(client, settings)) == 7
+    assert len(create_tables(client, settings)) == len(TABLES)
     assert create_tables(client, settings) == []  # all found again, none re-created
 
 

@@ -1,0 +1,1 @@
+"""Storms: near-duplicate signatures of posts, clusters in sliding windows, incidents."""
