@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chalicelib.channels.base import INVALID_KIND
 from chalicelib.channels.errors import (
     ChallengeRateLimited,
     ChallengeRejected,
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Receipt:
     accepted: int
+    """Events enqueued, the invalid ones included: accepted means kept."""
     skipped: dict[str, int] = field(default_factory=dict)
+    invalid: int = 0
+    """Of the accepted, events that can never be decided: the processor parks them with their reason."""
 
 
 class ChallengeLimiter:
@@ -114,10 +118,7 @@ class Intake:
             COUNTERS.count("SignaturesRejected")
             logger().warning("signature rejected", extra={"channel": channel.id})
             raise SignatureRejected("missing or invalid signature")
-        try:
-            body = json.loads(raw_body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedDelivery(f"body is not JSON: {exc}") from exc
+        body = parse_json(raw_body)
         split = platform.split(body, channel, iso(self._clock()))
         skipped: dict[str, int] = {}
         for skip in split.skipped:
@@ -127,7 +128,31 @@ class Intake:
                 "event acknowledged, not acted on",
                 extra={"channel": channel.id, "kind": skip.kind, "reason": skip.reason},
             )
+        invalid = [e for e in split.events if e.kind == INVALID_KIND]
+        for event in invalid:
+            logger().warning(
+                "event invalid at intake; enqueued to be parked",
+                extra={"channel": channel.id, "reason": str(event.payload.get("reason"))},
+            )
         if split.events:
             self._queue.send(split.events)
         COUNTERS.count("EventsEnqueued", len(split.events))
-        return Receipt(accepted=len(split.events), skipped=skipped)
+        if invalid:
+            COUNTERS.count("EventsInvalidAtIntake", len(invalid))
+        return Receipt(accepted=len(split.events), skipped=skipped, invalid=len(invalid))
+
+
+def parse_json(raw_body: bytes) -> object:
+    """The delivery as JSON; MalformedDelivery (400) for anything the parser refuses, however it refuses:
+    bad syntax or encoding, nesting past the interpreter's recursion limit, integers over Python's
+    4,300-digit conversion limit."""
+    try:
+        return json.loads(raw_body)
+    except RecursionError as exc:
+        raise MalformedDelivery("body is not usable JSON: nested too deeply") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedDelivery(f"body is not JSON: {exc.msg} at character {exc.pos}") from exc
+    except UnicodeDecodeError as exc:
+        raise MalformedDelivery("body is not JSON: not UTF-8 text") from exc
+    except ValueError as exc:  # an integer literal over the int-conversion digit limit
+        raise MalformedDelivery("body is not usable JSON: a number has too many digits") from exc
