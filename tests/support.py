@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,22 @@ def x_headers(body: bytes, secret: str) -> dict[str, str]:
     from chalicelib.channels.x import PLATFORM
 
     return {"Content-Type": "application/json", **PLATFORM.sign(body, secret)}
+
+
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every node of a JSON document with its path (keys and indexes), the root first: for fuzzing."""
+    yield prefix, value
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from json_paths(child, (*prefix, key))
+
+
+def replace_at(doc: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """`doc` with the node at `path` replaced by `new` (in place; the root path returns `new`)."""
+    if not path:
+        return new
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = new
+    return doc

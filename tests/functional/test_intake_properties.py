@@ -19,7 +19,7 @@ from chalicelib.channels.errors import MalformedEvent
 from chalicelib.channels.x import PLATFORM
 from chalicelib.runtime import Runtime
 from tests.conftest import BRAND_ID, X_SECRET
-from tests.support import FIXTURES, x_headers
+from tests.support import FIXTURES, json_paths, replace_at, x_headers
 
 PATH = "/webhooks/x-care"
 HUGE_INT = "__huge_int__"
@@ -46,33 +46,13 @@ replacements = st.one_of(
 )
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
-def _replace(doc: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    parent = doc
-    for step in path[:-1]:
-        parent = parent[step]
-    parent[path[-1]] = new
-    return doc
-
-
 @st.composite
 def mutated_deliveries(draw: st.DrawFn) -> bytes:
     doc = copy.deepcopy(SAMPLES[draw(st.sampled_from(sorted(SAMPLES)))])
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = list(_paths(doc))
+        paths = [path for path, _node in json_paths(doc)]
         path = paths[draw(st.integers(min_value=0, max_value=len(paths) - 1))]
-        doc = _replace(doc, path, draw(replacements))
+        doc = replace_at(doc, path, draw(replacements))
     raw = json.dumps(doc)
     raw = raw.replace(json.dumps(HUGE_INT), "9" * 5000).replace(json.dumps(TOO_DEEP), "[" * 3000 + "]" * 3000)
     return raw.encode()
