@@ -43,12 +43,15 @@ def x_headers(body: bytes, secret: str) -> dict[str, str]:
     return {"Content-Type": "application/json", **PLATFORM.sign(body, secret)}
 
 
-def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
-    """Every node of a JSON document with its path (keys and indexes), the root first: for fuzzing."""
-    yield prefix, value
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        yield from json_paths(child, (*prefix, key))
+def json_paths(value: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every node of a JSON document with its path (keys and indexes), the root first: for fuzzing.
+    Iterative, so documents nested as deep as the parser allows are walked too."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        stack.extend(((*path, key), child) for key, child in children)
 
 
 def replace_at(doc: Any, path: tuple[Any, ...], new: Any) -> Any:

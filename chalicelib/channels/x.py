@@ -122,6 +122,17 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+def _keepable(value: Any) -> Any:
+    """`value` itself when the queue can carry it, else `{"json_text": <its JSON>}`: the encoders on the way
+    (dataclasses.asdict, json.dumps) recurse once per level and would fail on what json.loads just parsed."""
+    if not _depth_exceeds(value, MAX_EVENT_DEPTH):
+        return value
+    try:
+        return {"json_text": json.dumps(value, separators=(",", ":"))}
+    except (RecursionError, ValueError):  # deeper than the encoder can go: say so rather than fail the delivery
+        return {"json_text": None, "lost": "nested too deeply to encode"}
+
+
 def for_user_problem(for_user_id: Any, channel: ChannelConfig) -> str | None:
     """Why a delivery's `for_user_id` does not make it this channel's, or None when it does.
 
@@ -301,6 +312,8 @@ class XPlatform:
         try:
             referenced = _referenced_user_ids(kind, entry)
             named = {uid: user for uid, user in users.items() if uid in referenced}
+            if _depth_exceeds(named, MAX_EVENT_DEPTH):
+                raise MalformedEvent(f"the users it names are nested deeper than {MAX_EVENT_DEPTH} levels")
             for_user_id = _id(body.get("for_user_id")) if not_for_brand is None else None
             event = Event(
                 channel.id, self.name, kind, {"for_user_id": for_user_id, "event": entry, "users": named}, received_at
@@ -309,7 +322,7 @@ class XPlatform:
                 self.normalize(event, channel)  # the processor's own check, run now: cheap and pure
         except Exception as exc:  # noqa: BLE001 - one bad entry never sinks its delivery; it is parked instead
             reason = f"{where}: {exc}" if isinstance(exc, MalformedEvent) else f"{where}: {type(exc).__name__}"
-            return self._invalid(key, index, kind, entry, body, reason, received_at, channel)
+            return self._invalid(key, index, kind, entry, body, reason, received_at, channel, named)
         if not_for_brand is not None:
             return self._invalid(key, index, kind, entry, body, not_for_brand, received_at, channel, named)
         return event
@@ -331,9 +344,9 @@ class XPlatform:
             "kind": kind,
             "key": key,
             "index": index,
-            "for_user_id": body.get("for_user_id"),
-            "event": entry,
-            "users": users or {},
+            "for_user_id": _keepable(body.get("for_user_id")),
+            "event": _keepable(entry),
+            "users": _keepable(users or {}),
         }
         return Event(channel.id, self.name, INVALID_KIND, payload, received_at)
 

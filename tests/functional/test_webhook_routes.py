@@ -150,7 +150,8 @@ def test_a_bad_event_is_kept_to_be_parked_and_its_sibling_goes_on(
         return
     assert kinds == [INVALID_KIND, "tweet"]
     assert reason in events[0].payload["reason"]
-    assert events[0].payload["event"] == bad
+    kept = events[0].payload["event"]
+    assert kept == bad or json.loads(kept["json_text"]) == bad  # too deep to nest in the message: kept as text
     assert events[1].payload["event"]["id_str"] == "120"
 
 

@@ -385,3 +385,22 @@ def test_normalize_without_event_object_is_malformed() -> None:
     event = Event(channel="telco-x", platform="x", kind="tweet", payload={}, received_at=RECEIVED_AT)
     with pytest.raises(MalformedEvent):
         PLATFORM.normalize(event, BRANDLESS)
+
+
+@pytest.mark.parametrize("depth", [49, 500, 950])
+def test_deeply_nested_entries_and_users_are_kept_as_json_text_in_invalid_events(depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    raw = (
+        '{"for_user_id": "1", "tweet_create_events": ['
+        f'{{"id_str": "5", "user": {{"id_str": "6"}}, "deep": {deep}}},'
+        f'{{"id_str": "7", "user": {{"id_str": "8"}}}}], "users": {{"8": {deep}}}}}'
+    )
+    split = PLATFORM.split(json.loads(raw), BRANDLESS, RECEIVED_AT)
+    assert [e.kind for e in split.events] == [INVALID_KIND, INVALID_KIND]
+    assert "nested deeper than 48 levels" in split.events[0].payload["reason"]
+    assert "users it names are nested deeper" in split.events[1].payload["reason"]
+    deep_tweet, shallow_tweet = json.loads(raw)["tweet_create_events"]
+    first, second = (json.loads(json.dumps(e.to_message()))["payload"] for e in split.events)  # as the queue does
+    assert json.loads(first["event"]["json_text"]) == deep_tweet
+    assert second["event"] == shallow_tweet
+    assert json.loads(second["users"]["json_text"]) == {"8": json.loads(deep)}
