@@ -3,7 +3,6 @@ everything else happens in the processor."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from chalicelib.channels.errors import (
     UnknownChannel,
 )
 from chalicelib.clock import Clock, iso
+from chalicelib.json_input import JsonRejected, parse
 from chalicelib.observability import COUNTERS, logger
 
 if TYPE_CHECKING:
@@ -143,16 +143,8 @@ class Intake:
 
 
 def parse_json(raw_body: bytes) -> object:
-    """The delivery as JSON; MalformedDelivery (400) for anything the parser refuses, however it refuses:
-    bad syntax or encoding, nesting past the interpreter's recursion limit, integers over Python's
-    4,300-digit conversion limit."""
+    """The delivery as JSON; MalformedDelivery (400) for anything the parser refuses, however it refuses."""
     try:
-        return json.loads(raw_body)
-    except RecursionError as exc:
-        raise MalformedDelivery("body is not usable JSON: nested too deeply") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedDelivery(f"body is not JSON: {exc.msg} at character {exc.pos}") from exc
-    except UnicodeDecodeError as exc:
-        raise MalformedDelivery("body is not JSON: not UTF-8 text") from exc
-    except ValueError as exc:  # an integer literal over the int-conversion digit limit
-        raise MalformedDelivery("body is not usable JSON: a number has too many digits") from exc
+        return parse(raw_body)
+    except JsonRejected as exc:
+        raise MalformedDelivery(f"body is not usable JSON: {exc}") from exc

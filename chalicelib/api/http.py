@@ -3,7 +3,6 @@ API route applies to raw input before any service sees it (so no input can surfa
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice.app import Request, Response
@@ -19,6 +18,7 @@ from chalicelib.channels.errors import (
 )
 from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
 from chalicelib.intake_queue import QueueUnavailable
+from chalicelib.json_input import JsonRejected, NestedTooDeeply, nested_deeper_than, parse
 from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeInvalid, NoticeNotFound, StaleVersion
 
 MAX_PATH_PARAM_BYTES = 256
@@ -51,27 +51,13 @@ def json_body(request: Request) -> Any:
     if not raw:
         return None
     try:
-        body = json.loads(raw)
-    except RecursionError:
-        raise InputRejected("body", f"nested deeper than {MAX_BODY_DEPTH} levels") from None
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError, an integer over the digit limit
-        raise InputRejected("body", "not JSON") from None
-    if _deeper_than(body, MAX_BODY_DEPTH):
+        body = parse(raw)
+    except JsonRejected as exc:
+        reason = f"nested deeper than {MAX_BODY_DEPTH} levels" if isinstance(exc, NestedTooDeeply) else "not JSON"
+        raise InputRejected("body", reason) from None
+    if nested_deeper_than(body, MAX_BODY_DEPTH):
         raise InputRejected("body", f"nested deeper than {MAX_BODY_DEPTH} levels")
     return body
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth + 1 > limit:
-                    return True
-                stack.append((child, depth + 1))
-    return False
 
 
 HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {

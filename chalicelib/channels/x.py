@@ -24,6 +24,7 @@ from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Skipped, S
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
+from chalicelib.json_input import nested_deeper_than
 from chalicelib.model import Author, Event, Post
 
 NOT_ACTED_ON = "not acted on"
@@ -44,6 +45,7 @@ _NOT_ACTED_ON = {
 _ENVELOPE = frozenset({"for_user_id", "user_has_blocked", "users", "apps", "is_blocked_by", "source"})
 MAX_ID_CHARS = 64
 """X ids are at most 20 digits; anything far longer is not an X id (and would break storage keys)."""
+_ID_INT_BOUND = 10**MAX_ID_CHARS
 MAX_EVENT_DEPTH = 48
 """Nesting a real tweet never reaches (a quoted retweet's media sizes sit ~12 levels down)."""
 CRC_TOKEN_MAX_CHARS = 128
@@ -98,7 +100,7 @@ def _id(value: Any) -> str | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        text = str(value) if -(10**MAX_ID_CHARS) < value < 10**MAX_ID_CHARS else "x" * (MAX_ID_CHARS + 1)
+        text = str(value) if abs(value) < _ID_INT_BOUND else "x" * (MAX_ID_CHARS + 1)  # no str() of huge ints
     elif isinstance(value, str):
         text = value.strip()
     else:
@@ -108,24 +110,10 @@ def _id(value: Any) -> str | None:
     return text or None
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when `value` nests lists/objects more than `limit` levels deep (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, dict | list))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
-    return False
-
-
 def _keepable(value: Any) -> Any:
     """`value` itself when the queue can carry it, else `{"json_text": <its JSON>}`: the encoders on the way
     (dataclasses.asdict, json.dumps) recurse once per level and would fail on what json.loads just parsed."""
-    if not _depth_exceeds(value, MAX_EVENT_DEPTH):
+    if not nested_deeper_than(value, MAX_EVENT_DEPTH):
         return value
     try:
         return {"json_text": json.dumps(value, separators=(",", ":"))}
@@ -305,14 +293,14 @@ class XPlatform:
         where = f"{key}[{index}]"
         if not isinstance(entry, dict):
             return self._invalid(key, index, kind, entry, body, f"{where} must be an object", received_at, channel)
-        if _depth_exceeds(entry, MAX_EVENT_DEPTH):
+        if nested_deeper_than(entry, MAX_EVENT_DEPTH):
             reason = f"{where} is nested deeper than {MAX_EVENT_DEPTH} levels"
             return self._invalid(key, index, kind, entry, body, reason, received_at, channel)
         named: dict[str, Any] = {}
         try:
             referenced = _referenced_user_ids(kind, entry)
             named = {uid: user for uid, user in users.items() if uid in referenced}
-            if _depth_exceeds(named, MAX_EVENT_DEPTH):
+            if nested_deeper_than(named, MAX_EVENT_DEPTH):
                 raise MalformedEvent(f"the users it names are nested deeper than {MAX_EVENT_DEPTH} levels")
             for_user_id = _id(body.get("for_user_id")) if not_for_brand is None else None
             event = Event(
