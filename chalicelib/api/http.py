@@ -23,6 +23,8 @@ from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeInv
 
 MAX_PATH_PARAM_BYTES = 256
 """Ids and queue names are short; DynamoDB refuses keys over 2 KB (1 KB for sort keys) with an error."""
+RETRY_AFTER_SECONDS = 60
+"""What a 429 tells the caller to wait (the challenge budget refills fully within a minute)."""
 MAX_BODY_DEPTH = 32
 """DynamoDB's own limit on nested attributes; no API body needs more than a few levels."""
 
@@ -91,4 +93,5 @@ def error_response(exc: Exception) -> Response:
         body["field"] = exc.field
     if isinstance(exc, NoticeInvalid):
         body["errors"] = [{"field": field, "reason": reason} for field, reason in exc.errors]
-    return Response(body=body, status_code=status)
+    headers: dict[str, str | list[str]] | None = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+    return Response(body=body, status_code=status, headers=headers)

@@ -65,6 +65,7 @@ def test_crc_is_rate_limited_per_channel(client: Client) -> None:
     assert statuses[10:] == [429, 429]
     last = client.http.get(f"{PATH}?crc_token=abc")
     assert last.json_body["error"] == "too_many_challenges"
+    assert last.headers["Retry-After"] == "60"
     assert COUNTERS.tally["ChallengesRateLimited"] == 3
 
 

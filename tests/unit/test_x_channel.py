@@ -404,3 +404,13 @@ def test_deeply_nested_entries_and_users_are_kept_as_json_text_in_invalid_events
     assert json.loads(first["event"]["json_text"]) == deep_tweet
     assert second["event"] == shallow_tweet
     assert json.loads(second["users"]["json_text"]) == {"8": json.loads(deep)}
+
+
+@pytest.mark.parametrize("for_user_id", ["2", None, "", ["1"], 10**70])
+def test_normalize_refuses_an_event_whose_for_user_id_is_not_the_brand(for_user_id: Any) -> None:
+    """Events already on the queue (enqueued before intake checked) are parked too, never decided."""
+    body = mention_reply()
+    event = one_event(body, channel_for(body))
+    event.payload["for_user_id"] = for_user_id
+    with pytest.raises(MalformedEvent, match="for_user_id"):
+        PLATFORM.normalize(event, channel_for(body))
