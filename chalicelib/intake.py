@@ -129,10 +129,10 @@ class Intake:
                 extra={"channel": channel.id, "kind": skip.kind, "reason": skip.reason},
             )
         invalid = [e for e in split.events if e.kind == INVALID_KIND]
-        for event in invalid:
+        if invalid:  # one line per delivery, however many entries are bad
             logger().warning(
-                "event invalid at intake; enqueued to be parked",
-                extra={"channel": channel.id, "reason": str(event.payload.get("reason"))},
+                "events invalid at intake; enqueued to be parked",
+                extra={"channel": channel.id, "count": len(invalid), "reason": str(invalid[0].payload.get("reason"))},
             )
         if split.events:
             self._queue.send(split.events)
