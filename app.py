@@ -59,7 +59,8 @@ def webhook_delivery(channel: str) -> Response:
         receipt = runtime.current().intake.deliver(channel, request.headers, _raw_body(request))
     except KNOWN_ERRORS as exc:
         return error_response(exc)
-    return Response(body={"accepted": receipt.accepted, "skipped": receipt.skipped}, status_code=200)
+    body = {"accepted": receipt.accepted, "skipped": receipt.skipped, "invalid": receipt.invalid}
+    return Response(body=body, status_code=200)
 
 
 @app.on_sqs_message(queue=INTAKE_QUEUE, batch_size=10)

@@ -3,13 +3,13 @@ everything else happens in the processor."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from chalicelib.channels.base import INVALID_KIND
 from chalicelib.channels.errors import (
     ChallengeRateLimited,
     ChallengeRejected,
@@ -19,6 +19,7 @@ from chalicelib.channels.errors import (
     UnknownChannel,
 )
 from chalicelib.clock import Clock, iso
+from chalicelib.json_input import JsonRejected, parse
 from chalicelib.observability import COUNTERS, logger
 
 if TYPE_CHECKING:
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Receipt:
     accepted: int
+    """Events enqueued, the invalid ones included: accepted means kept."""
     skipped: dict[str, int] = field(default_factory=dict)
+    invalid: int = 0
+    """Of the accepted, events that can never be decided: the processor parks them with their reason."""
 
 
 class ChallengeLimiter:
@@ -114,10 +118,7 @@ class Intake:
             COUNTERS.count("SignaturesRejected")
             logger().warning("signature rejected", extra={"channel": channel.id})
             raise SignatureRejected("missing or invalid signature")
-        try:
-            body = json.loads(raw_body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MalformedDelivery(f"body is not JSON: {exc}") from exc
+        body = parse_json(raw_body)
         split = platform.split(body, channel, iso(self._clock()))
         skipped: dict[str, int] = {}
         for skip in split.skipped:
@@ -127,7 +128,23 @@ class Intake:
                 "event acknowledged, not acted on",
                 extra={"channel": channel.id, "kind": skip.kind, "reason": skip.reason},
             )
+        invalid = [e for e in split.events if e.kind == INVALID_KIND]
+        if invalid:  # one line per delivery, however many entries are bad
+            logger().warning(
+                "events invalid at intake; enqueued to be parked",
+                extra={"channel": channel.id, "count": len(invalid), "reason": str(invalid[0].payload.get("reason"))},
+            )
         if split.events:
             self._queue.send(split.events)
         COUNTERS.count("EventsEnqueued", len(split.events))
-        return Receipt(accepted=len(split.events), skipped=skipped)
+        if invalid:
+            COUNTERS.count("EventsInvalidAtIntake", len(invalid))
+        return Receipt(accepted=len(split.events), skipped=skipped, invalid=len(invalid))
+
+
+def parse_json(raw_body: bytes) -> object:
+    """The delivery as JSON; MalformedDelivery (400) for anything the parser refuses, however it refuses."""
+    try:
+        return parse(raw_body)
+    except JsonRejected as exc:
+        raise MalformedDelivery(f"body is not usable JSON: {exc}") from exc

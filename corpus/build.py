@@ -1,10 +1,10 @@
 """Assemble the care-post corpus from writers' posts and two independent annotations per post.
 
 Steps (each reads and writes files under a work folder, default /work/corpus):
-  chunks  raw/*.jsonl -> chunks/chunk-NN.jsonl (the text annotators see: no labels)
-  merge   chunks + labels/<annotator>/chunk-NN.tsv -> disagreements/chunk-NN.tsv (for the adjudicator)
+  chunks  raw/<writer>.jsonl -> chunks/<writer>-NN.jsonl (the text annotators see: no labels)
+  merge   chunks + labels/<annotator>/<chunk>.tsv -> disagreements/<chunk>.tsv (for the adjudicator)
           and agreement.json (Cohen's kappa per label)
-  final   + adjudication/chunk-NN.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
+  final   + adjudication/<chunk>.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
 
 Stdlib only; deterministic (sorted inputs, crc32 for the operator split).
 """
@@ -59,30 +59,29 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def posts(work: Path) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    texts: set[str] = set()
-    for path in sorted((work / "raw").glob("*.jsonl")):
-        for row in read_jsonl(path):
-            post = {k: row.get(k) for k in POST_FIELDS}
-            if not isinstance(post["text"], str) or not post["id"] or post["id"] in seen:
-                continue
-            key = " ".join(post["text"].lower().split())
-            if key in texts:  # a writer repeating a post verbatim adds nothing
-                continue
-            seen.add(post["id"])
-            texts.add(key)
+def posts_of(path: Path) -> list[dict[str, Any]]:
+    """A writer's posts in file order (the post fields only)."""
+    rows = []
+    for row in read_jsonl(path):
+        post = {k: row.get(k) for k in POST_FIELDS}
+        if isinstance(post["text"], str) and post["id"]:
             rows.append(post)
     return rows
 
 
 def cmd_chunks(work: Path) -> None:
-    rows = posts(work)
+    """Chunks per writer file, CHUNK posts each, named <writer>-NN: a writer appending posts never moves an
+    earlier chunk, so annotation can start on full chunks before the writing ends."""
     out = work / "chunks"
-    for n, start in enumerate(range(0, len(rows), CHUNK)):
-        write_jsonl(out / f"chunk-{n:02d}.jsonl", rows[start : start + CHUNK])
-    print(f"{len(rows)} posts in {(len(rows) + CHUNK - 1) // CHUNK} chunks under {out}")
+    total = 0
+    for path in sorted((work / "raw").glob("*.jsonl")):
+        rows = posts_of(path)
+        for n, start in enumerate(range(0, len(rows), CHUNK)):
+            part = rows[start : start + CHUNK]
+            write_jsonl(out / f"{path.stem}-{n:02d}.jsonl", part)
+            total += len(part)
+            print(f"{path.stem}-{n:02d}: {len(part)} posts")
+    print(f"{total} posts in chunks under {out}")
 
 
 def parse_label_line(line: str) -> tuple[str, dict[str, str]] | None:
@@ -137,7 +136,7 @@ def cmd_merge(work: Path) -> None:
     pairs: dict[str, tuple[list[str], list[str]]] = {f: ([], []) for f in FIELDS}
     total_dis = 0
     missing = 0
-    for chunk_path in sorted((work / "chunks").glob("chunk-*.jsonl")):
+    for chunk_path in sorted((work / "chunks").glob("*.jsonl")):
         chunk = chunk_path.stem
         anns = annotations(work, chunk)
         if len(anns) < 2:
@@ -216,8 +215,9 @@ def typed(labels: dict[str, str]) -> dict[str, Any]:
 
 def cmd_final(work: Path, out: Path) -> None:
     rows: list[dict[str, Any]] = []
-    unresolved = 0
-    for chunk_path in sorted((work / "chunks").glob("chunk-*.jsonl")):
+    unresolved = duplicates = 0
+    texts: set[str] = set()
+    for chunk_path in sorted((work / "chunks").glob("*.jsonl")):
         chunk = chunk_path.stem
         anns = annotations(work, chunk)
         if len(anns) < 2:
@@ -232,12 +232,17 @@ def cmd_final(work: Path, out: Path) -> None:
             if labels is None:
                 unresolved += 1
                 continue
+            text_key = " ".join(post["text"].lower().split())
+            if text_key in texts:  # a writer repeating a post verbatim adds nothing
+                duplicates += 1
+                continue
+            texts.add(text_key)
             row = dict(post)
             row.update(typed(labels))
             row["split"] = "test" if is_test_operator(post["operator"]) else "train"
             rows.append(row)
     write_jsonl(out, rows)
-    stats: dict[str, Any] = {"posts": len(rows), "unresolved_dropped": unresolved}
+    stats: dict[str, Any] = {"posts": len(rows), "unresolved_dropped": unresolved, "duplicates_dropped": duplicates}
     for f in ("topic", "sentiment", "language", "market", "channel", "split", "operator_type"):
         stats[f] = dict(Counter(r[f] for r in rows).most_common())
     for f in BOOLEANS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +53,25 @@ def policy_errors(directory: Path) -> list[str]:
     with pytest.raises(PolicyErrors) as caught:
         load_policy(directory)
     return [str(e) for e in caught.value.errors]
+
+
+def json_paths(value: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every node of a JSON document with its path (keys and indexes), the root first: for fuzzing.
+    Iterative, so documents nested as deep as the parser allows are walked too."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        stack.extend(((*path, key), child) for key, child in children)
+
+
+def replace_at(doc: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """`doc` with the node at `path` replaced by `new` (in place; the root path returns `new`)."""
+    if not path:
+        return new
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = new
+    return doc

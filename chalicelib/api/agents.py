@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import BadRequestError, Blueprint, IAMAuthorizer, Response
+from chalice.app import Blueprint, IAMAuthorizer, Response
 
 from chalicelib import runtime
-from chalicelib.api.http import error_response
+from chalicelib.api.http import InputRejected, check_path_params, error_response, json_body
 from chalicelib.auth import Forbidden, Principal, Unauthenticated, authorize
 from chalicelib.escalations.errors import EscalationError, InvalidRequest
 
@@ -49,18 +49,16 @@ def _handle(work: Work) -> Response:
     try:
         rt = runtime.current()
         principal = authorize(agents.current_request, rt.settings, *ROLES)
+        check_path_params(agents.current_request)
         supervisor = bool(principal.roles & {"supervisor", "admin"})
         status, body = work(rt, rt.escalations, principal, supervisor)
-    except (EscalationError, Unauthenticated, Forbidden) as exc:
+    except (EscalationError, InputRejected, Unauthenticated, Forbidden) as exc:
         return error_response(exc)
     return Response(body=body if body is not None else "", status_code=status)
 
 
 def _body() -> dict[str, Any]:
-    try:
-        body = agents.current_request.json_body
-    except BadRequestError as exc:
-        raise InvalidRequest("body", "not JSON") from exc
+    body = json_body(agents.current_request)
     if body is None:
         return {}
     if not isinstance(body, dict):

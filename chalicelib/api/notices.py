@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice.app import BadRequestError, Blueprint, IAMAuthorizer, Request, Response
+from chalice.app import Blueprint, IAMAuthorizer, Request, Response
 
 from chalicelib import runtime
-from chalicelib.api.http import error_response
+from chalicelib.api.http import InputRejected, check_path_params, error_response, json_body
 from chalicelib.auth import Forbidden, Unauthenticated, authorize
 from chalicelib.model import Notice
 from chalicelib.notices.errors import NoticeError, NoticeInvalid
@@ -42,17 +42,18 @@ def _handle(work: Callable[[Request, Notices, str], tuple[int, dict[str, Any]]])
     try:
         rt = runtime.current()
         principal = authorize(request, rt.settings, ROLE)
+        check_path_params(request)
         status, body = work(request, rt.notices, principal.id)
-    except (NoticeError, Unauthenticated, Forbidden) as exc:
+    except (NoticeError, InputRejected, Unauthenticated, Forbidden) as exc:
         return error_response(exc)
     return Response(body=body, status_code=status)
 
 
 def _body(request: Request) -> dict[str, Any]:
     try:
-        body = request.json_body
-    except BadRequestError as exc:
-        raise NoticeInvalid([("", "the body is not JSON")]) from exc
+        body = json_body(request)
+    except InputRejected as exc:
+        raise NoticeInvalid([("", f"the body is {str(exc).removeprefix('body: ')}")]) from exc
     if body is None:
         return {}
     if not isinstance(body, dict):

@@ -11,6 +11,12 @@ if TYPE_CHECKING:
     from chalicelib.model import Event, Post
 
 
+INVALID_KIND = "invalid"
+"""The kind of a queue event that intake found can never become a Post. Its payload carries `reason`
+and the original entry; the platform's `normalize` raises MalformedEvent for it, so the processor parks
+it with that reason (one write path for everything accepted: the intake queue)."""
+
+
 @dataclass(frozen=True)
 class Skipped:
     """An event in a delivery that Carewire acknowledges but does not act on."""

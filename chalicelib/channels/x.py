@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.channels.base import ChallengeResponse, Skipped, Split
+from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Skipped, Split
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
+from chalicelib.json_input import nested_deeper_than
 from chalicelib.model import Author, Event, Post
 
 NOT_ACTED_ON = "not acted on"
@@ -42,6 +43,11 @@ _NOT_ACTED_ON = {
     "replay_job_status": "replay job status",
 }
 _ENVELOPE = frozenset({"for_user_id", "user_has_blocked", "users", "apps", "is_blocked_by", "source"})
+MAX_ID_CHARS = 64
+"""X ids are at most 20 digits; anything far longer is not an X id (and would break storage keys)."""
+_ID_INT_BOUND = 10**MAX_ID_CHARS
+MAX_EVENT_DEPTH = 48
+"""Nesting a real tweet never reaches (a quoted retweet's media sizes sit ~12 levels down)."""
 CRC_TOKEN_MAX_CHARS = 128
 """X's CRC tokens are short random strings (a UUID in X's own examples, base64 elsewhere)."""
 _CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
@@ -86,13 +92,49 @@ def _header(headers: Any, name: str) -> Any:
 
 
 def _id(value: Any) -> str | None:
-    """An X id as a string: ids arrive as strings or (in the v1.1 `id`/`*_id` fields) as integers."""
+    """An X id as a string: ids arrive as strings or (in the v1.1 `id`/`*_id` fields) as integers.
+
+    None for anything else; MalformedEvent for an id longer than MAX_ID_CHARS (not X's, and too long
+    for a storage key).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
+        text = str(value) if abs(value) < _ID_INT_BOUND else "x" * (MAX_ID_CHARS + 1)  # no str() of huge ints
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        return None
+    if len(text) > MAX_ID_CHARS:
+        raise MalformedEvent(f"an id is longer than {MAX_ID_CHARS} characters")
+    return text or None
+
+
+def _keepable(value: Any) -> Any:
+    """`value` itself when the queue can carry it, else `{"json_text": <its JSON>}`: the encoders on the way
+    (dataclasses.asdict, json.dumps) recurse once per level and would fail on what json.loads just parsed."""
+    if not nested_deeper_than(value, MAX_EVENT_DEPTH):
+        return value
+    try:
+        return {"json_text": json.dumps(value, separators=(",", ":"))}
+    except (RecursionError, ValueError):  # deeper than the encoder can go: say so rather than fail the delivery
+        return {"json_text": None, "lost": "nested too deeply to encode"}
+
+
+def for_user_problem(for_user_id: Any, channel: ChannelConfig) -> str | None:
+    """Why a delivery's `for_user_id` does not make it this channel's, or None when it does.
+
+    X names the subscribed account a delivery is for; only the channel's own brand accounts may be
+    it, or own-post and echo detection (which trusts it) would be decided by the sender.
+    """
+    try:
+        user_id = _id(for_user_id)
+    except MalformedEvent:
+        user_id = None
+    if user_id is None:
+        return "delivery has no usable for_user_id"
+    if not channel.is_brand_id(user_id):
+        return f"for_user_id is not one of the brand_ids of channel {channel.id}"
     return None
 
 
@@ -154,15 +196,16 @@ def _full_view(tweet: dict[str, Any]) -> dict[str, Any]:
 
 
 def _referenced_user_ids(kind: str, event: dict[str, Any]) -> set[str]:
+    """Ids of the users an event names (values of any JSON type; only usable ids are kept)."""
     if kind == "direct_message":
         message = _dict(event.get("message_create"))
-        ids = {message.get("sender_id"), _dict(message.get("target")).get("recipient_id")}
+        ids = [message.get("sender_id"), _dict(message.get("target")).get("recipient_id")]
     else:
         view = _full_view(event)
-        ids = {_dict(event.get("user")).get("id_str"), event.get("in_reply_to_user_id_str")}
-        ids |= {m.get("id_str") for m in _mention_entities(view) + _mention_entities(event)}
+        ids = [_dict(event.get("user")).get("id_str"), event.get("in_reply_to_user_id_str")]
+        ids += [m.get("id_str") for m in _mention_entities(view) + _mention_entities(event)]
         for nested in ("quoted_status", "retweeted_status"):
-            ids.add(_dict(_dict(event.get(nested)).get("user")).get("id_str"))
+            ids.append(_dict(_dict(event.get(nested)).get("user")).get("id_str"))
     return {i for i in map(_id, ids) if i}
 
 
@@ -192,9 +235,16 @@ class XPlatform:
         return {self.signature_header: _hmac_b64(secret, raw_body)}
 
     def split(self, body: Any, channel: ChannelConfig, received_at: str) -> Split:
+        """One queue event per acted-on entry, each validated on its own.
+
+        An entry that cannot become a Post (wrong type, missing ids, nested too deep, not for the
+        channel's brand) does not sink its siblings: it is enqueued as an `invalid` event carrying its
+        reason and the original entry, and the processor parks it — accepted means kept, even when
+        it can never be decided.
+        """
         if not isinstance(body, dict):
             raise MalformedDelivery("an X delivery must be a JSON object")
-        for_user_id = _id(body.get("for_user_id"))
+        not_for_brand = for_user_problem(body.get("for_user_id"), channel)
         users = _dict(body.get("users"))
         events: list[Event] = []
         skipped: list[Skipped] = []
@@ -204,21 +254,18 @@ class XPlatform:
             if key in _ACTED_ON:
                 kind = _ACTED_ON[key]
                 if not isinstance(value, list):
-                    raise MalformedDelivery(f"{key} must be a list")
+                    events.append(
+                        self._invalid(key, None, kind, value, body, f"{key} must be a list", received_at, channel)
+                    )
+                    continue
                 ignored = 0
                 for index, entry in enumerate(value):
-                    if not isinstance(entry, dict):
-                        raise MalformedDelivery(f"{key}[{index}] must be an object")
-                    if kind == "direct_message" and entry.get("type") != "message_create":
+                    if kind == "direct_message" and isinstance(entry, dict) and entry.get("type") != "message_create":
                         ignored += 1
                         continue
-                    referenced = _referenced_user_ids(kind, entry)
-                    payload = {
-                        "for_user_id": for_user_id,
-                        "event": entry,
-                        "users": {uid: user for uid, user in users.items() if uid in referenced},
-                    }
-                    events.append(Event(channel.id, self.name, kind, payload, received_at))
+                    events.append(
+                        self._event(key, index, kind, entry, body, users, not_for_brand, received_at, channel)
+                    )
                 if ignored:
                     reason = f"{NOT_ACTED_ON}: direct message events other than message_create"
                     skipped.append(Skipped(key, reason, ignored))
@@ -230,7 +277,73 @@ class XPlatform:
                 skipped.append(Skipped(key, reason, count, known=label is not None))
         return Split(events, skipped)
 
+    def _event(
+        self,
+        key: str,
+        index: int,
+        kind: str,
+        entry: Any,
+        body: dict[str, Any],
+        users: dict[str, Any],
+        not_for_brand: str | None,
+        received_at: str,
+        channel: ChannelConfig,
+    ) -> Event:
+        """The queue event for `entry`, or an `invalid` one that says why it can never be a Post."""
+        where = f"{key}[{index}]"
+        if not isinstance(entry, dict):
+            return self._invalid(key, index, kind, entry, body, f"{where} must be an object", received_at, channel)
+        if nested_deeper_than(entry, MAX_EVENT_DEPTH):
+            reason = f"{where} is nested deeper than {MAX_EVENT_DEPTH} levels"
+            return self._invalid(key, index, kind, entry, body, reason, received_at, channel)
+        named: dict[str, Any] = {}
+        try:
+            referenced = _referenced_user_ids(kind, entry)
+            named = {uid: user for uid, user in users.items() if uid in referenced}
+            if nested_deeper_than(named, MAX_EVENT_DEPTH):
+                raise MalformedEvent(f"the users it names are nested deeper than {MAX_EVENT_DEPTH} levels")
+            for_user_id = _id(body.get("for_user_id")) if not_for_brand is None else None
+            event = Event(
+                channel.id, self.name, kind, {"for_user_id": for_user_id, "event": entry, "users": named}, received_at
+            )
+            if not_for_brand is None:
+                self.normalize(event, channel)  # the processor's own check, run now: cheap and pure
+        except Exception as exc:  # noqa: BLE001 - one bad entry never sinks its delivery; it is parked instead
+            reason = f"{where}: {exc}" if isinstance(exc, MalformedEvent) else f"{where}: {type(exc).__name__}"
+            return self._invalid(key, index, kind, entry, body, reason, received_at, channel, named)
+        if not_for_brand is not None:
+            return self._invalid(key, index, kind, entry, body, not_for_brand, received_at, channel, named)
+        return event
+
+    def _invalid(
+        self,
+        key: str,
+        index: int | None,
+        kind: str,
+        entry: Any,
+        body: dict[str, Any],
+        reason: str,
+        received_at: str,
+        channel: ChannelConfig,
+        users: dict[str, Any] | None = None,
+    ) -> Event:
+        payload = {
+            "reason": reason,
+            "kind": kind,
+            "key": key,
+            "index": index,
+            "for_user_id": _keepable(body.get("for_user_id")),
+            "event": _keepable(entry),
+            "users": _keepable(users or {}),
+        }
+        return Event(channel.id, self.name, INVALID_KIND, payload, received_at)
+
     def normalize(self, event: Event, channel: ChannelConfig) -> Post:
+        if event.kind == INVALID_KIND:
+            raise MalformedEvent(f"rejected at intake: {_str(event.payload.get('reason')) or 'no reason given'}")
+        problem = for_user_problem(event.payload.get("for_user_id"), channel)
+        if problem is not None:
+            raise MalformedEvent(problem)
         item = event.payload.get("event")
         if not isinstance(item, dict):
             raise MalformedEvent("X event payload has no 'event' object")
@@ -242,6 +355,7 @@ class XPlatform:
 
     @staticmethod
     def _is_brand(user_id: str | None, for_user_id: str | None, channel: ChannelConfig) -> bool:
+        """`for_user_id` counts only because `normalize` has checked it is one of the brand's ids."""
         return user_id is not None and (user_id == for_user_id or channel.is_brand_id(user_id))
 
     def _tweet(self, event: Event, tweet: dict[str, Any], channel: ChannelConfig) -> Post:
@@ -268,13 +382,18 @@ class XPlatform:
         quoted = _dict(tweet.get("quoted_status"))
         quoted_user = _dict(quoted.get("user"))
 
-        replies_to_brand = is_brand(reply_to_user) or channel.is_brand_handle(tweet.get("in_reply_to_screen_name"))
+        replies_to_brand = is_brand(reply_to_user) or channel.is_brand_handle(
+            _str(tweet.get("in_reply_to_screen_name")) or None
+        )
         quotes_brand = is_brand(_id(quoted_user.get("id_str"))) or channel.is_brand_handle(
-            quoted_user.get("screen_name")
+            _str(quoted_user.get("screen_name")) or None
         )
         text_start = _display_start(view)
         mentions_brand = any(
-            (is_brand(_id(m.get("id_str")) or _id(m.get("id"))) or channel.is_brand_handle(m.get("screen_name")))
+            (
+                is_brand(_id(m.get("id_str")) or _id(m.get("id")))
+                or channel.is_brand_handle(_str(m.get("screen_name")) or None)
+            )
             and _written_by_user(m, text_start)
             for m in mentions
         )

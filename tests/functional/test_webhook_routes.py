@@ -13,10 +13,11 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.channels.base import INVALID_KIND
 from chalicelib.observability import COUNTERS
 from chalicelib.runtime import Runtime
 from tests.conftest import X_SECRET
-from tests.support import fixture_bytes, mention_delivery, x_headers
+from tests.support import BRAND_ID, fixture_bytes, mention_delivery, x_headers
 
 PATH = "/webhooks/x-care"
 
@@ -64,6 +65,7 @@ def test_crc_is_rate_limited_per_channel(client: Client) -> None:
     assert statuses[10:] == [429, 429]
     last = client.http.get(f"{PATH}?crc_token=abc")
     assert last.json_body["error"] == "too_many_challenges"
+    assert last.headers["Retry-After"] == "60"
     assert COUNTERS.tally["ChallengesRateLimited"] == 3
 
 
@@ -76,7 +78,7 @@ def test_good_delivery_is_200_and_enqueued(client: Client, route_runtime: Runtim
     body = mention_delivery("111", "@bayanitelcares no signal since morning")
     response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
     assert response.status_code == 200
-    assert response.json_body == {"accepted": 1, "skipped": {}}
+    assert response.json_body == {"accepted": 1, "skipped": {}, "invalid": 0}
     queued = route_runtime.queue.events  # type: ignore[attr-defined]
     assert [(e.channel, e.platform, e.kind) for e in queued] == [("x-care", "x", "tweet")]
     assert queued[0].payload["event"]["id_str"] == "111"
@@ -108,9 +110,81 @@ def test_malformed_json_with_valid_signature_is_400(client: Client) -> None:
     assert response.json_body["error"] == "malformed_body"
 
 
-def test_wrong_structure_is_400(client: Client) -> None:
-    body = json.dumps({"tweet_create_events": {"not": "a list"}}).encode()
-    assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body).status_code == 400
+def test_wrong_structure_is_kept_as_one_invalid_event(client: Client, route_runtime: Runtime) -> None:
+    body = json.dumps({"for_user_id": BRAND_ID, "tweet_create_events": {"not": "a list"}}).encode()
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    assert response.json_body == {"accepted": 1, "skipped": {}, "invalid": 1}
+    [event] = route_runtime.queue.events  # type: ignore[attr-defined]
+    assert event.kind == INVALID_KIND
+    assert event.payload["reason"] == "tweet_create_events must be a list"
+    assert COUNTERS.tally["EventsInvalidAtIntake"] == 1
+
+
+def _with_bad_sibling(bad: object) -> bytes:
+    good = json.loads(mention_delivery("120", "@bayanitelcares my bill doubled"))
+    good["tweet_create_events"].insert(0, bad)
+    return json.dumps(good).encode()
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"id_str": "121", "user": {"id_str": ["not", "an", "id"]}}, "no id_str"),
+        ({"id_str": "121", "user": {"id_str": "5"}, "in_reply_to_user_id_str": {"a": 1}}, None),
+        ({"id_str": "9" * 3000, "user": {"id_str": "5"}}, "longer than 64"),
+        ({"id_str": "121", "user": {"id_str": "5"}, "entities": {"user_mentions": [{"id_str": [1]}]}}, None),
+        ("not an object", "must be an object"),
+        ({"id_str": "121", "user": {"id_str": "5"}, "deep": json.loads("[" * 60 + "]" * 60)}, "nested deeper"),
+    ],
+)
+def test_a_bad_event_is_kept_to_be_parked_and_its_sibling_goes_on(
+    client: Client, route_runtime: Runtime, bad: object, reason: str | None
+) -> None:
+    body = _with_bad_sibling(bad)
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    events = route_runtime.queue.events  # type: ignore[attr-defined]
+    kinds = [e.kind for e in events]
+    if reason is None:  # odd but harmless values: the event is usable
+        assert kinds == ["tweet", "tweet"]
+        return
+    assert kinds == [INVALID_KIND, "tweet"]
+    assert reason in events[0].payload["reason"]
+    kept = events[0].payload["event"]
+    assert kept == bad or json.loads(kept["json_text"]) == bad  # too deep to nest in the message: kept as text
+    assert events[1].payload["event"]["id_str"] == "120"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"for_user_id": "1", "tweet_create_events": [' * 2000, "nested too deeply"),
+        (b'{"for_user_id": ' + b"7" * 5000 + b"}", "too many digits"),
+        (b"\xff\xfe{}", "not JSON"),
+    ],
+)
+def test_unparseable_bodies_are_400_not_500(client: Client, body: bytes, message: str) -> None:
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 400
+    assert response.json_body["error"] == "malformed_body"
+    assert message in response.json_body["message"]
+
+
+@pytest.mark.parametrize("for_user_id", ["42", None, ["1000000000000000001"], "9" * 5000])
+def test_delivery_not_for_the_brand_is_parked_never_decided(
+    client: Client, route_runtime: Runtime, for_user_id: object
+) -> None:
+    doc = json.loads(mention_delivery("130", "@bayanitelcares I want to cancel"))
+    doc["for_user_id"] = for_user_id
+    body = json.dumps(doc).encode()
+    response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
+    assert response.status_code == 200
+    assert response.json_body["invalid"] == 1
+    [event] = route_runtime.queue.events  # type: ignore[attr-defined]
+    assert event.kind == INVALID_KIND
+    assert "for_user_id" in event.payload["reason"]
+    assert event.payload["event"]["id_str"] == "130"  # kept whole, so it can be replayed once the channel is fixed
 
 
 def test_oversized_body_is_413(client: Client, route_runtime: Runtime) -> None:
@@ -122,7 +196,11 @@ def test_events_not_acted_on_are_acknowledged_and_counted(client: Client, route_
     body = fixture_bytes("x/docs_direct_message_indicate_typing_events.json")
     response = client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body)
     assert response.status_code == 200
-    assert response.json_body == {"accepted": 0, "skipped": {"direct_message_indicate_typing_events": 1}}
+    assert response.json_body == {
+        "accepted": 0,
+        "skipped": {"direct_message_indicate_typing_events": 1},
+        "invalid": 0,
+    }
     assert COUNTERS.tally["EventsNotActedOn"] == 1
     assert route_runtime.queue.events == []  # type: ignore[attr-defined]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.channels.base import INVALID_KIND
 from chalicelib.channels.config import ChannelConfig, SecretRef
 from chalicelib.channels.errors import MalformedDelivery, MalformedEvent
 from chalicelib.channels.x import PLATFORM
@@ -106,12 +107,12 @@ def test_mention_of_another_account_is_not_addressed_to_the_brand() -> None:
     assert post.by_brand is False
 
 
-def test_brand_handle_mention_addresses_the_brand_without_brand_ids() -> None:
+def test_brand_handle_mention_addresses_the_brand_when_its_id_is_not_listed() -> None:
     channel = ChannelConfig(
-        id="telco-x", platform="x", brand_handles=("learn_awesome",), brand_ids=(), secret=SecretRef(env="X_SECRET")
+        id="telco-x", platform="x", brand_handles=("learn_awesome",), brand_ids=("9",), secret=SecretRef(env="X_SECRET")
     )
     body = mention_reply()
-    del body["for_user_id"]
+    body["for_user_id"] = "9"
     assert normalize_body(body, channel).addressed_to_brand is True
 
 
@@ -246,7 +247,11 @@ def test_dm_sent_by_the_brand_is_an_echo() -> None:
 def test_dm_sent_from_another_brand_account_is_by_brand() -> None:
     body = load_event(DM_INBOUND)
     channel = ChannelConfig(
-        id="telco-x", platform="x", brand_handles=(), brand_ids=("767659860",), secret=SecretRef(env="X_SECRET")
+        id="telco-x",
+        platform="x",
+        brand_handles=(),
+        brand_ids=(str(body["for_user_id"]), "767659860"),
+        secret=SecretRef(env="X_SECRET"),
     )
     assert normalize_body(body, channel).by_brand is True
 
@@ -303,16 +308,23 @@ def test_non_object_body_is_malformed(body: Any) -> None:
 
 @pytest.mark.parametrize("key", ["tweet_create_events", "direct_message_events"])
 @pytest.mark.parametrize("value", [{"id_str": "1"}, "x", None])
-def test_event_list_that_is_not_a_list_is_malformed(key: str, value: Any) -> None:
-    with pytest.raises(MalformedDelivery, match=key):
-        PLATFORM.split({"for_user_id": "1", key: value}, BRANDLESS, RECEIVED_AT)
+def test_event_list_that_is_not_a_list_becomes_one_invalid_event(key: str, value: Any) -> None:
+    split = PLATFORM.split({"for_user_id": "1", key: value}, BRANDLESS, RECEIVED_AT)
+    [event] = split.events
+    assert event.kind == INVALID_KIND
+    assert event.payload["reason"] == f"{key} must be a list"
+    assert event.payload["event"] == value
+    with pytest.raises(MalformedEvent, match=f"rejected at intake: {key} must be a list"):
+        PLATFORM.normalize(event, BRANDLESS)
 
 
-def test_entry_that_is_not_an_object_is_malformed() -> None:
+def test_entry_that_is_not_an_object_is_invalid_and_its_siblings_go_on() -> None:
     body = mention_reply()
     body["tweet_create_events"].append("oops")
-    with pytest.raises(MalformedDelivery, match=r"tweet_create_events\[1\]"):
-        PLATFORM.split(body, BRANDLESS, RECEIVED_AT)
+    split = PLATFORM.split(body, channel_for(body), RECEIVED_AT)
+    assert [e.kind for e in split.events] == ["tweet", INVALID_KIND]
+    assert split.events[1].payload["reason"] == "tweet_create_events[1] must be an object"
+    assert split.events[1].payload["event"] == "oops"
 
 
 def test_each_tweet_of_a_batch_becomes_its_own_event() -> None:
@@ -363,7 +375,8 @@ def test_normalize_without_user_is_a_malformed_event() -> None:
     ],
 )
 def test_normalize_rejects_events_missing_required_fields(kind: str, item: dict[str, Any], match: str) -> None:
-    event = Event(channel="telco-x", platform="x", kind=kind, payload={"event": item}, received_at=RECEIVED_AT)
+    payload = {"for_user_id": "1", "event": item}
+    event = Event(channel="telco-x", platform="x", kind=kind, payload=payload, received_at=RECEIVED_AT)
     with pytest.raises(MalformedEvent, match=match):
         PLATFORM.normalize(event, BRANDLESS)
 
@@ -372,3 +385,32 @@ def test_normalize_without_event_object_is_malformed() -> None:
     event = Event(channel="telco-x", platform="x", kind="tweet", payload={}, received_at=RECEIVED_AT)
     with pytest.raises(MalformedEvent):
         PLATFORM.normalize(event, BRANDLESS)
+
+
+@pytest.mark.parametrize("depth", [49, 500, 950])
+def test_deeply_nested_entries_and_users_are_kept_as_json_text_in_invalid_events(depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    raw = (
+        '{"for_user_id": "1", "tweet_create_events": ['
+        f'{{"id_str": "5", "user": {{"id_str": "6"}}, "deep": {deep}}},'
+        f'{{"id_str": "7", "user": {{"id_str": "8"}}}}], "users": {{"8": {deep}}}}}'
+    )
+    split = PLATFORM.split(json.loads(raw), BRANDLESS, RECEIVED_AT)
+    assert [e.kind for e in split.events] == [INVALID_KIND, INVALID_KIND]
+    assert "nested deeper than 48 levels" in split.events[0].payload["reason"]
+    assert "users it names are nested deeper" in split.events[1].payload["reason"]
+    deep_tweet, shallow_tweet = json.loads(raw)["tweet_create_events"]
+    first, second = (json.loads(json.dumps(e.to_message()))["payload"] for e in split.events)  # as the queue does
+    assert json.loads(first["event"]["json_text"]) == deep_tweet
+    assert second["event"] == shallow_tweet
+    assert json.loads(second["users"]["json_text"]) == {"8": json.loads(deep)}
+
+
+@pytest.mark.parametrize("for_user_id", ["2", None, "", ["1"], 10**70])
+def test_normalize_refuses_an_event_whose_for_user_id_is_not_the_brand(for_user_id: Any) -> None:
+    """Events already on the queue (enqueued before intake checked) are parked too, never decided."""
+    body = mention_reply()
+    event = one_event(body, channel_for(body))
+    event.payload["for_user_id"] = for_user_id
+    with pytest.raises(MalformedEvent, match="for_user_id"):
+        PLATFORM.normalize(event, channel_for(body))
