@@ -18,7 +18,7 @@ from chalicelib.model import Classification, Decision, Event, Post
 from chalicelib.observability import COUNTERS, logger, post_keys, subsegment
 from chalicelib.policy.context import context_document
 from chalicelib.policy.engine import Plan, plan
-from chalicelib.store.activity import activity_effects, context_parts
+from chalicelib.store.activity import Facts, activity_effects, context_parts
 from chalicelib.store.dynamo import Recorded
 
 if TYPE_CHECKING:
@@ -48,8 +48,12 @@ class Outcome:
 NoticeSource = Callable[[Post, Classification, datetime], list[dict[str, Any]]]
 """Active notices matching a post, best first, as documents (see chalicelib/notices)."""
 
-FollowUps = Callable[[str, Post, Classification, datetime], "str | None"]
-"""Attach a post to its conversation's live escalation; its id, or None (EscalationQueue.add_follow_up)."""
+FollowUps = Callable[..., "str | None"]
+"""(conversation_id, post, classification, now, escalation_id=None): attach a post to its conversation's live
+escalation, or to the given one; its id, or None (EscalationQueue.add_follow_up)."""
+
+CaseLink = Callable[[Post, dict[str, Any], datetime], "str | None"]
+"""The same customer's recent escalation this post repeats (from their activity facts), or None."""
 
 StormSource = Callable[[Post, Classification, datetime], "dict[str, Any] | None"]
 """Count a post toward storm detection; the open incident it belongs to, or None (StormWatch.observe)."""
@@ -73,6 +77,7 @@ class Processor:
         notices: NoticeSource | None = None,
         follow_ups: FollowUps | None = None,
         storms: StormSource | None = None,
+        case_link: CaseLink | None = None,
     ) -> None:
         self._channels = channels
         self._platforms = platforms
@@ -85,6 +90,7 @@ class Processor:
         self._notices = notices
         self._follow_ups = follow_ups
         self._storms = storms
+        self._case_link = case_link
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
         """Entry point for one queue message; parks what can never be processed."""
@@ -123,13 +129,15 @@ class Processor:
             classification = self._classifier.classify(post)
         classification_doc = classification.to_doc()
         channel = self._channels[post.channel]
-        joined = self._join_open_escalation(post, classification, classification_doc)
+        facts = self._activity.facts(post)
+        joined = self._join_open_escalation(post, classification, classification_doc, facts)
         if joined is not None:
             return joined
         incident = self._storms(post, classification, self._clock()) if self._storms else None
-        for _attempt in range(4):
+        for attempt in range(4):
             now = self._clock()
-            facts = self._activity.facts(post)
+            if attempt:
+                facts = self._activity.facts(post)
             notices = self._notices(post, classification, now) if self._notices else []
             context = context_document(
                 post, classification_doc, channel, iso(now), context_parts(post, facts, now), notices, incident
@@ -163,17 +171,24 @@ class Processor:
         raise RuntimeError("reply budgets kept changing under this post; the queue will retry it")
 
     def _join_open_escalation(
-        self, post: Post, classification: Classification, classification_doc: dict[str, Any]
+        self, post: Post, classification: Classification, classification_doc: dict[str, Any], facts: Facts
     ) -> dict[str, Any] | None:
         """A post in a conversation a person already owns joins that escalation: no second item, and no
-        automated reply over the agent's head."""
+        automated reply over the agent's head. So does the same customer repeating their complaint in
+        another conversation (a DM after a mention, another channel) within the link window."""
         if self._follow_ups is None or not classification.addressed_to_brand or classification.spam:
             return None
         now = self._clock()
         escalation_id = self._follow_ups(post.conversation_id, post, classification, now)
+        linked = False
+        if escalation_id is None and self._case_link is not None:
+            case = self._case_link(post, facts.author, now)
+            if case is not None:
+                escalation_id = self._follow_ups(post.conversation_id, post, classification, now, escalation_id=case)
+                linked = escalation_id is not None
         if escalation_id is None:
             return None
-        action = {"type": "escalate", "escalation_id": escalation_id, "follow_up": True}
+        action = {"type": "escalate", "escalation_id": escalation_id, "follow_up": True, "linked": linked}
         decision = Decision(
             post_key=post.key,
             channel=post.channel,
@@ -181,7 +196,11 @@ class Processor:
             post_id=post.post_id,
             action="escalate",
             rule=FOLLOW_UP_RULE,
-            reason=f"joined the open escalation {escalation_id}",
+            reason=(
+                f"the customer's open case {escalation_id} from another conversation: linked, not escalated twice"
+                if linked
+                else f"joined the open escalation {escalation_id}"
+            ),
             params=action,
             classification=classification_doc,
             rules_evaluated=(),
@@ -189,11 +208,10 @@ class Processor:
             actions=({**action, "rule": FOLLOW_UP_RULE},),
             post=post.to_doc(),
         )
-        facts = self._activity.facts(post)
         effects = activity_effects(post, facts, now, replied=False, public_reply=False, escalation_id=None)
         if self._store.record(decision, effects) is Recorded.DUPLICATE:
             return Outcome("duplicate", "the post already has a decision", post.key).to_doc()
-        COUNTERS.count("FollowUps")
+        COUNTERS.count("CasesLinked" if linked else "FollowUps")
         logger().info("follow-up joined an open escalation", extra={"escalation_id": escalation_id})
         return Outcome("decided", decision.reason, post.key, "escalate", FOLLOW_UP_RULE).to_doc()
 

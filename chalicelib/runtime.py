@@ -148,7 +148,14 @@ class Runtime:
             storms=lambda post, classification, now: self.storms.observe(
                 self.channels[post.channel].brand, post, classification, now
             ),
+            case_link=self._case_link,
         )
+
+    @cached_property
+    def _case_link(self) -> Any:
+        from chalicelib.incidents.storms import case_link
+
+        return case_link(self.storms.config)
 
     @cached_property
     def storms(self) -> StormWatch:

@@ -480,18 +480,27 @@ class EscalationQueue:
     # ----------------------------------------------------------------------------------------- follow-ups
 
     def add_follow_up(
-        self, conversation_id: str, post: Post, classification: Classification, now: datetime
+        self,
+        conversation_id: str,
+        post: Post,
+        classification: Classification,
+        now: datetime,
+        escalation_id: str | None = None,
     ) -> str | None:
-        """Attach `post` to the conversation's open or claimed escalation and recompute its priority (and,
-        unless the rule fixed the SLA, its deadline: never later than promised). Returns the escalation id,
-        or None when the conversation has no live escalation. Attaching the same post twice is a no-op."""
-        escalation_id = self.open_for_conversation(post.platform, conversation_id)
+        """Attach `post` to the conversation's open or claimed escalation (or to `escalation_id`: the same
+        customer's case from another conversation) and recompute its priority (and, unless the rule fixed the
+        SLA, its deadline: never later than promised). Returns the escalation id, or None when there is no
+        live escalation to join. Attaching the same post twice is a no-op."""
+        escalation_id = escalation_id or self.open_for_conversation(post.platform, conversation_id)
         if escalation_id is None:
             return None
         doc = classification.to_doc()
+        live = True
 
         def plan(item: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+            nonlocal live
             if item["status"] not in keys.LIVE:
+                live = False
                 return None
             if post.key == item["post"]["key"] or post.key in item.get("follow_up_keys", []):
                 return None
@@ -517,8 +526,11 @@ class EscalationQueue:
             }
             return sets, []
 
-        self._change(escalation_id, plan)
-        return escalation_id
+        try:
+            self._change(escalation_id, plan)
+        except EscalationNotFound:
+            return None
+        return escalation_id if live else None
 
     # ---------------------------------------------------------------------------------------------- stats
 

@@ -19,6 +19,7 @@ Table layout (pk / sk):
   incident#<id> / incident              the incident: key, topic, region, status, posts, times, setup
   incident#<id> / post#<post_key>       a post attached to it (for the notice answer and examples)
   incidents / <opened_at>#<id>          listing, newest first
+  first#<brand>#<topic> / first         when the brand's posts on the topic were first seen (warm-up)
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ class StormConfig:
     surprise: float = 1e-4
     min_rate: float = 0.2
     quiet_minutes: int = 15
+    link_window_hours: int = 24
+    """The same customer repeating a complaint in another conversation within this window joins their case."""
+    link_similarity: float = 0.3
+    """How alike (signature similarity) the repeat must be to the case's first post."""
+    warmup_minutes: int = 30
+    """No incident opens until Carewire has seen the brand's posts on a topic for this long: before that
+    there is no baseline, and any steady stream would look like a storm."""
     queue: str = "network"
     priority: int = 1
     region_parents: Mapping[str, str] = field(default_factory=dict)
@@ -108,9 +116,11 @@ _INTS = {
     "baseline_minutes": (5, 1440),
     "floor": (2, 100000),
     "quiet_minutes": (1, 1440),
+    "warmup_minutes": (0, 1440),
+    "link_window_hours": (0, 720),
     "priority": (1, 5),
 }
-_KNOWN = (*_INTS, "surprise", "min_rate", "topics", "queue", "region_parents", "draft_keywords")
+_KNOWN = (*_INTS, "surprise", "min_rate", "link_similarity", "topics", "queue", "region_parents", "draft_keywords")
 
 
 def _strings(value: Any) -> bool:
@@ -131,6 +141,9 @@ def _setting(name: str, value: Any) -> tuple[Any, str | None]:
             if number and 0 < value < 1
             else (None, f"surprise: a number between 0 and 1, not {value!r}")
         )
+    if name == "link_similarity":
+        ok = number and 0 < value <= 1
+        return (float(value), None) if ok else (None, f"link_similarity: a number above 0, at most 1, not {value!r}")
     if name == "min_rate":
         return (
             (float(value), None)
@@ -187,9 +200,14 @@ def poisson_tail(k: int, mu: float) -> float:
 
 
 def ewma(series: Sequence[int], span: int) -> float:
+    """Exponentially weighted mean, oldest first, started from the mean of the first ten values (so one
+    odd first minute does not set the level)."""
+    if not series:
+        return 0.0
     alpha = 2 / (span + 1)
-    level = float(series[0]) if series else 0.0
-    for value in series[1:]:
+    head = series[:10]
+    level = sum(head) / len(head)
+    for value in series[len(head) :]:
         level = alpha * value + (1 - alpha) * level
     return level
 
@@ -231,13 +249,11 @@ class StormWatch:
         self.config = config
         self._setup = setup
         self._cache: dict[str, tuple[dict[str, Any] | None, datetime]] = {}
+        self._first_seen: dict[str, datetime] = {}
         self.calls = 0
         """DynamoDB calls made (the bench's cost per post)."""
 
     # -------------------------------------------------------------------------------------------- observe
-
-    def keys(self, brand: str, topic: str, regions: Sequence[str]) -> list[str]:
-        return [f"{brand}#{topic}#{region}" for region in self.config.regions_of(regions)]
 
     def observe(self, brand: str, post: Post, classification: Classification, now: datetime) -> dict[str, Any] | None:
         """Count the post for its keys; open an incident on a storm. The most specific open incident, or None."""
@@ -246,15 +262,44 @@ class StormWatch:
         if not (classification.addressed_to_brand or post.is_dm):
             return None
         found: dict[str, Any] | None = None
-        keys = self.keys(brand, classification.topic, classification.regions)
+        chain = self.config.regions_of(classification.regions)
+        keys = [f"{brand}#{classification.topic}#{region}" for region in chain]
+        warm = self._warm(f"{brand}#{classification.topic}", now)
         for n, key in enumerate(keys):
             count = self._count(key, now)
             incident = self._open_incident(key, now)
-            if incident is None and found is None and count >= self._gate():
+            if incident is None and found is None and warm and count >= self._gate():
                 incident = self._maybe_open(key, keys[n + 1 :], classification, now)
-            if found is None and incident is not None:
+            # a post that names no region joins the storm; one from another region does not
+            joins = len(chain) == 1 or (incident or {}).get("region") in (None, *chain)
+            if found is None and incident is not None and joins:
                 found = incident
         return found
+
+    def _warm(self, brand_topic: str, now: datetime) -> bool:
+        """Whether the brand's posts on this topic have been seen for `warmup_minutes` (the first sighting is
+        stored once, conditionally; each container reads it once)."""
+        first = self._first_seen.get(brand_topic)
+        if first is None:
+            self.calls += 1
+            key = {"pk": _s(f"first#{brand_topic}"), "sk": _s("first")}
+            got = self._client.get_item(TableName=self._table, Key=key)
+            if "Item" in got:
+                first = parse(got["Item"]["at"]["S"])
+            else:
+                self.calls += 1
+                try:
+                    self._client.put_item(
+                        TableName=self._table,
+                        Item={**key, "at": _s(iso(now))},
+                        ConditionExpression="attribute_not_exists(pk)",
+                    )
+                    first = now
+                except self._client.exceptions.ConditionalCheckFailedException:
+                    got = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+                    first = parse(got["Item"]["at"]["S"])
+            self._first_seen[brand_topic] = first
+        return now - first >= timedelta(minutes=self.config.warmup_minutes)
 
     def _gate(self) -> int:
         """A storm needs `floor` posts in the window, so some minute of it has at least floor / window: below
@@ -291,6 +336,10 @@ class StormWatch:
         minutes = [_minute(start + timedelta(minutes=m)) for m in range(cfg.baseline_minutes + cfg.window_minutes)]
         series = [counts.get(m, 0) for m in minutes]
         baseline, window = series[: cfg.baseline_minutes], series[cfg.baseline_minutes :]
+        first = self._first_seen.get(key.rsplit("#", 1)[0])
+        if first is not None:  # minutes before Carewire saw the brand's posts are unknown, not quiet
+            seen = [m >= _minute(first) for m in minutes[: cfg.baseline_minutes]]
+            baseline = [count for count, known in zip(baseline, seen, strict=True) if known]
         level = max(ewma(baseline, cfg.baseline_minutes), cfg.min_rate)
         expected = level * cfg.window_minutes
         observed = sum(window)
@@ -531,3 +580,20 @@ def attach_effects(incident: Mapping[str, Any], post: Post, now: datetime) -> li
             values={":one": 1, ":now": iso(now)},
         ),
     ]
+
+
+def case_link(config: StormConfig) -> Callable[[Post, dict[str, Any], datetime], str | None]:
+    """The processor's cross-conversation link: the author's latest escalation (from their activity facts) when
+    it is recent enough and this post says much the same thing."""
+    from chalicelib.incidents.signature import signature, similarity
+
+    window = timedelta(hours=config.link_window_hours)
+
+    def link(post: Post, author: dict[str, Any], now: datetime) -> str | None:
+        case, at, said = author.get("last_escalation"), author.get("last_escalation_at"), author.get("last_complaint")
+        if not case or not at or not said or now - parse(at) > window:
+            return None
+        before = tuple(sorted(int(h, 16) for h in said))
+        return str(case) if similarity(signature(post.text)[:32], before) >= config.link_similarity else None
+
+    return link

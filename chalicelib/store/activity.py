@@ -144,6 +144,11 @@ def activity_effects(
     if escalation_id:
         conversation.values[":esc"] = escalation_id
         conversation.sets.append("open_escalation = :esc")
+        # the customer's latest case and what it said: a later post of theirs elsewhere can join it
+        from chalicelib.incidents.signature import signature
+
+        author.values.update({":esc": escalation_id, ":sig": [f"{h:016x}" for h in signature(post.text)[:32]]})
+        author.sets += ["last_escalation = :esc", "last_escalation_at = :now", "last_complaint = :sig"]
     effects = [author.effect("activity", author_key(post)), conversation.effect("activity", conversation_key(post))]
     if public_reply:
         channel = _Update(now)

@@ -16,13 +16,14 @@ from chalicelib.incidents.storms import StormConfig, StormWatch
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.runtime import Runtime
 from chalicelib.store.dynamo import from_item
-from tests.conftest import X_SECRET
+from tests.conftest import X_SECRET, FixedClock
 from tests.support import mention_delivery, x_headers
 
 pytestmark = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
-START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=3)
+"""Simulated time ends before the real now: DynamoDB Local's TTL deletes rate buckets that expired in real time."""
 CONFIG = StormConfig(
-    floor=15, window_minutes=5, baseline_minutes=60, min_rate=0.5, quiet_minutes=15,
+    floor=15, window_minutes=5, baseline_minutes=60, min_rate=0.5, quiet_minutes=15, warmup_minutes=0,
     region_parents={"Quezon City": "Metro Manila"},
 )  # fmt: skip
 
@@ -129,7 +130,36 @@ def test_the_sweep_closes_an_incident_once_the_storm_has_passed(ddb_runtime: Run
     assert len([i for i in watch.incidents() if i["region"] == "Quezon City"]) == 2
 
 
+def test_no_incident_before_the_warm_up_and_other_regions_do_not_join_a_storm(ddb_runtime: Runtime) -> None:
+    from dataclasses import replace
+
+    watch = _watch(ddb_runtime)
+    watch.config = replace(CONFIG, warmup_minutes=30)
+    for n in range(40):  # a burst in the first minutes: no baseline yet, so no incident
+        assert watch.observe("brand", *_post(n), START + timedelta(seconds=n)) is None
+    for n in range(40):  # the same burst after the warm-up opens one
+        watch.observe("brand", *_post(100 + n), START + timedelta(minutes=45, seconds=n))
+    [incident] = [i for i in watch.incidents() if i["region"] == "Quezon City"]
+    cebu, classification = _post(999, "no signal in Cebu")
+    cebu_classification = replace(classification, regions=("Cebu",))
+    assert watch.observe("brand", cebu, cebu_classification, START + timedelta(minutes=46)) is None
+    nowhere = replace(classification, regions=())
+    seen = watch.observe("brand", cebu, nowhere, START + timedelta(minutes=46))
+    assert seen is not None and seen["incident_id"] == incident["incident_id"]
+
+
+def _warm_up(rt: Runtime, brand: str = "bayanitel") -> None:
+    """Carewire has seen the brand's outage posts for a day (the warm-up is behind it)."""
+    rt.dynamodb.put_item(
+        TableName=rt.settings.table("storms"),
+        Item={"pk": {"S": f"first#{brand}#outage"}, "sk": {"S": "first"}, "at": {"S": "2026-11-22T00:00:00.000Z"}},
+    )
+
+
 def test_storm_posts_through_the_pipeline_join_one_incident_escalation(ddb_runtime: Runtime) -> None:
+    _warm_up(ddb_runtime)
+    # the decision clock near the real now: DynamoDB Local's TTL would delete rate buckets of a past day
+    ddb_runtime.clock = FixedClock(datetime.now(UTC))
     text = "@bayanitelcares no signal in Quezon City since 6am, please fix this {n}"
     bodies = [mention_delivery(str(4000 + n), text.format(n=n), author_id=str(n)) for n in range(30)]
     with Client(app, stage_name="local") as client:
@@ -167,6 +197,7 @@ def test_incidents_from_the_cli_and_the_api(stack: Runtime) -> None:
     from chalicelib.auth import local_tokens
     from chalicelib.cli import cli
 
+    _warm_up(stack, "brand")
     for n in range(20):
         stack.storms.observe("brand", *_post(n), stack.clock())
     [incident] = [i for i in stack.storms.incidents() if i["region"] == "Quezon City"]
@@ -192,3 +223,27 @@ def test_incidents_from_the_cli_and_the_api(stack: Runtime) -> None:
         assert done.status_code == 200 and done.json_body["incident"]["status"] == "closed"
     resolved = runner.invoke(cli, ["incidents", "resolve", incident["incident_id"]])
     assert resolved.exit_code == 2 and "already closed" in resolved.output
+
+
+def test_the_same_customer_repeating_a_complaint_elsewhere_joins_their_case(ddb_runtime: Runtime) -> None:
+    first = "@bayanitelcares my fiber has been down since monday in Makati, no internet at all"
+    again = "@bayanitelcares still no internet on my fiber in Makati since monday!!"
+    other = "@bayanitelcares also why was I charged twice for roaming on my bill"
+    bodies = [
+        mention_delivery("5001", first, author_id="77"),
+        mention_delivery("5002", again, author_id="77"),  # a new tweet: another conversation
+        mention_delivery("5003", other, author_id="77"),  # the same customer, a different complaint
+        mention_delivery("5004", again, author_id="78"),  # someone else saying the same
+    ]
+    with Client(app, stage_name="local") as client:
+        for body in bodies:
+            assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
+            ddb_runtime.queue.join()  # type: ignore[attr-defined]
+    linked = ddb_runtime.store.decision("x#5002")
+    assert linked is not None and linked["rule"] == "follow-up" and linked["params"]["linked"] is True
+    case = linked["params"]["escalation_id"]
+    assert case == ddb_runtime.store.decision("x#5001")["actions"][-1].get("escalation_id", case)  # type: ignore[index]
+    item = ddb_runtime.escalations.get(case)
+    assert [f["post"]["post_id"] for f in item["follow_ups"]] == ["5002"]
+    assert ddb_runtime.store.decision("x#5003")["rule"] != "follow-up"  # type: ignore[index]
+    assert ddb_runtime.store.decision("x#5004")["rule"] != "follow-up"  # type: ignore[index]
