@@ -32,7 +32,6 @@ from chalicelib.local.dynamodb_local import DynamoDBLocal  # noqa: E402
 from chalicelib.model import Author, Classification, Post, Sentiment  # noqa: E402
 from chalicelib.runtime import Runtime  # noqa: E402
 from chalicelib.settings import TABLES, Settings  # noqa: E402
-from chalicelib.store.dynamo import to_item  # noqa: E402
 from chalicelib.store.tables import create_tables  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -47,7 +46,6 @@ def _runtime(home: Path) -> Runtime:
 
 
 def _seed(rt: Runtime, queue: str, count: int) -> None:
-    table = rt.settings.table("escalations")
     for n in range(count):
         post = Post("x", "x-care", f"p{n}", f"p{n}", Author("1", "a", "A"), "no signal", "2026-11-23T09:00:00.000Z")
         item = new_item(
@@ -59,7 +57,7 @@ def _seed(rt: Runtime, queue: str, count: int) -> None:
             rule="bench",
             now=NOW,
         )
-        rt.dynamodb.put_item(TableName=table, Item=to_item(item))
+        rt.escalations.insert(item)
 
 
 def run(rt: Runtime, queue: str, agents: int) -> dict[str, Any]:

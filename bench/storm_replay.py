@@ -146,7 +146,7 @@ def run(posts: list[tuple[datetime, str]], storm_window: tuple[datetime, datetim
             return [from_item(i) for page in pages for i in page.get("Items", [])]
 
         scanned_calls = sum(calls.values())
-        escalations = scan("escalations")
+        escalations = [e for e in scan("escalations") if "post" in e]  # not the queues' counters
         outbox = scan("outbox")
         incidents = runtime.storms.incidents(200)
     public = [o for o in outbox if not o.get("private") and o.get("visibility", "public") == "public"]

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from chalicelib.clock import iso
-from chalicelib.escalations import new_item
+from chalicelib.escalations import counts, new_item
 from chalicelib.model import Classification, OutboxReply, Post, stable_id
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
@@ -104,7 +104,7 @@ class Escalate(Action):
             rule=ctx.rule,
             now=ctx.now,
         )
-        return [Effect("escalations", item=item)]
+        return [Effect("escalations", item=item), Effect("escalations", **counts.effect_for_new(item))]
 
 
 def _outbox(ctx: ActContext, template: str, text: str, private: bool, **extra: Any) -> Effect:

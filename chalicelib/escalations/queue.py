@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import iso, parse
-from chalicelib.escalations import deadlines, keys
+from chalicelib.escalations import counts, deadlines, keys
 from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
 from chalicelib.escalations.priority import SLA_SEVERITY, classification_steps, effective_priority, sla_state
 from chalicelib.model import Classification, OutboxReply, Post
@@ -154,6 +154,43 @@ class EscalationQueue:
                     if not start:
                         break
 
+    def insert(self, item: dict[str, Any]) -> bool:
+        """Store a newly built item (see `new_item`) with its counters; False if it exists already. The
+        `escalate` action writes the same two records inside the decision's transaction instead."""
+        put = {
+            "TableName": self._table,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(escalation_id)",
+        }
+        try:
+            self._transact([{"Put": put}, *counts.transact_updates(self._table, counts.deltas(None, item))])
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def _oldest_open(self, queue: Queue) -> str | None:
+        """When the longest-waiting open item was opened. Within a priority, items due first were opened
+        first (one SLA per priority), so the head of each priority in each shard is that priority's oldest:
+        at most 5 x shards one-item queries, however long the queue."""
+        oldest: str | None = None
+        for shard in range(queue.shards):
+            for priority in range(1, 6):
+                got = self._client.query(
+                    TableName=self._table,
+                    IndexName="by_queue",
+                    KeyConditionExpression="queue_shard = :k AND begins_with(#rank, :p)",
+                    ExpressionAttributeNames={"#rank": "rank"},
+                    ExpressionAttributeValues={
+                        ":k": {"S": keys.queue_shard(queue.name, keys.OPEN, shard)},
+                        ":p": {"S": f"{priority}#"},
+                    },
+                    Limit=1,
+                )
+                for raw in got.get("Items", []):
+                    created = raw["created_at"]["S"]
+                    oldest = created if oldest is None else min(oldest, created)
+        return oldest
+
     def _query_all(self, index: str, condition: str, values: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:
         paginator = self._client.get_paginator("query")
         pages = paginator.paginate(
@@ -207,36 +244,51 @@ class EscalationQueue:
         raise EscalationConflict(f"queue {queue!r} is busy: every candidate went to another agent; try again")
 
     def _try_claim(self, queue: Queue, candidate: dict[str, Any], agent: str, now: datetime) -> dict[str, Any] | None:
+        """Claim `candidate` if it is still open with the priority and SLA state the index showed (what its
+        counters depend on), in one transaction with the queue's counters."""
         shard = int(str(candidate["queue_shard"]).rsplit("#", 1)[1])
+        after = {
+            **candidate,
+            "status": keys.CLAIMED,
+            "queue_status": keys.queue_status(queue.name, keys.CLAIMED),
+            "queue_shard": keys.queue_shard(queue.name, keys.CLAIMED, shard),
+            "agent": agent,
+            "lease_until": iso(now + self.lease),
+            "claimed_at": iso(now),
+            "updated_at": iso(now),
+            "status_day": keys.status_day(keys.CLAIMED, now),
+        }
+        update = {
+            "TableName": self._table,
+            "Key": {"escalation_id": {"S": candidate["escalation_id"]}},
+            "ConditionExpression": "queue_status = :open AND priority = :p AND sla_state = :sla",
+            "UpdateExpression": (
+                "SET #status = :claimed, queue_status = :qs, queue_shard = :shard, #agent = :agent, "
+                "lease_until = :lease, claimed_at = :now, updated_at = :now, status_day = :day "
+                "ADD #version :one, claims :one"
+            ),
+            "ExpressionAttributeNames": {"#status": "status", "#agent": "agent", "#version": "version"},
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":open": keys.queue_status(queue.name, keys.OPEN),
+                    ":p": int(candidate["priority"]),
+                    ":sla": candidate.get("sla_state", "ok"),
+                    ":claimed": keys.CLAIMED,
+                    ":qs": after["queue_status"],
+                    ":shard": after["queue_shard"],
+                    ":agent": agent,
+                    ":lease": after["lease_until"],
+                    ":now": iso(now),
+                    ":day": after["status_day"],
+                    ":one": 1,
+                }
+            ),
+        }
         try:
-            got = self._client.update_item(
-                TableName=self._table,
-                Key={"escalation_id": {"S": candidate["escalation_id"]}},
-                ConditionExpression="queue_status = :open",
-                UpdateExpression=(
-                    "SET #status = :claimed, queue_status = :qs, queue_shard = :shard, #agent = :agent, "
-                    "lease_until = :lease, claimed_at = :now, updated_at = :now, status_day = :day "
-                    "ADD #version :one, claims :one"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#agent": "agent", "#version": "version"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":open": keys.queue_status(queue.name, keys.OPEN),
-                        ":claimed": keys.CLAIMED,
-                        ":qs": keys.queue_status(queue.name, keys.CLAIMED),
-                        ":shard": keys.queue_shard(queue.name, keys.CLAIMED, shard),
-                        ":agent": agent,
-                        ":lease": iso(now + self.lease),
-                        ":now": iso(now),
-                        ":day": keys.status_day(keys.CLAIMED, now),
-                        ":one": 1,
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-            )
+            self._transact([{"Update": update}, *counts.transact_updates(self._table, counts.deltas(candidate, after))])
         except self._client.exceptions.ConditionalCheckFailedException:
             return None
-        return from_item(got["Attributes"])
+        return self.get(candidate["escalation_id"])
 
     # ----------------------------------------------------------------------- read, check, write on version
 
@@ -258,8 +310,27 @@ class EscalationQueue:
 
     def _write(self, item: dict[str, Any], sets: dict[str, Any], removes: list[str]) -> dict[str, Any]:
         request = self._update_request(item, sets, removes)
-        got = self._client.update_item(**request, ReturnValues="ALL_NEW")
-        return from_item(got["Attributes"])
+        after = {k: v for k, v in {**item, **sets}.items() if k not in removes}
+        changes = counts.deltas(item, after)
+        if not changes:
+            got = self._client.update_item(**request, ReturnValues="ALL_NEW")
+            return from_item(got["Attributes"])
+        self._transact([{"Update": request}, *counts.transact_updates(self._table, changes)])
+        return from_item(to_item({**after, "version": int(item["version"]) + 1}))
+
+    def _transact(self, entries: list[dict[str, Any]]) -> None:
+        """Write an item change with its counters; a failed item condition raises like a plain conditional
+        write does (ConditionalCheckFailedException), so every caller retries or reports it the same way."""
+        try:
+            self._client.transact_write_items(TransactItems=entries)  # type: ignore[arg-type]
+        except self._client.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+                raise self._client.exceptions.ConditionalCheckFailedException(
+                    {"Error": {"Code": "ConditionalCheckFailedException", "Message": "the item changed"}},
+                    "TransactWriteItems",
+                ) from exc
+            raise
 
     def _update_request(self, item: dict[str, Any], sets: dict[str, Any], removes: list[str]) -> dict[str, Any]:
         names = {f"#a{i}": name for i, name in enumerate(sets)}
@@ -536,20 +607,28 @@ class EscalationQueue:
 
     def stats(self, now: datetime, days: int = 1) -> dict[str, Any]:
         """Open and claimed items by queue and priority, the oldest wait, SLA states, and SLA compliance of
-        the items resolved in the last `days` UTC days (today included)."""
+        the items resolved in the last `days` UTC days (today included). Counts come from the queues'
+        counters (chalicelib/escalations/counts.py), never from reading the items; the oldest wait from the
+        head of each priority in each shard."""
         if not 1 <= days <= 31:
             raise InvalidRequest("days", "must be 1..31")
         queues: dict[str, Any] = {}
+        live = counts.read(self._client, self._table, self.queue_names)
         for name in self.queue_names:
+            counters = live.get(name, {})
             by_status: Counter[str] = Counter()
             by_priority: Counter[str] = Counter()
             by_sla: Counter[str] = Counter()
-            oldest: str | None = None
-            for item in self.live(self._queues[name]):
-                by_status[item["status"]] += 1
-                by_priority[str(item["priority"])] += 1
-                by_sla[item.get("sla_state", "ok")] += 1
-                oldest = min(oldest or item["created_at"], item["created_at"])
+            for counter, n in counters.items():
+                if not n:
+                    continue
+                if counter.startswith("n_"):
+                    _, status, priority = counter.split("_", 2)
+                    by_status[status] += n
+                    by_priority[priority] += n
+                elif counter.startswith("sla_"):
+                    by_sla[counter[4:]] += n
+            oldest = self._oldest_open(self._queues[name]) if by_status[keys.OPEN] else None
             queues[name] = {
                 "open": by_status[keys.OPEN],
                 "claimed": by_status[keys.CLAIMED],

@@ -99,11 +99,18 @@ class IncidentSetup:
             now=opened,
         )
         item.update(escalation_id=incident["escalation_id"], incident_id=incident["incident_id"])
+        from chalicelib.escalations import counts
+
+        put = {
+            "TableName": self._table,
+            "Item": to_item(item),
+            "ConditionExpression": "attribute_not_exists(escalation_id)",
+        }
         try:
-            self._client.put_item(
-                TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(escalation_id)"
+            self._client.transact_write_items(
+                TransactItems=[{"Put": put}, *counts.transact_updates(self._table, counts.deltas(None, item))]
             )
-        except self._client.exceptions.ConditionalCheckFailedException:
+        except self._client.exceptions.TransactionCanceledException:
             return  # set up already
 
     def _draft_notice(self, incident: dict[str, Any]) -> None:

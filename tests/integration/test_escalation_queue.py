@@ -14,7 +14,6 @@ from chalicelib.escalations.sweep import LogAlerts, sweep
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.observability import COUNTERS
 from chalicelib.runtime import Runtime
-from chalicelib.store.dynamo import to_item
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # Monday 17:30 in Manila
 
@@ -61,7 +60,7 @@ def seed(
         rule="test",
         now=now,
     )
-    rt.dynamodb.put_item(TableName=rt.settings.table("escalations"), Item=to_item(item))
+    assert rt.escalations.insert(item)
     return item
 
 
@@ -302,3 +301,51 @@ def test_stats_open_by_queue_and_priority_oldest_wait_and_compliance(ddb_runtime
     assert (stats["queues"]["care"]["open"], stats["queues"]["care"]["claimed"]) == (0, 0)
     assert stats["sla"]["by_queue"] == {"care": {"resolved": 2, "met": 1, "compliance": 0.5}}
     assert stats["sla"]["compliance"] == 0.5
+
+
+def _truth(rt: Runtime) -> dict[str, tuple[int, int, dict[str, int], dict[str, int]]]:
+    """Live counts read from the items themselves (what the counters must equal)."""
+    from collections import Counter
+
+    from chalicelib.store.dynamo import from_item
+
+    pages = rt.dynamodb.get_paginator("scan").paginate(TableName=rt.settings.table("escalations"))
+    items = [from_item(i) for page in pages for i in page.get("Items", []) if "post" in i]
+    out = {}
+    for name in rt.escalations.queue_names:
+        live = [i for i in items if i["queue"] == name and i["status"] in ("open", "claimed")]
+        out[name] = (
+            sum(1 for i in live if i["status"] == "open"),
+            sum(1 for i in live if i["status"] == "claimed"),
+            dict(sorted(Counter(str(i["priority"]) for i in live).items())),
+            dict(sorted(Counter(i.get("sla_state", "ok") for i in live).items())),
+        )
+    return out
+
+
+def _from_stats(stats: dict[str, Any]) -> dict[str, tuple[int, int, dict[str, int], dict[str, int]]]:
+    return {name: (q["open"], q["claimed"], q["by_priority"], q["sla_state"]) for name, q in stats["queues"].items()}
+
+
+def test_stats_counters_equal_the_items_through_every_kind_of_change(ddb_runtime: Runtime) -> None:
+    q = ddb_runtime.escalations
+    items = [seed(ddb_runtime, str(n), queue=("network", "care")[n % 2], priority=1 + n % 5) for n in range(12)]
+    held = [q.claim_next("care", "ana", NOW), q.claim_next("network", "ben", NOW), q.claim_next("network", "ben", NOW)]
+    assert all(held)
+    q.resolve(held[0]["escalation_id"], "ana", "answered", NOW)  # type: ignore[index]
+    q.transfer(held[1]["escalation_id"], "care", "ben", NOW)  # type: ignore[index]
+    q.requeue(held[2]["escalation_id"], "ben", NOW)  # type: ignore[index]
+    barrier = threading.Barrier(6)
+
+    def claim(agent: str) -> None:
+        barrier.wait()
+        q.claim_next("network", agent, NOW)
+
+    threads = [threading.Thread(target=claim, args=(f"agent{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sweep(q, LogAlerts(), NOW + timedelta(hours=5))  # leases expire, SLAs go at risk and breach, priorities move
+    assert items
+    assert _from_stats(q.stats(NOW + timedelta(hours=5))) == _truth(ddb_runtime)
