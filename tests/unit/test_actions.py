@@ -46,7 +46,9 @@ def _classification(language: str = "en") -> Classification:
 def test_escalate_uses_queue_sla_and_ranks_by_priority_then_due() -> None:
     policy = load_policy(POLICIES)
     context = ActContext(_post(), _classification(), "churn", policy, NOW)
-    [effect] = ACTIONS["escalate"].effects({"queue": "retention", "priority": 1}, context)
+    effect, counter = ACTIONS["escalate"].effects({"queue": "retention", "priority": 1}, context)
+    assert (counter.key, counter.update) == ({"escalation_id": "counts#retention"}, "ADD #n :one, #s :one")
+    assert counter.names == {"#n": "n_open_1", "#s": "sla_ok"}
     assert effect.table == "escalations"
     assert _item(effect)["due_at"] == "2026-11-23T09:30:00.000Z"
     assert _item(effect)["rank"] == "1#2026-11-23T09:30:00.000Z"
