@@ -120,7 +120,10 @@ CALENDARS_SCHEMA: dict[str, Any] = {
     "properties": {
         "calendars": {
             "type": "object",
-            "propertyNames": {"pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"},
+            "propertyNames": {
+                "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$",
+                "x-hint": "a calendar name: lower-case letters, digits, '-' and '_'",
+            },
             "additionalProperties": {
                 "type": "object",
                 "properties": {
@@ -131,7 +134,11 @@ CALENDARS_SCHEMA: dict[str, Any] = {
                         "propertyNames": {"enum": [*DAYS, *SHORTHANDS]},
                         "additionalProperties": {
                             "type": "array",
-                            "items": {"type": "string", "pattern": _WINDOW.pattern},
+                            "items": {
+                                "type": "string",
+                                "pattern": _WINDOW.pattern,
+                                "x-hint": "an opening window HH:MM-HH:MM on a 24-hour clock, like 08:00-20:00",
+                            },
                         },
                         "description": "day (mon..sun, or daily/weekdays/weekend) → [HH:MM-HH:MM, …]",
                     },
@@ -200,11 +207,11 @@ def parse_calendars(doc: Any, source: str, check_schema: bool = True) -> dict[st
     `check_schema=False` trusts a document already validated (see the policy loader's digest)."""
     problems = []
     if check_schema:
-        from jsonschema import Draft202012Validator
+        from chalicelib.policy.located import field_name, schema_problems
 
         problems = [
-            f"{source}: {'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
-            for e in Draft202012Validator(CALENDARS_SCHEMA).iter_errors(doc)
+            f"{source}: {field_name(place) or '(top)'}: {message}"
+            for place, message in schema_problems(doc, CALENDARS_SCHEMA)
         ]
     calendars = {ALWAYS.name: ALWAYS}
     if not problems:
@@ -227,7 +234,10 @@ def load_calendars(path: Path, check_schema: bool = True) -> dict[str, Calendar]
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise CalendarError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from exc
+        from chalicelib.policy.located import yaml_problem
+
+        message, line = yaml_problem(exc)
+        raise CalendarError(f"{path}:{line}: {message}" if line else f"{path}: {message}") from exc
     for raw in (doc or {}).get("calendars", {}).values() if isinstance(doc, dict) else ():
         if isinstance(raw, dict) and isinstance(raw.get("holidays"), list):  # YAML reads 2026-12-25 as a date
             raw["holidays"] = [d.isoformat() if isinstance(d, date) else d for d in raw["holidays"]]

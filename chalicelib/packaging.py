@@ -28,14 +28,15 @@ def _chalice() -> str:
 
 
 def _validate(policies: Path) -> None:
-    """Every pass, here; the digest lets Lambda skip the schema pass on files that still match."""
-    from chalicelib.policy.errors import PolicyErrors
-    from chalicelib.policy.loader import VALIDATED_MARK, load_policy, policy_digest
+    """What `carewire policies check` checks, here (what it refuses, the package refuses); the digest lets
+    Lambda skip the schema pass on files that still match."""
+    from chalicelib.policy.check import check_policies
+    from chalicelib.policy.loader import VALIDATED_MARK, policy_digest
 
-    try:
-        load_policy(policies)
-    except PolicyErrors as exc:
-        raise PackagingError(f"the policies do not validate:\n{exc}") from exc
+    policy, errors = check_policies(policies)
+    if errors or policy is None:
+        listed = "\n".join(str(e) for e in errors)
+        raise PackagingError(f"the policies do not validate (carewire policies check):\n{listed}")
     (policies / VALIDATED_MARK).write_text(policy_digest(policies) + "\n", encoding="utf-8")
 
 

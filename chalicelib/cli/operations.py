@@ -57,38 +57,16 @@ def policies() -> None:
 @policies.command("check")
 @click.pass_context
 def policies_check(ctx: click.Context) -> None:
-    """Validate every policy file; exit 2 naming the file, rule and field of each error."""
-    from chalicelib.channels.config import ChannelConfigError, load_channels
-    from chalicelib.incidents.storms import StormConfig, StormConfigError
-    from chalicelib.policy.errors import PolicyErrors
-    from chalicelib.policy.loader import load_policy
-    from chalicelib.privacy import Retention, RetentionError
+    """Validate every file under the policy directory; exit 2 listing every error of every file, each with
+    its file, line, rule and field."""
+    from chalicelib.policy.check import check_policies
 
     directory = _settings(ctx).policies_dir
-    problems = []
-    try:
-        policy = load_policy(directory)
-    except PolicyErrors as exc:
-        problems += [str(e) for e in exc.errors]
-    try:
-        load_channels(directory / "channels.yaml")
-    except ChannelConfigError as exc:
-        problems.append(str(exc))
-    try:
-        Retention.load(directory)
-    except RetentionError as exc:
-        problems += str(exc).splitlines()
-    try:
-        storms = StormConfig.load(directory)
-        if "policy" in locals() and storms.queue not in policy.queues:
-            problems.append(
-                f"{directory / 'storms.yaml'}: queue: unknown queue {storms.queue!r}; valid: {sorted(policy.queues)}"
-            )
-    except StormConfigError as exc:
-        problems += str(exc).splitlines()
-    if problems:
+    policy, problems = check_policies(directory)
+    if problems or policy is None:
         for problem in problems:
-            click.echo(problem, err=True)
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(problems)} error(s) in {len({p.file for p in problems})} file(s)", err=True)
         sys.exit(2)
     click.echo(
         f"{directory}: {len(policy.rules)} rules, {len(policy.queues)} queues, "
@@ -97,11 +75,22 @@ def policies_check(ctx: click.Context) -> None:
 
 
 @policies.command("schema")
-def policies_schema() -> None:
-    """Print the JSON Schema of rule files (for editors)."""
+@click.option(
+    "--part",
+    type=click.Choice(["rules", "context", "all"]),
+    default="rules",
+    show_default=True,
+    help="rules: the rule files' schema (for editors); context: every field `when`/`unless` may read",
+)
+def policies_schema(part: str) -> None:
+    """Print the JSON Schema of rule files, or of the context document rules read."""
+    from chalicelib.policy.fields import context_schema
     from chalicelib.policy.schema import rule_file_schema
 
-    _echo_json(rule_file_schema())
+    if part == "all":
+        _echo_json({"rules": rule_file_schema(), "context": context_schema()})
+    else:
+        _echo_json(rule_file_schema() if part == "rules" else context_schema())
 
 
 @cli.command()

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 
 class PolicyError(Exception):
-    """A policy file is wrong. The message locates it: file, rule, field, and what is valid."""
+    """A policy file is wrong. The message locates it: file (and line), rule, field, and what is valid.
 
-    def __init__(self, file: str, message: str, rule: str | None = None, field: str | None = None) -> None:
-        self.file, self.rule, self.field, self.detail = file, rule, field, message
-        where = file + (f": rule {rule!r}" if rule else "") + (f": {field}" if field else "")
-        super().__init__(f"{where}: {message}")
+    `at` is the error's place in the file's document as keys and indexes (`("rules", 3, "when")`); the
+    check turns it into `line` when it reports (`policy.check`), so loading pays nothing for lines.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        message: str,
+        rule: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+        at: tuple[str | int, ...] | None = None,
+    ) -> None:
+        self.file, self.rule, self.field, self.detail, self.line, self.at = file, rule, field, message, line, at
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        where += (f": rule {self.rule!r}" if self.rule else "") + (f": {self.field}" if self.field else "")
+        return f"{where}: {self.detail}"
 
 
 class PolicyErrors(Exception):

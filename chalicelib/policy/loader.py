@@ -10,41 +10,22 @@ from string import Template
 from typing import Any
 
 import jmespath
-import yaml
 
 from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
 from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
+from chalicelib.policy.fields import field_problems, suggest
+from chalicelib.policy.located import StrictLoader, field_name, read_yaml, schema_problems
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
 from chalicelib.publishing import BrandFileError, ContentRules, load_rules
 from chalicelib.publishing import problems as content_problems
 
-
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc,unused-ignore]
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark
-                )
-            seen[key] = key_node.start_mark.line
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+_StrictLoader = StrictLoader  # notices/validate.py reads marketers' notice files with it
 
 
 def _read_yaml(path: Path, errors: list[PolicyError]) -> Any:
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        errors.append(PolicyError(str(path), f"invalid YAML: {exc}".replace("\n", " ")))
-    except OSError as exc:
-        errors.append(PolicyError(str(path), f"cannot read: {exc}"))
-    return None
+    return read_yaml(path, errors)
 
 
 VALIDATED_MARK = ".validated"
@@ -82,11 +63,9 @@ def _read_valid(path: Path, schema: dict[str, Any], errors: list[PolicyError]) -
 def _schema_errors(path: Path, doc: Any, schema: dict[str, Any]) -> list[PolicyError]:
     if not _SCHEMA_PASS.get():
         return []
-    from jsonschema import Draft202012Validator  # imported here: only loading policies needs it
-
     found = []
-    for error in sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(map(str, e.path))):
-        location = list(error.absolute_path)
+    for place, message in schema_problems(doc, schema):
+        location = list(place)
         rule = None
         if len(location) >= 2 and location[0] == "rules" and isinstance(location[1], int):
             raw = doc["rules"][location[1]]
@@ -94,8 +73,7 @@ def _schema_errors(path: Path, doc: Any, schema: dict[str, Any]) -> list[PolicyE
                 raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{location[1] + 1}"
             )
             location = location[2:]
-        field = ".".join(str(p) for p in location) or None
-        found.append(PolicyError(str(path), error.message, rule=rule, field=field))
+        found.append(PolicyError(str(path), message, rule=rule, field=field_name(tuple(location)), at=place))
     return found
 
 
@@ -139,19 +117,30 @@ def _regex_problems(node: Any) -> list[str]:
     return found
 
 
-def _check_expression(path: Path, rule: str, expression: str, field: str = "when") -> list[PolicyError]:
+def _check_expression(
+    path: Path, rule: str, expression: str, field: str = "when", at: tuple[str | int, ...] | None = None
+) -> list[PolicyError]:
+    """Every problem of one `when`/`unless`: syntax, `!a.b`, unknown functions, regexes, and every field it
+    reads checked against the context document's schema (unknown fields, literals of the wrong type)."""
+
+    def error(message: str) -> PolicyError:
+        return PolicyError(str(path), message, rule, field, at=at)
+
     try:
         parsed = compile_expression(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        return [PolicyError(str(path), f"JMESPath does not compile: {exc}".replace("\n", " "), rule, field)]
-    if _negated_paths(parsed.parsed):
-        return [
-            PolicyError(str(path), "`!a.b` means `(!a).b` in JMESPath and never matches; write `!(a.b)`", rule, field)
-        ]
-    unknown = sorted(_functions_called(parsed.parsed) - set(FUNCTIONS))
-    if unknown:
-        return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, field)]
-    return [PolicyError(str(path), problem, rule, field) for problem in _regex_problems(parsed.parsed)]
+        return [error(f"JMESPath does not compile: {exc}".replace("\n", " "))]
+    if _negated_paths(parsed.parsed):  # the fields below it read from a boolean: that is the one problem
+        return [error("`!a.b` means `(!a).b` in JMESPath and never matches; write `!(a.b)`")]
+    found = []
+    for name in sorted(_functions_called(parsed.parsed) - set(FUNCTIONS)):
+        near = suggest(name, FUNCTIONS)
+        found.append(
+            error(f"unknown function {name!r}; {f'did you mean {near!r}? ' if near else ''}valid: {FUNCTIONS}")
+        )
+    found += [error(problem) for problem in _regex_problems(parsed.parsed)]
+    found += [error(problem) for problem in field_problems(parsed.parsed)]
+    return found
 
 
 def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dict[str, ReplyTemplate]]:
@@ -165,15 +154,14 @@ def _load_templates(directory: Path, errors: list[PolicyError]) -> dict[str, dic
             spec = entry if isinstance(entry, dict) else {"text": entry}
             template = Template(spec["text"])
             if not template.is_valid():
-                errors.append(PolicyError(str(path), "invalid placeholder (use $name or ${name})", field=name))
+                message = "invalid placeholder (use $name or ${name}; $$ for a dollar sign)"
+                errors.append(PolicyError(str(path), message, field=name, at=("templates", name)))
                 continue
-            unknown = sorted(set(template.get_identifiers()) - set(TEMPLATE_VARIABLES))
-            if unknown:
-                errors.append(
-                    PolicyError(
-                        str(path), f"unknown variable(s) {unknown}; valid: {list(TEMPLATE_VARIABLES)}", field=name
-                    )
-                )
+            for unknown in sorted(set(template.get_identifiers()) - set(TEMPLATE_VARIABLES)):
+                near = suggest(unknown, TEMPLATE_VARIABLES)
+                hint = f"did you mean ${near}? " if near else ""
+                message = f"unknown variable ${unknown}; {hint}valid: {', '.join(TEMPLATE_VARIABLES)}"
+                errors.append(PolicyError(str(path), message, field=name, at=("templates", name)))
             by_name[name] = ReplyTemplate(
                 template, bool(spec.get("promotional", False)), bool(spec.get("needs_account", False))
             )
@@ -200,11 +188,8 @@ def _check_templates(
             for brand_rules in list(rules.values()) or [ContentRules("")]:
                 for problem in content_problems(text, brand_rules):
                     where = str(directory / f"{language}.yaml")
-                    found.append(
-                        PolicyError(
-                            where, f"not publishable for {brand_rules.brand or 'a brand'}: {problem}", field=name
-                        )
-                    )
+                    message = f"not publishable for {brand_rules.brand or 'a brand'}: {problem}"
+                    found.append(PolicyError(where, message, field=name, at=("templates", name)))
     return found
 
 
@@ -218,7 +203,7 @@ def _load_guardrails(directory: Path, errors: list[PolicyError]) -> Guardrails:
     return Guardrails(**(doc.get("reply_budgets") or {}), **(doc.get("post_age") or {}))
 
 
-def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
+def _rule(raw: dict[str, Any], path: Path, position: int, index: int = 0) -> Rule:
     scope = raw.get("scope") or {}
     schedule = raw.get("schedule")
     return Rule(
@@ -234,6 +219,7 @@ def _rule(raw: dict[str, Any], path: Path, position: int) -> Rule:
         scope=Scope(*(tuple(scope.get(k) or ()) for k in ("channels", "platforms", "brands"))),
         schedule=Schedule(schedule["calendar"], schedule["during"]) if schedule else None,
         allow_unaddressed=bool(raw.get("allow_unaddressed", False)),
+        index=index,
     )
 
 
@@ -270,6 +256,35 @@ def _queues(
     return queues
 
 
+def _check_rules(policy: Policy, calendars: dict[str, Any]) -> list[PolicyError]:
+    """The meaning pass over every rule: unique names, expressions, calendars, action parameters."""
+    errors = []
+    seen: dict[str, Rule] = {}
+    for rule in sorted(policy.rules, key=lambda r: (r.file, r.index)):
+        here = ("rules", rule.index)
+        first = seen.setdefault(rule.name, rule)
+        if first is not rule:
+            from chalicelib.policy.located import line_of
+
+            where = f"{first.file}:{line_of(first.file, ('rules', first.index, 'name')) or '?'}"
+            errors.append(
+                PolicyError(
+                    rule.file, f"duplicate rule name; also used at {where}", rule.name, "name", at=(*here, "name")
+                )
+            )
+        errors.extend(_check_expression(Path(rule.file), rule.name, rule.when, at=(*here, "when")))
+        if rule.unless:
+            errors.extend(_check_expression(Path(rule.file), rule.name, rule.unless, "unless", (*here, "unless")))
+        if rule.schedule and rule.schedule.calendar not in calendars:
+            message = f"unknown calendar {rule.schedule.calendar!r}; valid: {sorted(calendars)}"
+            errors.append(PolicyError(rule.file, message, rule.name, "schedule.calendar", at=(*here, "schedule")))
+        for index, action in enumerate(rule.actions):
+            for field, message in ACTIONS[action["type"]].check(action, policy):
+                at = (*here, "actions", index, field)
+                errors.append(PolicyError(rule.file, message, rule.name, f"actions[{index}].{field}", at=at))
+    return errors
+
+
 def _calendars(directory: Path, errors: list[PolicyError]) -> tuple[dict[str, Any], bool]:
     """policies/calendars.yaml, and whether it failed to load (its errors recorded; `always` stands in)."""
     from chalicelib.calendars import ALWAYS, CalendarError, load_calendars
@@ -277,18 +292,20 @@ def _calendars(directory: Path, errors: list[PolicyError]) -> tuple[dict[str, An
     try:
         return dict(load_calendars(directory / "calendars.yaml", check_schema=_SCHEMA_PASS.get())), False
     except CalendarError as exc:
-        errors.extend(PolicyError(*line.split(": ", 1)) for line in str(exc).splitlines())
+        from chalicelib.policy.check import error_from_text
+
+        errors.extend(error_from_text(line, directory / "calendars.yaml") for line in str(exc).splitlines())
         return {ALWAYS.name: ALWAYS}, True
 
 
-def load_policy(directory: Path) -> Policy:
+def load_policy(directory: Path, trust_digest: bool = True) -> Policy:
     """Load and validate a policy directory; raises PolicyErrors listing every problem found.
 
     When the directory carries the digest of a full validation (`carewire package` writes it) and the
     files still match it, the JSON Schema pass is skipped: importing jsonschema costs a Lambda cold start
     ~200 ms. Every other pass runs, as it must to compile the expressions.
     """
-    token = _SCHEMA_PASS.set(not _already_validated(directory))
+    token = _SCHEMA_PASS.set(not (trust_digest and _already_validated(directory)))
     try:
         return _load(directory)
     finally:
@@ -320,9 +337,9 @@ def _load(directory: Path) -> Policy:
         doc = _read_valid(path, schema, errors)
         if doc is None:
             continue
-        for raw in doc["rules"]:
+        for index, raw in enumerate(doc["rules"]):
             position += 1
-            rules.append(_rule(raw, path, position))
+            rules.append(_rule(raw, path, position, index))
 
     def business_hours(calendar: str, moment: Any) -> bool:
         from chalicelib.calendars import in_business_hours
@@ -341,20 +358,7 @@ def _load(directory: Path) -> Policy:
         files=tuple(str(p) for p in rule_files),
         content_rules=content_rules,
     )
-    seen: dict[str, str] = {}
-    for rule in policy.rules:
-        if rule.name in seen:
-            errors.append(PolicyError(rule.file, f"rule name is also used in {seen[rule.name]}", rule.name, "name"))
-        seen[rule.name] = rule.file
-        errors.extend(_check_expression(Path(rule.file), rule.name, rule.when))
-        if rule.unless:
-            errors.extend(_check_expression(Path(rule.file), rule.name, rule.unless, "unless"))
-        if rule.schedule and rule.schedule.calendar not in calendars:
-            message = f"unknown calendar {rule.schedule.calendar!r}; valid: {sorted(calendars)}"
-            errors.append(PolicyError(rule.file, message, rule.name, "schedule.calendar"))
-        for index, action in enumerate(rule.actions):
-            for field, message in ACTIONS[action["type"]].check(action, policy):
-                errors.append(PolicyError(rule.file, message, rule.name, f"actions[{index}].{field}"))
+    errors.extend(_check_rules(policy, calendars))
     if errors:
         raise PolicyErrors(errors)
     return policy

@@ -47,6 +47,8 @@ class Rule:
     schedule: Schedule | None = None
     allow_unaddressed: bool = False
     """Let this rule reply to a post that is not addressed to the brand (off by default: guardrail)."""
+    index: int = 0
+    """Its place in its file's `rules` list (error messages find its line from it)."""
 
 
 @dataclass(frozen=True)

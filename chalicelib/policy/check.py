@@ -1,0 +1,162 @@
+"""`carewire policies check` and `carewire package`: every file under `policies/` validated in one run,
+every error of every file reported together, each located (file, line, rule, field) and worded for a
+person. What this refuses, the package refuses.
+
+Files and what checks them: rules, templates, queues, calendars, guardrails, brand — the policy loader;
+channels.yaml, retention.yaml, storms.yaml, lexicon/ — their own loaders (run here so a broken file fails
+`check`, not the first classification); access.yaml — its schema; notices/examples/ — the notice checks
+the API applies; every YAML file — parsed first, duplicate keys refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalicelib.policy.errors import PolicyError, PolicyErrors
+from chalicelib.policy.located import add_lines, field_name, read_yaml, schema_problems
+from chalicelib.policy.model import Policy
+
+ACCESS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "roles": {
+            "type": "object",
+            "propertyNames": {"enum": ["agent", "supervisor", "marketer", "admin"]},
+            "additionalProperties": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "description": "Carewire role → the IAM role names that hold it",
+        }
+    },
+    "required": ["roles"],
+    "additionalProperties": False,
+}
+
+_FIELD = re.compile(r"^[\w'\" .\[\]-]+$")
+
+
+_LOCATED = re.compile(r"^(?P<file>\S.*?(?:\.ya?ml|\.json|/lexicon))(?::(?P<line>\d+))?: (?P<rest>.*)$")
+
+
+def error_from_text(text: str, default_file: Path) -> PolicyError:
+    """A loader's `file[:line]: [field: ]message` line as a located error."""
+    found = _LOCATED.match(text)
+    if not found:
+        return PolicyError(str(default_file), text)
+    file, rest = found["file"], found["rest"]
+    line = int(found["line"]) if found["line"] else None
+    field, _, message = rest.partition(": ")
+    if not message or not _FIELD.match(field) or field.count(" ") > 1 or field.startswith("invalid"):
+        return PolicyError(file, rest, line=line)
+    at: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        at.append(int(part[1:-1]) if part.startswith("[") else part.strip("'\""))
+    if field.startswith("channel "):  # channels.yaml names a channel by id: find its index
+        at = ["channels", *_channel_index(Path(file), field.split(" ", 1)[1].strip("'\""))]
+    return PolicyError(file, message, field=field, line=line, at=tuple(at))
+
+
+def _channel_index(path: Path, channel_id: str) -> list[str | int]:
+    errors: list[PolicyError] = []
+    doc = read_yaml(path, errors)
+    for index, raw in enumerate((doc or {}).get("channels") or [] if isinstance(doc, dict) else []):
+        if isinstance(raw, dict) and raw.get("id") == channel_id:
+            return [index]
+    return []
+
+
+def _run(loader: Callable[[], object], errors: list[PolicyError], default_file: Path, *kinds: type[Exception]) -> None:
+    try:
+        loader()
+    except kinds as exc:
+        errors.extend(error_from_text(line, default_file) for line in str(exc).splitlines() if line.strip())
+
+
+def _yaml_files(directory: Path, errors: list[PolicyError]) -> set[Path]:
+    """Parse every YAML file (test cases included); the files that do not parse."""
+    broken = set()
+    for path in sorted(directory.rglob("*.y*ml")):
+        before = len(errors)
+        read_yaml(path, errors)
+        if len(errors) > before:
+            broken.add(path)
+    for path in sorted(directory.rglob("*.json")):
+        import json
+
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            errors.append(PolicyError(str(path), f"invalid JSON: {exc}"))
+            broken.add(path)
+    return broken
+
+
+def _access(directory: Path, errors: list[PolicyError]) -> None:
+    path = directory / "access.yaml"
+    if not path.exists():
+        return
+    doc = read_yaml(path, [])
+    for place, message in schema_problems(doc, ACCESS_SCHEMA):
+        errors.append(PolicyError(str(path), message, field=field_name(place), at=place))
+
+
+def _notice_examples(directory: Path, errors: list[PolicyError]) -> None:
+    from chalicelib.channels.config import ChannelConfigError, load_channels
+    from chalicelib.notices.errors import NoticeInvalid
+    from chalicelib.notices.validate import Vocabulary, check_fields
+
+    files = sorted((directory / "notices").rglob("*.yaml")) if (directory / "notices").is_dir() else []
+    if not files:
+        return
+    try:
+        vocabulary = Vocabulary.load(directory, load_channels(directory / "channels.yaml"))
+    except (ChannelConfigError, OSError, ValueError, AttributeError):
+        return  # channels.yaml or the lexicon is broken, and reported on its own
+    for path in files:
+        doc = read_yaml(path, [])
+        try:
+            check_fields(doc, vocabulary, creating=True)
+        except NoticeInvalid as exc:
+            for where, why in exc.errors:
+                place = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", where))
+                errors.append(PolicyError(str(path), why, field=where or None, at=place))
+
+
+def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:
+    """The policy (None when it does not load) and every error of every file under `directory`."""
+    from chalicelib.channels.config import ChannelConfigError, load_channels
+    from chalicelib.classify.lexicon import Lexicon, LexiconError
+    from chalicelib.incidents.storms import StormConfig, StormConfigError
+    from chalicelib.policy.loader import load_policy
+    from chalicelib.privacy import Retention, RetentionError
+
+    errors: list[PolicyError] = []
+    broken = _yaml_files(directory, errors)
+    policy = None
+    try:
+        policy = load_policy(directory, trust_digest=False)
+    except PolicyErrors as exc:
+        errors += exc.errors
+    if directory / "channels.yaml" not in broken:
+        _run(
+            lambda: load_channels(directory / "channels.yaml"), errors, directory / "channels.yaml", ChannelConfigError
+        )
+    if directory / "retention.yaml" not in broken:
+        _run(lambda: Retention.load(directory), errors, directory / "retention.yaml", RetentionError)
+    if directory / "storms.yaml" not in broken:
+        storms: list[StormConfig] = []
+        _run(lambda: storms.append(StormConfig.load(directory)), errors, directory / "storms.yaml", StormConfigError)
+        if storms and policy is not None and storms[0].queue not in policy.queues:
+            message = f"unknown queue {storms[0].queue!r}; valid: {', '.join(sorted(policy.queues))}"
+            errors.append(PolicyError(str(directory / "storms.yaml"), message, field="queue", at=("queue",)))
+    if directory / "access.yaml" not in broken:
+        _access(directory, errors)
+    if not any(p.parent.name == "lexicon" for p in broken):
+        lexicon = directory / "lexicon"
+        _run(lambda: Lexicon.load(lexicon), errors, lexicon, LexiconError, KeyError, TypeError, ValueError)
+    if not broken & {directory / "channels.yaml", directory / "lexicon" / "operator.yaml"}:
+        _notice_examples(directory, errors)
+    add_lines(errors)
+    unique = {str(e): e for e in errors}
+    return policy, sorted(unique.values(), key=lambda e: (e.file, e.line or 0, str(e)))

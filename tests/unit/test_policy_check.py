@@ -1,0 +1,213 @@
+"""`carewire policies check`: the broken edits a care lead makes, each caught in one run with its file, line,
+rule and field, in words (issue 13). Each test edits a copy of the default pack."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chalicelib.cli import cli
+from chalicelib.policy.check import check_policies
+
+
+def _edit(path: Path, old: str, new: str) -> Path:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _errors(directory: Path) -> list[str]:
+    _, errors = check_policies(directory)
+    assert errors, "the check must fail"
+    return [str(e) for e in errors]
+
+
+def _one(directory: Path) -> str:
+    errors = _errors(directory)
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+def _line(path: Path, needle: str) -> int:
+    return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+
+
+def test_the_default_pack_passes() -> None:
+    from tests.conftest import POLICIES
+
+    policy, errors = check_policies(POLICIES)
+    assert policy is not None
+    assert errors == []
+
+
+def test_a_typo_in_a_field_path_is_located_with_a_suggestion(policy_dir: Path) -> None:
+    rules = _edit(
+        policy_dir / "rules" / "10-default.yaml", "when: classification.churn_risk", "when: clasification.churn_risk"
+    )
+    error = _one(policy_dir)
+    line = _line(rules, "clasification.churn_risk")
+    assert error.startswith(f"{rules}:{line}: rule 'churn-to-retention': when: unknown field 'clasification'")
+    assert "did you mean 'classification'?" in error
+
+
+def test_a_typo_deeper_in_a_path_suggests_the_whole_path(policy_dir: Path) -> None:
+    _edit(policy_dir / "rules" / "10-default.yaml", "when: classification.spam", "when: post.is_dn")
+    assert "unknown field 'post.is_dn'; did you mean 'post.is_dm'?" in _one(policy_dir)
+
+
+def test_a_regex_that_does_not_compile(policy_dir: Path) -> None:
+    rules = _edit(
+        policy_dir / "rules" / "10-default.yaml",
+        'when: "classification.is_question"',
+        "when: \"regex_match(post.text, '(idiot|stupid')\"",
+    )
+    error = _one(policy_dir)
+    assert error.startswith(f"{rules}:{_line(rules, 'idiot|stupid')}: rule 'open-question-to-care': when: regex")
+    assert "does not compile" in error
+
+
+def test_a_string_compared_with_a_number(policy_dir: Path) -> None:
+    _edit(
+        policy_dir / "rules" / "10-default.yaml", "classification.urgency >= `0.5`", "classification.urgency >= '0.5'"
+    )
+    error = _one(policy_dir)
+    assert "rule 'outage-acknowledge': when: 'classification.urgency' is a number and '0.5' is a text" in error
+    assert "write `0.5` (in backticks)" in error
+
+
+def test_a_value_a_field_never_has(policy_dir: Path) -> None:
+    _edit(policy_dir / "rules" / "10-default.yaml", "sentiment.label == 'negative'", "sentiment.label == 'negativ'")
+    assert "is never 'negativ'; did you mean 'negative'?" in _one(policy_dir)
+
+
+def test_broken_yaml_in_the_lexicon_names_the_file_and_line(policy_dir: Path) -> None:
+    churn = _edit(policy_dir / "lexicon" / "churn.yaml", "switch_verbs: [", "switch_verbs: [[")
+    error = _one(policy_dir)
+    assert re.match(rf"{re.escape(str(churn))}:\d+: invalid YAML: ", error), error
+    assert "<unicode string>" not in error
+
+
+def test_a_lexicon_that_parses_but_does_not_load(policy_dir: Path) -> None:
+    path = policy_dir / "lexicon" / "churn.yaml"
+    path.write_text("- just a list\n", encoding="utf-8")
+    assert str(path) in _one(policy_dir)
+
+
+def test_an_unknown_role_in_access_yaml(policy_dir: Path) -> None:
+    access = _edit(policy_dir / "access.yaml", "  agent: [CarewireAgents]", "  agnet: [CarewireAgents]")
+    assert _one(policy_dir) == (
+        f"{access}:{_line(access, 'agnet')}: roles.agnet: 'agnet' is not one of agent, supervisor, marketer, admin; "
+        "did you mean 'agent'?"
+    )
+
+
+def test_a_bad_opening_window_is_worded_for_a_person(policy_dir: Path) -> None:
+    calendars = _edit(policy_dir / "calendars.yaml", '["08:00-20:00"]', '["08:00-25:00"]')
+    error = _one(policy_dir)
+    assert error.startswith(f"{calendars}:")
+    assert "'08:00-25:00' is not an opening window HH:MM-HH:MM on a 24-hour clock, like 08:00-20:00" in error
+    assert "^(" not in error and "\\d" not in error
+
+
+def test_a_duplicate_rule_name_has_both_lines(policy_dir: Path) -> None:
+    rules = _edit(policy_dir / "rules" / "10-default.yaml", "- name: complaint-to-care", "- name: spam")
+    first, second = (
+        _line(rules, "- name: spam"),
+        _line(rules, "when: \"classification.topic == 'service_complaint'\"") - 1,
+    )
+    assert _one(policy_dir) == f"{rules}:{second}: rule 'spam': name: duplicate rule name; also used at {rules}:{first}"
+
+
+def test_an_unknown_field_in_channels_and_queues(policy_dir: Path) -> None:
+    _edit(policy_dir / "channels.yaml", "    platform: x", "    platfrom: x")
+    _edit(policy_dir / "queues.yaml", "    calendar: manila-retention", "    calendar: manila-retension")
+    errors = _errors(policy_dir)
+    assert any("channels.yaml" in e and "unknown field(s) ['platfrom']" in e for e in errors), errors
+    assert any("queues.yaml:" in e and "unknown calendar 'manila-retension'" in e for e in errors), errors
+
+
+def test_an_example_notice_naming_an_unknown_region(policy_dir: Path) -> None:
+    example = policy_dir / "notices" / "examples" / "qc-mobile-data-outage.yaml"
+    _edit(example, "regions: [Quezon City]", "regions: [Quezon Cty]")
+    error = _one(policy_dir)
+    assert error.startswith(f"{example}:{_line(example, 'regions:')}: regions[0]: unknown region 'Quezon Cty'")
+
+
+def test_every_error_of_every_file_in_one_run(policy_dir: Path) -> None:
+    _edit(policy_dir / "rules" / "10-default.yaml", "when: classification.churn_risk", "when: clasification.churn_risk")
+    _edit(
+        policy_dir / "rules" / "10-default.yaml", "classification.urgency >= `0.5`", "classification.urgency >= '0.5'"
+    )
+    _edit(policy_dir / "lexicon" / "churn.yaml", "switch_verbs: [", "switch_verbs: [[")
+    _edit(policy_dir / "access.yaml", "  agent: [CarewireAgents]", "  agnet: [CarewireAgents]")
+    _edit(policy_dir / "calendars.yaml", '["08:00-20:00"]', '["08:00-25:00"]')
+    _edit(policy_dir / "templates" / "en.yaml", "Thank you $name", "Thank you $nmae")
+    errors = _errors(policy_dir)
+    files = {e.split(":", 1)[0] for e in errors}
+    assert len(errors) == 6, errors
+    assert {Path(f).name for f in files} == {
+        "10-default.yaml",
+        "churn.yaml",
+        "access.yaml",
+        "calendars.yaml",
+        "en.yaml",
+    }
+    assert all(re.match(r"^\S+\.yaml:\d+: ", e) for e in errors), errors
+
+
+def test_the_operators_own_hotline_in_a_template_passes(policy_dir: Path) -> None:
+    _edit(
+        policy_dir / "templates" / "en.yaml",
+        "If it's urgent, send us a DM",
+        "Call our hotline +63 2 8888 1234 or email care@bayanitel.example, or send us a DM",
+    )
+    _, errors = check_policies(policy_dir)
+    assert errors == []
+
+
+def test_the_cli_reports_all_errors_and_exits_2(
+    policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
+    _edit(policy_dir / "rules" / "10-default.yaml", "when: classification.churn_risk", "when: clasification.churn_risk")
+    _edit(policy_dir / "access.yaml", "  agent: [CarewireAgents]", "  agnet: [CarewireAgents]")
+    result = CliRunner().invoke(cli, ["--policies", str(policy_dir), "policies", "check"])
+    assert result.exit_code == 2
+    assert "did you mean 'classification'?" in result.output
+    assert "'agnet' is not one of" in result.output
+    assert "2 error(s) in 2 file(s)" in result.output
+
+
+def test_package_refuses_what_check_refuses(policy_dir: Path, tmp_path: Path) -> None:
+    from chalicelib.packaging import PackagingError, package
+
+    _edit(policy_dir / "lexicon" / "churn.yaml", "switch_verbs: [", "switch_verbs: [[")
+    root = tmp_path / "repo"
+    (root / ".chalice").mkdir(parents=True)
+    (root / "chalicelib").mkdir()
+    (root / "app.py").write_text("", encoding="utf-8")
+    (root / "requirements.txt").write_text("", encoding="utf-8")
+    shutil.copytree(policy_dir, root / "policies")
+    with pytest.raises(PackagingError, match=r"churn\.yaml:\d+: invalid YAML"):
+        package(tmp_path / "out", root=root)
+
+
+def test_the_context_schema_covers_every_part_the_engine_fills() -> None:
+    from chalicelib.policy.fields import context_schema
+
+    assert set(context_schema()["properties"]) == {
+        "post",
+        "classification",
+        "author",
+        "conversation",
+        "channel",
+        "brand",
+        "notices",
+        "incident",
+        "now",
+    }
