@@ -162,7 +162,10 @@ def _setting(name: str, value: Any) -> tuple[Any, str | None]:
         if not ok:
             return None, "draft_keywords: a mapping of topic to a list of keywords"
         return {k: tuple(v) for k, v in value.items()}, None
-    return None, f"unknown setting {name!r}; known: {', '.join(_KNOWN)}"
+    from chalicelib.policy.fields import suggest
+
+    near = suggest(str(name), _KNOWN)
+    return None, f"unknown setting {name!r}; {f'did you mean {near!r}? ' if near else ''}known: {', '.join(_KNOWN)}"
 
 
 def _loops(parents: Mapping[str, str]) -> list[str]:

@@ -11,8 +11,9 @@ the API applies; every YAML file — parsed first, duplicate keys refused.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from chalicelib.policy.errors import PolicyError, PolicyErrors
@@ -33,6 +34,7 @@ ACCESS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_TOP_KEY = re.compile(r"^(?:unknown (?:setting|field) )?'([^']+)'")
 _FIELD = re.compile(r"^[\w'\" .\[\]-]+$")
 
 
@@ -48,7 +50,8 @@ def error_from_text(text: str, default_file: Path) -> PolicyError:
     line = int(found["line"]) if found["line"] else None
     field, _, message = rest.partition(": ")
     if not message or not _FIELD.match(field) or field.count(" ") > 1 or field.startswith("invalid"):
-        return PolicyError(file, rest, line=line)
+        key = _TOP_KEY.match(rest)  # `unknown setting 'flor'; …`, `'audit' is not …`: a top-level key
+        return PolicyError(file, rest, line=line, at=(key[1],) if key else None)
     at: list[str | int] = []
     for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
         at.append(int(part[1:-1]) if part.startswith("[") else part.strip("'\""))
@@ -110,9 +113,19 @@ def _notice_examples(directory: Path, errors: list[PolicyError]) -> None:
     if not files:
         return
     try:
-        vocabulary = Vocabulary.load(directory, load_channels(directory / "channels.yaml"))
-    except (ChannelConfigError, OSError, ValueError, AttributeError):
-        return  # channels.yaml or the lexicon is broken, and reported on its own
+        channels: Mapping[str, Any] = load_channels(directory / "channels.yaml")
+    except ChannelConfigError:  # reported on its own; the notices can still be checked against its ids
+        raw = read_yaml(directory / "channels.yaml", [])
+        listed = raw.get("channels") if isinstance(raw, dict) else None
+        channels = {
+            str(c["id"]): SimpleNamespace(brand=str(c.get("brand") or c["id"]))
+            for c in (listed if isinstance(listed, list) else [])
+            if isinstance(c, dict) and c.get("id")
+        }
+    try:
+        vocabulary = Vocabulary.load(directory, channels)
+    except (OSError, ValueError, AttributeError):
+        return  # the lexicon or brand.yaml is broken, and reported on its own
     for path in files:
         doc = read_yaml(path, [])
         try:

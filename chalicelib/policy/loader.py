@@ -4,6 +4,7 @@ templates use known variables, queues and templates exist, rule names are unique
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from string import Template
@@ -172,7 +173,9 @@ def _content_rules(directory: Path, errors: list[PolicyError]) -> dict[str, Cont
     try:
         return load_rules(directory)
     except BrandFileError as exc:
-        errors.extend(PolicyError(str(exc.path), why, field=where or None) for where, why in exc.problems)
+        for where, why in exc.problems:
+            at = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", where))
+            errors.append(PolicyError(str(exc.path), why, field=where or None, at=at))
         return {}
 
 
@@ -256,8 +259,9 @@ def _queues(
     return queues
 
 
-def _check_rules(policy: Policy, calendars: dict[str, Any]) -> list[PolicyError]:
-    """The meaning pass over every rule: unique names, expressions, calendars, action parameters."""
+def _check_rules(policy: Policy, calendars: dict[str, Any], unreadable: set[str]) -> list[PolicyError]:
+    """The meaning pass over every rule: unique names, expressions, calendars, action parameters (not the
+    `unreadable` ones — queue, template — whose file failed to load and said so already)."""
     errors = []
     seen: dict[str, Rule] = {}
     for rule in sorted(policy.rules, key=lambda r: (r.file, r.index)):
@@ -280,6 +284,8 @@ def _check_rules(policy: Policy, calendars: dict[str, Any]) -> list[PolicyError]
             errors.append(PolicyError(rule.file, message, rule.name, "schedule.calendar", at=(*here, "schedule")))
         for index, action in enumerate(rule.actions):
             for field, message in ACTIONS[action["type"]].check(action, policy):
+                if field in unreadable:
+                    continue
                 at = (*here, "actions", index, field)
                 errors.append(PolicyError(rule.file, message, rule.name, f"actions[{index}].{field}", at=at))
     return errors
@@ -323,7 +329,11 @@ def _load(directory: Path) -> Policy:
     elif (queues_doc := _read_valid(queues_path, QUEUES_SCHEMA, errors)) is not None:
         default_language = queues_doc.get("default_language", "en")
         queues = _queues(queues_path, queues_doc["queues"], calendars, calendars_broken, errors)
+    unreadable = set() if queues or not queues_path.exists() else {"queue"}
+    before = len(errors)
     templates = _load_templates(directory / "templates", errors)
+    if len(errors) > before:
+        unreadable.add("template")
     content_rules = _content_rules(directory, errors)
     errors.extend(_check_templates(directory / "templates", templates, content_rules))
 
@@ -358,7 +368,7 @@ def _load(directory: Path) -> Policy:
         files=tuple(str(p) for p in rule_files),
         content_rules=content_rules,
     )
-    errors.extend(_check_rules(policy, calendars))
+    errors.extend(_check_rules(policy, calendars, unreadable))
     if errors:
         raise PolicyErrors(errors)
     return policy

@@ -211,3 +211,14 @@ def test_the_context_schema_covers_every_part_the_engine_fills() -> None:
         "incident",
         "now",
     }
+
+
+def test_a_broken_file_is_one_error_not_one_per_rule_that_names_it(policy_dir: Path) -> None:
+    queues = _edit(policy_dir / "queues.yaml", "    shards: 4", "    shards: 40")
+    storms = _edit(policy_dir / "storms.yaml", "floor: 15", "flor: 15")
+    assert _errors(policy_dir) == [
+        f"{queues}:{_line(queues, 'shards: 40')}: queues.network.shards: 40 is too large: at most 16",
+        f"{storms}:{_line(storms, 'flor')}: unknown setting 'flor'; did you mean 'floor'? "
+        "known: window_minutes, baseline_minutes, floor, quiet_minutes, warmup_minutes, link_window_hours, priority, "
+        "surprise, min_rate, link_similarity, topics, queue, region_parents, draft_keywords",
+    ]
