@@ -4,7 +4,7 @@ all written in one transaction with the decision."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -16,7 +16,8 @@ from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
 
 TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
-"""What a reply template may use, as `$handle`; every value is masked before rendering."""
+"""What a reply template may use, as `$handle`; every value is masked before rendering (the template's own
+text is the operator's, checked at load against brand.yaml, and never masked)."""
 
 PLATFORM_TEXT_LIMITS = {"x": 280}
 
@@ -141,7 +142,7 @@ class Reply(Action):
 
     def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
         template = ctx.policy.template(params["template"], ctx.classification.language)
-        text = render(template, ctx.post, ctx.classification)
+        text = render(template, ctx.post, ctx.classification, own=ctx.policy.own_contact)
         return [_outbox(ctx, params["template"], text, bool(params.get("private")))]
 
 
@@ -175,11 +176,15 @@ class NoticeReply(Action):
             raise ValueError("the notice action needs a matching notice (the engine checks this)")
         if params.get("template"):
             template = ctx.policy.template(params["template"], ctx.classification.language)
-            text = render(template, ctx.post, ctx.classification, {**notice, "link": ""}, cut=False)
+            text = render(
+                template, ctx.post, ctx.classification, {**notice, "link": ""}, cut=False, own=ctx.policy.own_contact
+            )
         else:
             title = str(notice.get("title", "")).strip()
             text = f"{title}{'' if title.endswith(('.', '!', '?', ':')) else ':'} {notice.get('body', '')}"
-        text = fit_text(text, str(notice.get("link", "")), ctx.post.platform)
+        # the template text is the operator's and its values are masked already; notice text keeps the
+        # operator's own contact points (brand.yaml) and nothing else
+        text = fit_text(text, str(notice.get("link", "")), ctx.post.platform, keep=ctx.policy.own_contact)
         notice_ref = {"notice_id": notice["id"], "notice_version": notice["version"]}
         citation = citation_item(notice["id"], int(notice["version"]), ctx.post, ctx.classification, ctx.now)
         return [
@@ -233,8 +238,11 @@ def render(
     classification: Classification,
     notice: Mapping[str, Any] | None = None,
     cut: bool = True,
+    own: Callable[[str, str], bool] | None = None,
 ) -> str:
-    """Fill a template: only known variables, all masked; `Template` substitution cannot run code."""
+    """Fill a template: only known variables; `Template` substitution cannot run code. Only the values are
+    masked — the customer's (handle, name) entirely, the notice's except the operator's `own` contact
+    points — never the template's text, which may hold the operator's hotline."""
     values = {
         "handle": "@" + post.author.handle if post.author.handle else "",
         "name": post.author.name.split(" ")[0] if post.author.name else "",
@@ -244,11 +252,11 @@ def render(
         "notice_body": "",
         "notice_link": "",
     }
+    values = {k: mask(v) for k, v in values.items()}
     if notice is not None:
-        values["notice_title"] = str(notice.get("title", ""))
-        values["notice_body"] = str(notice.get("body", ""))
-        values["notice_link"] = str(notice.get("link", ""))
-    text = mask(template.text.safe_substitute({k: mask(v) for k, v in values.items()})).strip()
+        for name in ("title", "body", "link"):
+            values[f"notice_{name}"] = mask(str(notice.get(name, "")), own)
+    text = template.text.safe_substitute(values).strip()
     limit = PLATFORM_TEXT_LIMITS.get(post.platform)
     if cut and limit and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

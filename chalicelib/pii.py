@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import TypedDict
 
 
@@ -186,10 +187,13 @@ def personal_data(text: str) -> tuple[str, list[PiiSpan]]:
     return normal, spans
 
 
-def mask(text: str) -> str:
+def mask(text: str, keep: Callable[[str, str], bool] | None = None) -> str:
     """`text` with every personal-data span replaced by `[type]`, e.g. `[phone]`, `[email]` — after
-    `normalise`, so a disguised number is masked too (text with something masked comes back normalised)."""
+    `normalise`, so a disguised number is masked too (text with something masked comes back normalised).
+    `keep(type, value)` true leaves a span as it is: the operator's own hotline in the operator's own text."""
     normal, spans = personal_data(text)
+    if keep is not None:
+        spans = [s for s in spans if not keep(s["type"], normal[s["start"] : s["end"]])]
     if not spans:
         return text
     text = normal

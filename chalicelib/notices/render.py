@@ -3,6 +3,8 @@ personal data, cut to the platform's limit with the link kept whole."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.model import Classification, Notice, Post
 from chalicelib.pii import mask
 
@@ -12,11 +14,12 @@ def pick_language(notice: Notice, language: str) -> str:
     return language if language in notice.title and language in notice.body else notice.language
 
 
-def fit_text(text: str, link: str, platform: str) -> str:
-    """Masked `text`, then ` link`, within the platform's limit: the text is cut, never the link."""
+def fit_text(text: str, link: str, platform: str, keep: Callable[[str, str], bool] | None = None) -> str:
+    """Masked `text` (`keep`: see `pii.mask`; None masks every span), then ` link`, within the platform's
+    limit: the text is cut, never the link."""
     from chalicelib.actions import PLATFORM_TEXT_LIMITS  # here: actions.py may import this module
 
-    text = mask(" ".join(text.split()))
+    text = mask(" ".join(text.split()), keep)
     limit = PLATFORM_TEXT_LIMITS.get(platform)
     tail = f" {link}" if link else ""
     if limit and len(tail) > limit // 2:

@@ -103,6 +103,10 @@ class Policy:
     content_rules: Mapping[str, ContentRules] = field(default_factory=dict)
     """brand → what may be published in public for it (policies/brand.yaml, chalicelib/publishing.py)."""
 
+    def own_contact(self, kind: str, value: str) -> bool:
+        """Is `value` (personal data of `kind`) one of the operator's own contact points (brand.yaml)?"""
+        return any(rules.is_contact(kind, value) for rules in self.content_rules.values())
+
     def template(self, name: str, language: str) -> ReplyTemplate:
         for lang in (language, self.default_language):
             found = self.templates.get(lang, {}).get(name)
