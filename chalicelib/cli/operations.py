@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -187,19 +189,56 @@ def _read_posts(source: Any) -> list[dict[str, Any]]:
 @click.option(
     "--posts", "posts_file", type=click.File("r", encoding="utf-8"), default="-", help="JSONL posts (default: stdin)"
 )
+@click.option(
+    "--notices",
+    "notice_sources",
+    multiple=True,
+    help="notice files (YAML, as `notices publish` takes) to treat as live, or `live` for the stage's live notices",
+)
+@click.option("--now", "now_text", help="decide at this ISO time (default: the post's `now`, or now with `live`)")
 @click.pass_context
-def decide(ctx: click.Context, posts_file: Any) -> None:
+def decide(ctx: click.Context, posts_file: Any, notice_sources: tuple[str, ...], now_text: str | None) -> None:
     """Decide JSONL posts offline — {"id","text"} plus optional platform, channel, author, is_dm,
-    in_reply_to — one JSON line out per post (action, rule, reasons, classification). No side effects."""
-    from chalicelib.policy.offline import PostError
+    in_reply_to, now — one JSON line out per post: action, rule, reasons, the reply text it would send
+    (`replies`: per action, in the post's language, for its platform), classification. Writes nothing."""
+    from contextlib import nullcontext
+
+    from chalicelib.clock import parse
+    from chalicelib.notices.errors import NoticeInvalid
+    from chalicelib.policy.offline import PostError, notices_from_files
     from chalicelib.policy.offline import decide as decide_one
 
     policy, classifier, channels = _policy_parts(ctx)
-    for number, doc in enumerate(_read_posts(posts_file), start=1):
-        try:
-            click.echo(json.dumps(decide_one(policy, classifier, channels, doc), ensure_ascii=False))
-        except PostError as exc:
-            raise CarewireCliError(f"post {number}: {exc}") from exc
+    posts = _read_posts(posts_file)
+    files = [Path(s) for s in notice_sources if s != "live"]
+    live = "live" in notice_sources
+    try:
+        now = parse(now_text) if now_text else None
+    except ValueError as exc:
+        raise CarewireCliError(f"--now: not an ISO-8601 time: {now_text!r}") from exc
+    with _runtime(ctx) if live else nullcontext() as runtime:
+        sources = []
+        if files:
+            try:
+                sources.append(notices_from_files(files, _settings(ctx).policies_dir, channels))
+            except NoticeInvalid as exc:
+                raise CarewireCliError(f"--notices: {exc}") from exc
+        if runtime is not None:
+            sources.append(runtime.notices.for_post)
+            now = now or runtime.clock()
+
+        def source(post: Any, classification: Any, at: Any) -> list[dict[str, Any]]:
+            found = [doc for one in sources for doc in one(post, classification, at)]
+            return sorted(found, key=lambda d: -int(d.get("score", 0)))
+
+        for number, doc in enumerate(posts, start=1):
+            try:
+                decided = decide_one(
+                    policy, classifier, channels, doc, now=now, notice_source=source if sources else None
+                )
+            except PostError as exc:
+                raise CarewireCliError(f"post {number}: {exc}") from exc
+            click.echo(json.dumps(decided, ensure_ascii=False))
 
 
 @policies.command("test")
@@ -241,16 +280,14 @@ def policies_test(ctx: click.Context, cases_dir: Path | None) -> None:
     help="JSONL posts (default: the stored decisions)",
 )
 @click.option("--limit", type=int, default=1000, show_default=True, help="stored decisions to replay")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document: every change, before and after")
+@click.option("--exit-code", "exit_code", is_flag=True, help="exit 1 when any decision or reply text changes (CI)")
 @click.pass_context
-def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) -> None:
-    """Replay posts under the policy at BASE and the working policy; print the decisions that change."""
-    import subprocess
-    import tarfile
-    import tempfile
-
+def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int, as_json: bool, exit_code: bool) -> None:
+    """Replay posts under the policy at BASE and the working policy; print the decisions that change —
+    what fires, and the text the customer would read (per language and platform)."""
     from chalicelib.policy.offline import decide as decide_one
 
-    settings = _settings(ctx)
     policy, classifier, channels = _policy_parts(ctx)
     if posts_file is not None:
         posts = [(doc, None) for doc in _read_posts(posts_file)]
@@ -258,7 +295,38 @@ def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) ->
         with _runtime(ctx) as runtime:
             stored = runtime.store.decisions(limit, channels=list(runtime.channels))
         posts = [(_post_doc(d), d["classification"]) for d in stored if d.get("post")]
-    relative = settings.policies_dir.resolve()
+    with _policy_at(ctx, base) as base_dir:
+        base_policy, _, _ = _policy_parts(ctx, base_dir)
+        changes = []
+        for doc, classification in posts:
+            before = decide_one(base_policy, classifier, channels, doc, classification_overrides=classification)
+            after = decide_one(policy, classifier, channels, doc, classification_overrides=classification)
+            change = _change(doc, before, after)
+            if change is not None:
+                changes.append(change)
+    changed = [c for c in changes if c["kind"] != "guarded"]
+    guarded = len(changes) - len(changed)
+    if as_json:
+        _echo_json({"base": base, "posts": len(posts), "changed": len(changed), "guarded": guarded, "changes": changes})
+    else:
+        for change in changes:
+            _print_change(change)
+        click.echo(
+            f"{len(changed)} of {len(posts)} decisions change between {base} and the working policy"
+            + (f"; guardrails stop the change for {guarded} more" if guarded else "")
+        )
+    if exit_code and changed:
+        sys.exit(1)
+
+
+@contextmanager
+def _policy_at(ctx: click.Context, revision: str) -> Iterator[Path]:
+    """The policy directory as it was at git `revision`, extracted to a temporary directory."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    relative = _settings(ctx).policies_dir.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         top = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"], check=False, cwd=relative, capture_output=True, text=True
@@ -268,42 +336,62 @@ def policies_diff(ctx: click.Context, base: str, posts_file: Any, limit: int) ->
         inside = relative.relative_to(Path(top.stdout.strip()))
         archive = Path(tmp) / "base.tar"
         done = subprocess.run(
-            ["git", "archive", "--output", str(archive), base, str(inside)],
+            ["git", "archive", "--output", str(archive), revision, str(inside)],
             check=False,
             cwd=top.stdout.strip(),
             capture_output=True,
             text=True,
         )
         if done.returncode != 0:
-            raise CarewireCliError(f"cannot read {inside} at {base}: {done.stderr.strip()}")
+            raise CarewireCliError(f"cannot read {inside} at {revision}: {done.stderr.strip()}")
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
-        base_policy, _, _ = _policy_parts(ctx, Path(tmp) / inside)
-        changed = guarded = 0
-        for doc, classification in posts:
-            before = decide_one(base_policy, classifier, channels, doc, classification_overrides=classification)
-            after = decide_one(policy, classifier, channels, doc, classification_overrides=classification)
-            summary = [(a["type"], a.get("template") or a.get("queue") or "") for a in after["actions"]]
-            was = [(a["type"], a.get("template") or a.get("queue") or "") for a in before["actions"]]
-            new_reasons = [r for r in after["reasons"] if r not in before["reasons"]]
-            text = str(doc["text"])
-            if (before["rule"], was) == (after["rule"], summary):
-                if new_reasons:  # same outcome, but only because a guardrail stopped the change
-                    guarded += 1
-                    click.echo(f"{doc.get('id')}: unchanged, {_describe(after)} — a guardrail holds:")
-                    click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
-                    for reason in new_reasons:
-                        click.echo(f"    guardrail: {reason}")
-                continue
-            changed += 1
-            click.echo(f"{doc.get('id')}: {_describe(before)}  →  {_describe(after)}")
-            click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
-            for reason in after["reasons"]:
-                click.echo(f"    why: {reason}")
-    click.echo(
-        f"{changed} of {len(posts)} decisions change between {base} and the working policy"
-        + (f"; guardrails stop the change for {guarded} more" if guarded else "")
-    )
+        yield Path(tmp) / inside
+
+
+def _said(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: r[k] for k in ("language", "platform", "private", "text")} for r in decision.get("replies", [])]
+
+
+def _change(doc: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    """How one post's decision changes (None: not at all): `decision` (what fires), `text` (only what the
+    customer reads), or `guarded` (the same, because a guardrail held)."""
+    summary = [(a["type"], a.get("template") or a.get("queue") or "") for a in after["actions"]]
+    was = [(a["type"], a.get("template") or a.get("queue") or "") for a in before["actions"]]
+    new_reasons = [r for r in after["reasons"] if r not in before["reasons"]]
+    if (before["rule"], was) != (after["rule"], summary):
+        kind = "decision"
+    elif _said(before) != _said(after):
+        kind = "text"
+    elif new_reasons:
+        kind = "guarded"
+    else:
+        return None
+    return {
+        "id": doc.get("id"),
+        "kind": kind,
+        "text": str(doc["text"]),
+        "before": {"summary": _describe(before), "rule": before["rule"], "replies": _said(before)},
+        "after": {"summary": _describe(after), "rule": after["rule"], "replies": _said(after)},
+        "reasons": after["reasons"] if kind == "decision" else new_reasons,
+    }
+
+
+def _print_change(change: dict[str, Any]) -> None:
+    text = change["text"]
+    before, after = change["before"], change["after"]
+    if change["kind"] == "guarded":
+        click.echo(f"{change['id']}: unchanged, {after['summary']} — a guardrail holds:")
+    else:
+        click.echo(f"{change['id']}: {before['summary']}  →  {after['summary']}")
+    click.echo(f"    text: {text[:100]}{'…' if len(text) > 100 else ''}")
+    if change["kind"] != "guarded":
+        for label, side in (("said", before), ("says", after)):
+            for reply in side["replies"]:
+                where = f"{reply['language']}/{reply['platform']}{', private' if reply['private'] else ''}"
+                click.echo(f"    {label} ({where}): {reply['text']}")
+    for reason in change["reasons"]:
+        click.echo(f"    {'guardrail' if change['kind'] == 'guarded' else 'why'}: {reason}")
 
 
 def _post_doc(decision: dict[str, Any]) -> dict[str, Any]:

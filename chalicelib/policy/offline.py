@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.clock import iso, parse
-from chalicelib.model import Author, Classification, Post, Sentiment
+from chalicelib.model import Author, Classification, Notice, Post, Sentiment
 from chalicelib.policy.context import context_document
-from chalicelib.policy.engine import plan
+from chalicelib.policy.engine import Plan, plan
 from chalicelib.policy.model import Policy
 
 DEFAULT_NOW = "2026-11-23T03:00:00.000Z"
@@ -19,6 +20,37 @@ DEFAULT_NOW = "2026-11-23T03:00:00.000Z"
 
 class PostError(ValueError):
     """A post document that cannot be decided (missing text, unknown channel)."""
+
+
+NoticeSource = Callable[[Post, Classification, datetime], list[dict[str, Any]]]
+"""(post, classification, now) → the `notices` part of its context (the processor's NoticeSource)."""
+
+
+def notices_from_files(
+    paths: Sequence[Path], policies_dir: Path, channels: Mapping[str, ChannelConfig]
+) -> NoticeSource:
+    """Notice files (as marketers write them) as live notices — checked like `notices publish` checks
+    them, never stored — matched to each post as the processor matches live ones."""
+    from chalicelib.notices.matching import context_notices, match_notices
+    from chalicelib.notices.validate import Vocabulary, check_fields, read_notice_file
+
+    vocabulary = Vocabulary.load(policies_dir, channels)
+    notices = []
+    for path in paths:
+        values = check_fields(read_notice_file(path), vocabulary, creating=True)
+        stamp = values.get("starts_at") or DEFAULT_NOW
+        notice_id = values.pop("id", None) or path.stem
+        values.setdefault("starts_at", stamp)
+        notices.append(
+            Notice(
+                id=notice_id, status="active", version=1, author="file", created_at=stamp, updated_at=stamp, **values
+            )
+        )
+
+    def source(post: Post, classification: Classification, now: datetime) -> list[dict[str, Any]]:
+        return context_notices(match_notices(notices, post, classification, now), classification.language)
+
+    return source
 
 
 def post_from_doc(doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig]) -> tuple[Post, ChannelConfig]:
@@ -61,6 +93,46 @@ def post_from_doc(doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig])
     return post, channel
 
 
+def what_is_said(
+    planned: Plan,
+    policy: Policy,
+    post: Post,
+    classification: Classification,
+    now: datetime,
+    incident: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """The text each replying action would send, exactly as production writes it to the outbox (the
+    actions' own effects, nothing written): rule, action, template, private, language, platform, text."""
+    from chalicelib.actions import ACTIONS, ActContext
+
+    said = []
+    for action in planned.actions:
+        if not ACTIONS[action.type].replies:
+            continue
+        ctx = ActContext(post, classification, action.rule, policy, now, planned.notice, incident)
+        for effect in ACTIONS[action.type].effects(action.params, ctx):
+            item = effect.item
+            if effect.table == "outbox" and item is not None and "text" in item:
+                template = action.params.get("template")
+                if template:
+                    found = template in policy.templates.get(classification.language, {})
+                    language = classification.language if found else policy.default_language
+                else:
+                    language = str((planned.notice or {}).get("language") or classification.language)
+                said.append(
+                    {
+                        "rule": action.rule,
+                        "action": action.type,
+                        "template": item.get("template"),
+                        "private": bool(item.get("private")),
+                        "language": language,
+                        "platform": post.platform,
+                        "text": item["text"],
+                    }
+                )
+    return said
+
+
 def _override(classification: Classification, changes: Mapping[str, Any]) -> Classification:
     values = dict(changes)
     if "sentiment" in values:
@@ -82,13 +154,18 @@ def decide(
     notices: list[dict[str, Any]] | None = None,
     classification_overrides: Mapping[str, Any] | None = None,
     incident: dict[str, Any] | None = None,
+    notice_source: NoticeSource | None = None,
 ) -> dict[str, Any]:
-    """One post → what the policy would do, and why. Reads and writes nothing."""
+    """One post → what the policy would do, why, and the text it would send. Writes nothing (reads only
+    what `notice_source` reads). `notices` (context documents) wins over `notice_source`."""
     post, channel = post_from_doc(doc, channels)
     classification = classifier.classify(post)
     if classification_overrides:
         classification = _override(classification, classification_overrides)
-    moment = iso(now or parse(str(doc.get("now") or DEFAULT_NOW)))
+    at = now or parse(str(doc.get("now") or DEFAULT_NOW))
+    moment = iso(at)
+    if notices is None and notice_source is not None:
+        notices = notice_source(post, classification, at)
     context = context_document(post, classification, channel, moment, dict(facts or {}), notices, incident)
     planned = plan(policy, context, post, classification)
     return {
@@ -100,5 +177,6 @@ def decide(
         "rules_evaluated": list(planned.evaluated),
         "shadow": list(planned.shadow),
         "notice": planned.notice and {"id": planned.notice.get("id"), "version": planned.notice.get("version")},
+        "replies": what_is_said(planned, policy, post, classification, at, incident),
         "classification": classification.to_doc(),
     }

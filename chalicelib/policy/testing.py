@@ -1,5 +1,9 @@
 """Policy test cases (`policies/tests/*.yaml`): a post and its circumstances → the expected decision.
 
+`expect` may hold: action, rule, actions (types in order), private, template, guardrail (a reason
+containing it), notice (id), and on the text the customer would get — reply (the whole text),
+reply_contains and reply_excludes (a string or a list).
+
 A case may add `extra_rules` in front of the policy's own, to show that a rule author cannot get past
 a guardrail; they are validated like any rule file.
 """
@@ -72,7 +76,20 @@ def _check(expect: Mapping[str, Any], decision: dict[str, Any]) -> list[str]:
         failures.append(f"guardrail: expected a reason containing {expect['guardrail']!r}, got {decision['reasons']}")
     if "notice" in expect and (decision["notice"] or {}).get("id") != expect["notice"]:
         failures.append(f"notice: expected {expect['notice']!r}, got {decision['notice']}")
+    said = [r["text"] for r in decision.get("replies", [])]
+    if "reply" in expect and expect["reply"] not in said:
+        failures.append(f"reply: expected the text {expect['reply']!r}, got {said}")
+    for part in _listed(expect.get("reply_contains")):
+        if not any(part in text for text in said):
+            failures.append(f"reply_contains: no reply contains {part!r}; got {said}")
+    for part in _listed(expect.get("reply_excludes")):
+        if any(part in text for text in said):
+            failures.append(f"reply_excludes: a reply contains {part!r}: {said}")
     return failures
+
+
+def _listed(value: Any) -> list[str]:
+    return [] if value is None else [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def run_cases(
