@@ -75,3 +75,19 @@ def replace_at(doc: Any, path: tuple[Any, ...], new: Any) -> Any:
         parent = parent[step]
     parent[path[-1]] = new
     return doc
+
+
+def policy_repo(tmp_path: Path) -> Path:
+    """A git repository holding a copy of policies/ in one commit (for `policies diff --base HEAD`)."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import POLICIES
+
+    repo = tmp_path / "repo"
+    shutil.copytree(POLICIES, repo / "policies")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    return repo

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from chalicelib.cli import cli
 from tests.conftest import POLICIES
+from tests.support import policy_repo
 
 
 @pytest.fixture
@@ -108,14 +109,7 @@ def test_decide_rejects_a_post_without_text(runner: CliRunner) -> None:
 
 
 def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Path) -> None:
-    import subprocess
-
-    repo = tmp_path / "repo"
-    shutil.copytree(POLICIES, repo / "policies")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    repo = policy_repo(tmp_path)
     rules = repo / "policies" / "rules" / "10-default.yaml"
     rules.write_text(
         rules.read_text(encoding="utf-8")

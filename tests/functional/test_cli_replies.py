@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 
 from chalicelib.cli import cli
 from tests.conftest import POLICIES
+from tests.support import policy_repo
 
 EXAMPLE = POLICIES / "notices" / "examples" / "qc-mobile-data-outage.yaml"
 
@@ -61,12 +61,7 @@ def test_decide_refuses_a_broken_notice_file(runner: CliRunner, tmp_path: Path) 
 
 
 def _repo_with_changed_thanks(tmp_path: Path) -> tuple[Path, Path]:
-    repo = tmp_path / "repo"
-    shutil.copytree(POLICIES, repo / "policies")
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    repo = policy_repo(tmp_path)
     templates = repo / "policies" / "templates" / "en.yaml"
     text = templates.read_text(encoding="utf-8").replace("that's great to hear!", "we love to hear it!")
     templates.write_text(text, encoding="utf-8")
