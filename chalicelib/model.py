@@ -147,9 +147,14 @@ class Decision:
     """Shadow rules that matched and what they would have done."""
     post: dict[str, Any] = field(default_factory=dict)
     """The post as decided, so `policies diff` can replay stored decisions."""
+    notice: dict[str, Any] | None = None
+    """The notice the decision cited: `{id, version}` (the version the customer was told)."""
+    replies: tuple[dict[str, Any], ...] = ()
+    """What the customer is sent, as queued: template, private, text (masked) per reply."""
 
     def to_doc(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
+        doc["replies"] = [dict(r) for r in self.replies]
         doc["rules_evaluated"] = list(self.rules_evaluated)
         doc["actions"] = [dict(a) for a in self.actions]
         doc["guardrails"] = list(self.guardrails)

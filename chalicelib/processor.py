@@ -6,12 +6,12 @@ else raises, so the queue retries it and, in the end, parks it in the dead-lette
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.actions import ACTIONS, ActContext
+from chalicelib.actions import ACTIONS, ActContext, Effect
 from chalicelib.channels.errors import MalformedEvent
 from chalicelib.clock import Clock, iso
 from chalicelib.model import Classification, Decision, Event, Post
@@ -144,11 +144,11 @@ class Processor:
             )
             with subsegment("decide"):
                 planned = plan(self._policy, context, post, classification)
-            decision = decision_record(post, planned, classification_doc, iso(now))
             effects = []
             for action in planned.actions:
                 ctx = ActContext(post, classification, action.rule, self._policy, now, planned.notice, incident)
                 effects += ACTIONS[action.type].effects(action.params, ctx)
+            decision = decision_record(post, planned, classification_doc, iso(now), effects)
             escalated = next((e.item["escalation_id"] for e in effects if e.table == "escalations" and e.item), None)
             effects += activity_effects(
                 post, facts, now, replied=planned.replies, public_reply=planned.public_reply, escalation_id=escalated
@@ -216,7 +216,10 @@ class Processor:
         return Outcome("decided", decision.reason, post.key, "escalate", FOLLOW_UP_RULE).to_doc()
 
 
-def decision_record(post: Post, planned: Plan, classification_doc: dict[str, Any], now: str) -> Decision:
+def decision_record(
+    post: Post, planned: Plan, classification_doc: dict[str, Any], now: str, effects: Sequence[Effect] = ()
+) -> Decision:
+    """The audit record of one decision; `effects` (the actions' writes) give the texts it queued."""
     first = planned.actions[0] if planned.actions else None
     params: dict[str, Any] = {"type": first.type, **first.params} if first else {"type": "ignore"}
     if first is None:
@@ -241,6 +244,12 @@ def decision_record(post: Post, planned: Plan, classification_doc: dict[str, Any
         guardrails=planned.guardrails,
         shadow=planned.shadow,
         post=post.to_doc(),
+        notice=planned.notice and {"id": planned.notice["id"], "version": int(planned.notice["version"])},
+        replies=tuple(
+            {k: e.item[k] for k in ("template", "private", "text") if k in e.item}
+            for e in effects
+            if e.table == "outbox" and e.item is not None and "text" in e.item
+        ),
     )
 
 

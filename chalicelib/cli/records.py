@@ -58,6 +58,11 @@ def decisions_show(ctx: click.Context, post_key: str, as_json: bool) -> None:
     for action in decision.get("actions", []):
         details = ", ".join(f"{k}={v}" for k, v in sorted(action.items()) if k not in ("type", "rule"))
         click.echo(f"  action: {action['type']} ({details}) from {action['rule']}")
+    for reply in decision.get("replies", []):
+        where = f"{c['language']}/{decision['platform']}{', private' if reply.get('private') else ''}"
+        click.echo(f"  said ({where}, {reply.get('template') or '-'}): {reply['text']}")
+    if decision.get("notice"):
+        click.echo(f"  cited notice: {decision['notice']['id']} version {decision['notice']['version']}")
     click.echo("  rules: " + " → ".join(decision["rules_evaluated"]))
     for note in decision.get("guardrails", []):
         click.echo(f"  guardrail: {note}")

@@ -45,6 +45,9 @@ def test_decisions_show_explains_a_stored_decision(
     assert "decided: reply by rule outage-acknowledge — No notice yet. Acknowledge" in shown.output
     assert "action: reply (private=False, template=outage_ack) from outage-acknowledge" in shown.output
     assert "action: escalate (priority=2, queue=network) from outage-acknowledge" in shown.output
+    assert "said (en/x, outage_ack): Sorry for the trouble with your service. Our network team is on it" in (
+        shown.output
+    )
     assert "rules: not-for-us → spam → abuse-to-moderation" in shown.output
     assert "topic: outage/" in shown.output
 
