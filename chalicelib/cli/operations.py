@@ -220,7 +220,7 @@ def decide(ctx: click.Context, posts_file: Any, notice_sources: tuple[str, ...],
         sources = []
         if files:
             try:
-                sources.append(notices_from_files(files, _settings(ctx).policies_dir, channels))
+                sources.append(notices_from_files(files, _settings(ctx).policies_dir, channels, now))
             except NoticeInvalid as exc:
                 raise CarewireCliError(f"--notices: {exc}") from exc
         if runtime is not None:

@@ -6,8 +6,9 @@ import json
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import yaml
 
 from chalicelib.channels.base import Platform
 from chalicelib.channels.config import ChannelConfig
-from chalicelib.clock import iso
+from chalicelib.clock import parse
 from chalicelib.store.dynamo import Store
 
 DEMO_FILE = Path(__file__).with_name("demo_posts.yaml")
@@ -118,11 +119,20 @@ def build_deliveries(path: Path = DEMO_FILE) -> list[Delivery]:
 
 
 def publish_demo_notice(notices: Any, now: datetime) -> Any:
-    """The bundled example outage notice, published for a window around `now` under a fresh id."""
+    """The bundled example outage notice, live: the one an earlier run published (its window moved on from
+    `now`, as the file's relative times say), or a new one when that one was resolved or expired — under
+    an id no other run can take."""
+    from chalicelib.notices.errors import InvalidTransition
+
+    try:
+        return notices.publish_file(EXAMPLE_NOTICE, author="demo")
+    except InvalidTransition:  # the example's own id is final: a live copy, or a new one under a unique id
+        pass
     fields = dict(yaml.safe_load(EXAMPLE_NOTICE.read_text(encoding="utf-8")))
-    fields["id"] = f"{fields['id']}-{now:%Y%m%d%H%M%S}"
-    fields["starts_at"] = iso(now - timedelta(hours=2))
-    fields["ends_at"] = iso(now + timedelta(hours=10))
+    for notice in notices.live(now):
+        if notice.id.startswith(f"{fields['id']}-") and (notice.ends_at is None or parse(notice.ends_at) > now):
+            return notice
+    fields["id"] = f"{fields['id']}-{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     notice = notices.create(fields, author="demo")
     return notices.publish(notice.id, notice.version, author="demo")
 

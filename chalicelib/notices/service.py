@@ -19,7 +19,14 @@ from chalicelib.notices.errors import InvalidTransition, NoticeInvalid, NoticeNo
 from chalicelib.notices.items import announcement_item, follow_up_marker, follow_up_reply
 from chalicelib.notices.matching import LIVE, context_notices, match_notices
 from chalicelib.notices.store import NoticeStore
-from chalicelib.notices.validate import Vocabulary, check_fields, check_notice, check_publishable, read_notice_file
+from chalicelib.notices.validate import (
+    RELATIVE_HINT,
+    Vocabulary,
+    check_fields,
+    check_notice,
+    check_publishable,
+    read_notice_file,
+)
 
 FINAL = ("resolved", "expired")
 HISTORY_LIMIT = 50
@@ -47,6 +54,15 @@ class Sweep:
 
 def new_id(kind: str, now: datetime) -> str:
     return f"{kind.replace('_', '-')}-{now:%Y%m%d}-{uuid.uuid4().hex[:6]}"
+
+
+def _refuse_past_end(doc: Any, vocabulary: Vocabulary, now: datetime) -> None:
+    """A notice file whose end has passed could never be published: refuse it before creating anything."""
+    values = check_fields(doc, vocabulary, creating=True, now=now)
+    if values.get("ends_at") is not None and parse(values["ends_at"]) <= now:
+        raise NoticeInvalid(
+            [("ends_at", f"already past ({values['ends_at']}); write a later time, or {RELATIVE_HINT}")]
+        )
 
 
 class Notices:
@@ -87,8 +103,8 @@ class Notices:
 
     def create(self, fields: Mapping[str, Any], author: str) -> Notice:
         """A new draft."""
-        values = check_fields(fields, self._vocabulary, creating=True)
         now = self._clock()
+        values = check_fields(fields, self._vocabulary, creating=True, now=now)
         notice_id = values.pop("id", None) or new_id(values["kind"], now)
         values.setdefault("starts_at", iso(now))
         notice = Notice(
@@ -107,11 +123,11 @@ class Notices:
 
     def update(self, notice_id: str, fields: Mapping[str, Any], version: int, author: str) -> Notice:
         """Change the fields given; a live notice stays live (scheduled or active by its new start)."""
-        values = check_fields(fields, self._vocabulary, creating=False)
+        now = self._clock()
+        values = check_fields(fields, self._vocabulary, creating=False, now=now)
         current = self._read(notice_id, version)
         if current.status in FINAL:
             raise InvalidTransition(f"notice {notice_id!r} is {current.status}; it can no longer change")
-        now = self._clock()
         changed = sorted(k for k, v in values.items() if getattr(current, k) != v)
         notice = replace(current, **values)
         if notice.status in LIVE:
@@ -185,6 +201,7 @@ class Notices:
             notice_id = doc.get("id") if isinstance(doc, Mapping) else None
             existing = self._store.get(notice_id) if isinstance(notice_id, str) else None
             if existing is None:
+                _refuse_past_end(doc, self._vocabulary, self._clock())  # before a draft exists: none is left behind
                 notice = self.create(doc, author)
             else:
                 fields = {k: v for k, v in doc.items() if k != "id"}

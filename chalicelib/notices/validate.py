@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,20 +147,46 @@ def _names(
     return tuple(dict.fromkeys(found))
 
 
-def _moment(name: str, value: Any, problems: Problems) -> str | None:
+_RELATIVE = re.compile(r"^\s*(?:now)?\s*(?:([+-])\s*(\d+)\s*([mhd]))?\s*$", re.IGNORECASE)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+RELATIVE_HINT = "a time relative to now: now, +30m, +24h, -2h, +3d"
+
+
+def _relative(value: str, now: datetime | None) -> datetime | None:
+    """`now`, `+24h`, `now-2h`, `+3d` → that moment; None when `value` is not relative."""
+    found = _RELATIVE.match(value)
+    if not found or not (value.strip().lower().startswith("now") or found[1]):
+        return None
+    if now is None:
+        raise ValueError("a relative time needs a clock")
+    if not found[1]:
+        return now
+    delta = timedelta(**{_UNITS[found[3].lower()]: int(found[2])})
+    return now + delta if found[1] == "+" else now - delta
+
+
+def _moment(name: str, value: Any, problems: Problems, now: datetime | None = None) -> str | None:
+    example = f"e.g. 2026-11-23T08:00:00+08:00, or {RELATIVE_HINT}"
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, str):
         try:
+            relative = _relative(value, now)
+        except ValueError:
+            problems.append((name, "a time relative to now is not taken here; write an ISO-8601 time"))
+            return None
+        if relative is not None:
+            return iso(relative)
+        try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            problems.append((name, f"not an ISO-8601 time: {value!r}"))
+            problems.append((name, f"not an ISO-8601 time: {value!r}; {example}"))
             return None
     elif isinstance(value, date):
-        problems.append((name, "a date without a time; write e.g. 2026-11-23T08:00:00+08:00"))
+        problems.append((name, f"a date without a time; {example}"))
         return None
     else:
-        problems.append((name, "expected an ISO-8601 time, e.g. 2026-11-23T08:00:00+08:00"))
+        problems.append((name, f"expected a time, {example}"))
         return None
     if moment.tzinfo is None:
         problems.append((name, "needs a timezone, e.g. 2026-11-23T08:00:00+08:00 or ...Z"))
@@ -168,8 +194,9 @@ def _moment(name: str, value: Any, problems: Problems) -> str | None:
     return iso(moment)
 
 
-def check_fields(doc: Any, vocabulary: Vocabulary, *, creating: bool) -> dict[str, Any]:
-    """The editable fields present in `doc`, normalised. Raises NoticeInvalid listing every problem."""
+def check_fields(doc: Any, vocabulary: Vocabulary, *, creating: bool, now: datetime | None = None) -> dict[str, Any]:
+    """The editable fields present in `doc`, normalised. Raises NoticeInvalid listing every problem.
+    With `now`, `starts_at`/`ends_at` may be relative to it (`now`, `+24h`, `-2h`)."""
     if not isinstance(doc, Mapping):
         raise NoticeInvalid([("", "expected an object of notice fields")])
     problems: Problems = []
@@ -212,9 +239,9 @@ def check_fields(doc: Any, vocabulary: Vocabulary, *, creating: bool) -> dict[st
         elif name in ("channels", "announce_on"):
             values[name] = _names(name, value, problems, {c: c for c in vocabulary.channels}, "channel")
         elif name == "starts_at":
-            values[name] = _moment(name, value, problems)
+            values[name] = _moment(name, value, problems, now)
         elif name == "ends_at":
-            values[name] = None if value is None else _moment(name, value, problems)
+            values[name] = None if value is None else _moment(name, value, problems, now)
     if creating:
         problems += [(name, "required") for name in ("kind", "title", "body") if name not in doc]
     problems += _content(

@@ -106,8 +106,9 @@ def _access(directory: Path, errors: list[PolicyError]) -> None:
 
 def _notice_examples(directory: Path, errors: list[PolicyError]) -> None:
     from chalicelib.channels.config import ChannelConfigError, load_channels
+    from chalicelib.clock import parse, utcnow
     from chalicelib.notices.errors import NoticeInvalid
-    from chalicelib.notices.validate import Vocabulary, check_fields
+    from chalicelib.notices.validate import RELATIVE_HINT, Vocabulary, check_fields
 
     files = sorted((directory / "notices").rglob("*.yaml")) if (directory / "notices").is_dir() else []
     if not files:
@@ -126,14 +127,19 @@ def _notice_examples(directory: Path, errors: list[PolicyError]) -> None:
         vocabulary = Vocabulary.load(directory, channels)
     except (OSError, ValueError, AttributeError):
         return  # the lexicon or brand.yaml is broken, and reported on its own
+    now = utcnow()
     for path in files:
         doc = read_yaml(path, [])
         try:
-            check_fields(doc, vocabulary, creating=True)
+            values = check_fields(doc, vocabulary, creating=True, now=now)
         except NoticeInvalid as exc:
             for where, why in exc.errors:
                 place = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", where))
                 errors.append(PolicyError(str(path), why, field=where or None, at=place))
+            continue
+        if values.get("ends_at") is not None and parse(values["ends_at"]) <= now:
+            message = f"already past ({values['ends_at']}): `notices publish` would refuse it; write {RELATIVE_HINT}"
+            errors.append(PolicyError(str(path), message, field="ends_at", at=("ends_at",)))
 
 
 def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:

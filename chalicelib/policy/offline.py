@@ -27,17 +27,18 @@ NoticeSource = Callable[[Post, Classification, datetime], list[dict[str, Any]]]
 
 
 def notices_from_files(
-    paths: Sequence[Path], policies_dir: Path, channels: Mapping[str, ChannelConfig]
+    paths: Sequence[Path], policies_dir: Path, channels: Mapping[str, ChannelConfig], now: datetime | None = None
 ) -> NoticeSource:
     """Notice files (as marketers write them) as live notices — checked like `notices publish` checks
-    them, never stored — matched to each post as the processor matches live ones."""
+    them, never stored — matched to each post as the processor matches live ones. Relative times (`+24h`)
+    count from `now` (default: the default decision time)."""
     from chalicelib.notices.matching import context_notices, match_notices
     from chalicelib.notices.validate import Vocabulary, check_fields, read_notice_file
 
     vocabulary = Vocabulary.load(policies_dir, channels)
     notices = []
     for path in paths:
-        values = check_fields(read_notice_file(path), vocabulary, creating=True)
+        values = check_fields(read_notice_file(path), vocabulary, creating=True, now=now or parse(DEFAULT_NOW))
         stamp = values.get("starts_at") or DEFAULT_NOW
         notice_id = values.pop("id", None) or path.stem
         values.setdefault("starts_at", stamp)

@@ -106,3 +106,43 @@ def test_known_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == 2
     assert "cannot read" in result.output
     assert runner.invoke(cli, ["notices", "list", "--status", "open"]).exit_code == 2
+
+
+def test_the_readme_example_publishes_as_written_and_again(runner: CliRunner) -> None:
+    """README: `carewire notices publish policies/notices/examples/qc-mobile-data-outage.yaml` — its times are
+    relative to now, so it works on any day; publishing it again moves the same notice, it adds none."""
+    for _ in range(2):
+        result = runner.invoke(cli, ["notices", "publish", str(EXAMPLE)])
+        assert result.exit_code == 0, result.output
+    [row] = json.loads(runner.invoke(cli, ["notices", "list", "--json"]).output)
+    assert (row["id"], row["status"]) == ("outage-qc-mobile-data", "active")
+    left = datetime.fromisoformat(row["ends_at"].replace("Z", "+00:00")) - datetime.now(UTC)
+    assert timedelta(hours=23) < left <= timedelta(hours=24)
+
+
+def test_a_file_that_ended_already_is_refused_with_the_fix_and_leaves_no_draft(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = _notice_file(tmp_path, ends_at="2026-01-02T00:00:00Z")
+    result = runner.invoke(cli, ["notices", "publish", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}: ends_at: already past (2026-01-02T00:00:00.000Z); write a later time, or a time relative" in (
+        result.output
+    )
+    assert json.loads(runner.invoke(cli, ["notices", "list", "--json"]).output) == []
+
+
+def test_the_demo_reuses_its_notice_and_never_collides(tmp_path: Path, dynamodb_endpoint: str) -> None:
+    from chalicelib.local.demo import publish_demo_notice
+    from tests.conftest import make_settings, runtime_on_dynamodb
+
+    for runtime in runtime_on_dynamodb(make_settings(tmp_path)):
+        first = publish_demo_notice(runtime.notices, runtime.clock())
+        again = publish_demo_notice(runtime.notices, runtime.clock())
+        assert again.id == first.id == "outage-qc-mobile-data"
+        assert [n.id for n in runtime.notices.find()] == [first.id]
+        runtime.notices.resolve(again.id, again.version, "test")
+        copies = {publish_demo_notice(runtime.notices, runtime.clock()).id for _ in range(2)}
+        assert len(copies) == 1, "a resolved example is replaced once, then reused"
+        [copy] = copies
+        assert copy.startswith("outage-qc-mobile-data-") and runtime.notices.get(copy).status == "active"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,27 @@ def _stored(values: dict[str, Any]) -> Notice:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_notice_files_are_valid(path: Path) -> None:
-    values = check_fields(read_notice_file(path), VOCABULARY, creating=True)
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    values = check_fields(read_notice_file(path), VOCABULARY, creating=True, now=now)
     check_notice(_stored(values))
+    assert values["ends_at"] is None or values["ends_at"] > "2026-11-30T09:00:00.000Z", "examples must not be over"
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("now", "2026-11-30T09:00:00.000Z"),
+        ("+24h", "2026-12-01T09:00:00.000Z"),
+        ("now - 2h", "2026-11-30T07:00:00.000Z"),
+        ("+30m", "2026-11-30T09:30:00.000Z"),
+        ("+3d", "2026-12-03T09:00:00.000Z"),
+        ("2026-11-23T06:00:00+08:00", "2026-11-22T22:00:00.000Z"),
+    ],
+)
+def test_notice_times_may_be_relative_to_now(written: str, meant: str) -> None:
+    fields = {"kind": "outage", "title": {"en": "t"}, "body": {"en": "b"}, "regions": ["Quezon City"]}
+    now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert check_fields({**fields, "ends_at": written}, VOCABULARY, creating=True, now=now)["ends_at"] == meant
 
 
 def test_there_is_an_example_outage() -> None:

@@ -222,3 +222,15 @@ def test_a_broken_file_is_one_error_not_one_per_rule_that_names_it(policy_dir: P
         "known: window_minutes, baseline_minutes, floor, quiet_minutes, warmup_minutes, link_window_hours, priority, "
         "surprise, min_rate, link_similarity, topics, queue, region_parents, draft_keywords",
     ]
+
+
+def test_an_example_notice_that_has_ended_says_how_to_fix_it(policy_dir: Path) -> None:
+    example = _edit(
+        policy_dir / "notices" / "examples" / "qc-mobile-data-outage.yaml",
+        "ends_at: +24h",
+        "ends_at: 2026-01-02T00:00Z",
+    )
+    assert _one(policy_dir) == (
+        f"{example}:{_line(example, 'ends_at:')}: ends_at: already past (2026-01-02T00:00:00.000Z): `notices publish` "
+        "would refuse it; write a time relative to now: now, +30m, +24h, -2h, +3d"
+    )
