@@ -37,6 +37,21 @@ def test_shape_compares_keys_and_indexes() -> None:
     from chalicelib.store.tables import _shape
 
     request = create_table_request("t", load_definitions()["escalations"])
-    assert _shape(request) == _shape(dict(request))
-    changed = dict(request, GlobalSecondaryIndexes=request["GlobalSecondaryIndexes"][1:])
-    assert _shape(changed) != _shape(request)
+    assert len(request["GlobalSecondaryIndexes"]) > 1
+    # how DescribeTable answers for that table: more fields, indexes in another order
+    described = {
+        "TableName": "t",
+        "TableStatus": "ACTIVE",
+        "ItemCount": 0,
+        "KeySchema": request["KeySchema"],
+        "GlobalSecondaryIndexes": [
+            {**index, "IndexStatus": "ACTIVE", "ItemCount": 0} for index in reversed(request["GlobalSecondaryIndexes"])
+        ],
+    }
+    assert _shape(described) == _shape(request)
+    fewer = dict(described, GlobalSecondaryIndexes=described["GlobalSecondaryIndexes"][1:])
+    assert _shape(fewer) != _shape(request)
+    first = request["GlobalSecondaryIndexes"][0]
+    other_key = dict(first, KeySchema=[{"AttributeName": "elsewhere", "KeyType": "HASH"}])
+    rekeyed = dict(request, GlobalSecondaryIndexes=[other_key, *request["GlobalSecondaryIndexes"][1:]])
+    assert _shape(rekeyed) != _shape(request)
