@@ -5,7 +5,7 @@ all written in one transaction with the decision."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -14,25 +14,14 @@ from chalicelib.escalations import counts, new_item
 from chalicelib.model import Classification, OutboxReply, Post, stable_id
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
+from chalicelib.reply_text import PLATFORM_TEXT_LIMITS, notice_reply_text
+from chalicelib.store.effects import Effect
+
+__all__ = ["ACTIONS", "PLATFORM_TEXT_LIMITS", "ActContext", "Effect", "render"]
 
 TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
 """What a reply template may use, as `$handle`; every value is masked before rendering (the template's own
 text is the operator's, checked at load against brand.yaml, and never masked)."""
-
-PLATFORM_TEXT_LIMITS = {"x": 280}
-
-
-@dataclass(frozen=True)
-class Effect:
-    """One write in the decision's transaction: a Put of `item`, or an Update of `key`."""
-
-    table: str
-    item: dict[str, Any] | None = None
-    key: dict[str, Any] | None = None
-    update: str | None = None
-    condition: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,22 +158,19 @@ class NoticeReply(Action):
 
     def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
         from chalicelib.notices.items import CITATION_TABLE, citation_item
-        from chalicelib.notices.render import fit_text
 
         notice = ctx.notice
         if notice is None:
             raise ValueError("the notice action needs a matching notice (the engine checks this)")
+        wording = ""
         if params.get("template"):
             template = ctx.policy.template(params["template"], ctx.classification.language)
-            text = render(
+            wording = render(
                 template, ctx.post, ctx.classification, {**notice, "link": ""}, cut=False, own=ctx.policy.own_contact
             )
-        else:
-            title = str(notice.get("title", "")).strip()
-            text = f"{title}{'' if title.endswith(('.', '!', '?', ':')) else ':'} {notice.get('body', '')}"
         # the template text is the operator's and its values are masked already; notice text keeps the
         # operator's own contact points (brand.yaml) and nothing else
-        text = fit_text(text, str(notice.get("link", "")), ctx.post.platform, keep=ctx.policy.own_contact)
+        text = notice_reply_text(notice, ctx.post.platform, ctx.policy.own_contact, wording)
         notice_ref = {"notice_id": notice["id"], "notice_version": notice["version"]}
         citation = citation_item(notice["id"], int(notice["version"]), ctx.post, ctx.classification, ctx.now)
         return [

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.actions import ACTIONS, ActContext, Effect
+from chalicelib.actions import ACTIONS, ActContext
 from chalicelib.channels.errors import MalformedEvent
 from chalicelib.clock import Clock, iso
 from chalicelib.model import Classification, Decision, Event, Post
@@ -20,6 +20,7 @@ from chalicelib.policy.context import context_document
 from chalicelib.policy.engine import Plan, plan
 from chalicelib.store.activity import Facts, activity_effects, context_parts
 from chalicelib.store.dynamo import Recorded
+from chalicelib.store.effects import Effect
 
 if TYPE_CHECKING:
     from chalicelib.channels.base import Platform

@@ -14,8 +14,8 @@ from chalicelib.clock import iso
 from chalicelib.observability import COUNTERS, logger
 
 if TYPE_CHECKING:
+    from chalicelib.clock import Clock
     from chalicelib.escalations.queue import EscalationQueue
-    from chalicelib.runtime import Runtime
 
 ALERTS_TOPIC_ENV = "CAREWIRE_ESCALATION_ALERTS_TOPIC"
 """The SNS topic ARN (infra/resources.yaml sets it); unset means alerts are logged."""
@@ -85,6 +85,19 @@ def sweep(queue: EscalationQueue, alerts: Alerts, now: datetime) -> SweepReport:
     return report
 
 
-def run(runtime: Runtime) -> dict[str, Any]:
-    """The scheduled entry point."""
+class SweepParts(Protocol):
+    """What the sweep needs of the runtime (named here, so this module does not depend on `runtime`)."""
+
+    @property
+    def escalations(self) -> EscalationQueue: ...
+
+    @property
+    def escalation_alerts(self) -> Alerts: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+def run(runtime: SweepParts) -> dict[str, Any]:
+    """The scheduled entry point (`runtime`: the Runtime)."""
     return sweep(runtime.escalations, runtime.escalation_alerts, runtime.clock()).to_doc()

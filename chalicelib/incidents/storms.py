@@ -557,7 +557,7 @@ def _incident_doc(item: dict[str, Any]) -> dict[str, Any]:
 def attach_effects(incident: Mapping[str, Any], post: Post, now: datetime) -> list[Any]:
     """The writes that attach a post to an incident, for the decision's transaction: the post (for the
     notice answer and the examples) and one more on the incident's count."""
-    from chalicelib.actions import Effect
+    from chalicelib.store.effects import Effect
 
     incident_id = incident["incident_id"]
     item = {

@@ -290,13 +290,15 @@ def check_notice(notice: Notice) -> None:
 
 
 def read_notice_file(path: Path) -> Any:
-    """A marketer's notice file: YAML with the editable fields (and `id`) at the top; duplicate keys refused.
+    """A marketer's notice file: YAML with the editable fields (and `id`) at the top; duplicate keys refused
+    (the policy files' loader).
     Checked by `Notices.create` / `update` like an API request."""
-    from chalicelib.policy.loader import _StrictLoader  # the policy files' loader: refuses duplicate keys
+    from chalicelib.policy.located import StrictLoader, yaml_problem  # the policy files' reader
 
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)
     except OSError as exc:
         raise NoticeInvalid([("", f"cannot read: {exc.strerror}")], source=str(path)) from exc
     except yaml.YAMLError as exc:
-        raise NoticeInvalid([("", f"invalid YAML: {exc}".replace("\n", " "))], source=str(path)) from exc
+        message, line = yaml_problem(exc)  # its words and line, not PyYAML's `in "<unicode string>"`
+        raise NoticeInvalid([("", f"line {line}: {message}" if line else message)], source=str(path)) from exc

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from chalicelib.policy.errors import PolicyError, PolicyErrors
-from chalicelib.policy.located import add_lines, field_name, read_yaml, schema_problems
+from chalicelib.policy.located import add_lines, error_from_text, field_name, read_yaml, schema_problems
 from chalicelib.policy.model import Policy
 
 ACCESS_SCHEMA: dict[str, Any] = {
@@ -33,40 +33,6 @@ ACCESS_SCHEMA: dict[str, Any] = {
     "required": ["roles"],
     "additionalProperties": False,
 }
-
-_TOP_KEY = re.compile(r"^(?:unknown (?:setting|field) )?'([^']+)'")
-_FIELD = re.compile(r"^[\w'\" .\[\]-]+$")
-
-
-_LOCATED = re.compile(r"^(?P<file>\S.*?(?:\.ya?ml|\.json|/lexicon))(?::(?P<line>\d+))?: (?P<rest>.*)$")
-
-
-def error_from_text(text: str, default_file: Path) -> PolicyError:
-    """A loader's `file[:line]: [field: ]message` line as a located error."""
-    found = _LOCATED.match(text)
-    if not found:
-        return PolicyError(str(default_file), text)
-    file, rest = found["file"], found["rest"]
-    line = int(found["line"]) if found["line"] else None
-    field, _, message = rest.partition(": ")
-    if not message or not _FIELD.match(field) or field.count(" ") > 1 or field.startswith("invalid"):
-        key = _TOP_KEY.match(rest)  # `unknown setting 'flor'; …`, `'audit' is not …`: a top-level key
-        return PolicyError(file, rest, line=line, at=(key[1],) if key else None)
-    at: list[str | int] = []
-    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
-        at.append(int(part[1:-1]) if part.startswith("[") else part.strip("'\""))
-    if field.startswith("channel "):  # channels.yaml names a channel by id: find its index
-        at = ["channels", *_channel_index(Path(file), field.split(" ", 1)[1].strip("'\""))]
-    return PolicyError(file, message, field=field, line=line, at=tuple(at))
-
-
-def _channel_index(path: Path, channel_id: str) -> list[str | int]:
-    errors: list[PolicyError] = []
-    doc = read_yaml(path, errors)
-    for index, raw in enumerate((doc or {}).get("channels") or [] if isinstance(doc, dict) else []):
-        if isinstance(raw, dict) and raw.get("id") == channel_id:
-            return [index]
-    return []
 
 
 def _run(loader: Callable[[], object], errors: list[PolicyError], default_file: Path, *kinds: type[Exception]) -> None:

@@ -22,12 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.actions import ACTIONS, PLATFORM_TEXT_LIMITS, rendered_length
+from chalicelib.actions import ACTIONS, rendered_length
 from chalicelib.clock import parse
 from chalicelib.model import Classification, Post
 from chalicelib.policy.errors import RegexTimeout
 from chalicelib.policy.expressions import search
 from chalicelib.policy.model import Policy, Rule
+from chalicelib.reply_text import PLATFORM_TEXT_LIMITS
 
 OFFER_DM_TEMPLATE = "offer_dm"
 

@@ -16,13 +16,11 @@ from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
 from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
 from chalicelib.policy.fields import field_problems, suggest
-from chalicelib.policy.located import StrictLoader, field_name, read_yaml, schema_problems
+from chalicelib.policy.located import field_name, read_yaml, schema_problems
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
 from chalicelib.publishing import BrandFileError, ContentRules, load_rules
 from chalicelib.publishing import problems as content_problems
-
-_StrictLoader = StrictLoader  # notices/validate.py reads marketers' notice files with it
 
 
 def _read_yaml(path: Path, errors: list[PolicyError]) -> Any:
@@ -298,7 +296,7 @@ def _calendars(directory: Path, errors: list[PolicyError]) -> tuple[dict[str, An
     try:
         return dict(load_calendars(directory / "calendars.yaml", check_schema=_SCHEMA_PASS.get())), False
     except CalendarError as exc:
-        from chalicelib.policy.check import error_from_text
+        from chalicelib.policy.located import error_from_text
 
         errors.extend(error_from_text(line, directory / "calendars.yaml") for line in str(exc).splitlines())
         return {ALWAYS.name: ALWAYS}, True

@@ -3,6 +3,7 @@ errors worded for a person, and the line of any place in a file (found only when
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,40 @@ def field_name(place: Place) -> str | None:
     for part in place:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or None
+
+
+# --- loaders' own error lines ----------------------------------------------------------------------
+
+_TOP_KEY = re.compile(r"^(?:unknown (?:setting|field) )?'([^']+)'")
+_FIELD = re.compile(r"^[\w'\" .\[\]-]+$")
+
+
+_LOCATED = re.compile(r"^(?P<file>\S.*?(?:\.ya?ml|\.json|/lexicon))(?::(?P<line>\d+))?: (?P<rest>.*)$")
+
+
+def error_from_text(text: str, default_file: Path) -> PolicyError:
+    """A loader's `file[:line]: [field: ]message` line as a located error."""
+    found = _LOCATED.match(text)
+    if not found:
+        return PolicyError(str(default_file), text)
+    file, rest = found["file"], found["rest"]
+    line = int(found["line"]) if found["line"] else None
+    field, _, message = rest.partition(": ")
+    if not message or not _FIELD.match(field) or field.count(" ") > 1 or field.startswith("invalid"):
+        key = _TOP_KEY.match(rest)  # `unknown setting 'flor'; …`, `'audit' is not …`: a top-level key
+        return PolicyError(file, rest, line=line, at=(key[1],) if key else None)
+    at: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", field):
+        at.append(int(part[1:-1]) if part.startswith("[") else part.strip("'\""))
+    if field.startswith("channel "):  # channels.yaml names a channel by id: find its index
+        at = ["channels", *_channel_index(Path(file), field.split(" ", 1)[1].strip("'\""))]
+    return PolicyError(file, message, field=field, line=line, at=tuple(at))
+
+
+def _channel_index(path: Path, channel_id: str) -> list[str | int]:
+    errors: list[PolicyError] = []
+    doc = read_yaml(path, errors)
+    for index, raw in enumerate((doc or {}).get("channels") or [] if isinstance(doc, dict) else []):
+        if isinstance(raw, dict) and raw.get("id") == channel_id:
+            return [index]
+    return []

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.actions import Effect
 from chalicelib.clock import iso, parse
 from chalicelib.model import Post
 from chalicelib.store.dynamo import from_item
+from chalicelib.store.effects import Effect
 
 DAY = timedelta(hours=24)
 HOUR = timedelta(hours=1)

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from chalicelib.actions import Effect
 from chalicelib.clock import iso, parse
 from chalicelib.model import Decision
 from chalicelib.privacy import Retention
 from chalicelib.settings import Settings
+from chalicelib.store.effects import Effect, cancellation_reasons, transact_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -81,7 +81,7 @@ class Store:
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            reasons = cancellation_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return Recorded.DUPLICATE
             if "ConditionalCheckFailed" in reasons:
@@ -90,21 +90,8 @@ class Store:
         return Recorded.RECORDED
 
     def _transact_item(self, effect: Effect, moment: datetime) -> dict[str, Any]:
-        if effect.item is not None:
-            item = self._retention.stamp(effect.table, effect.item, moment)
-            return {"Put": {"TableName": self.table(effect.table), "Item": to_item(item)}}
-        update: dict[str, Any] = {
-            "TableName": self.table(effect.table),
-            "Key": to_item(effect.key or {}),
-            "UpdateExpression": effect.update,
-        }
-        if effect.values:
-            update["ExpressionAttributeValues"] = to_item(effect.values)
-        if effect.names:
-            update["ExpressionAttributeNames"] = effect.names
-        if effect.condition:
-            update["ConditionExpression"] = effect.condition
-        return {"Update": update}
+        stamped = self._retention.stamp(effect.table, effect.item, moment) if effect.item is not None else None
+        return transact_item(effect, self.table(effect.table), to_item, stamped)
 
     def park(self, message: dict[str, Any], reason: str, now: datetime) -> str:
         """Keep an event that cannot be processed, with why, for ops to replay or discard."""

@@ -10,8 +10,9 @@ import pytest
 
 from chalicelib.model import Author, Classification, Notice, Post, Sentiment
 from chalicelib.notices.items import citation_item, notice_pk
-from chalicelib.notices.matching import context_notices, match_notices
-from chalicelib.notices.render import render_follow_up, render_notice_reply
+from chalicelib.notices.matching import NoticeMatch, context_notices, match_notices
+from chalicelib.notices.render import render_follow_up
+from chalicelib.reply_text import notice_reply_text
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -126,6 +127,13 @@ def test_best_first_by_score_then_most_recent() -> None:
     assert "region Quezon City" in matches[0].reasons
     assert "keyword 'no signal'" in matches[0].reasons
     assert matches[0].score > matches[2].score
+
+
+def render_notice_reply(notice: Notice, post: Post, classification: Classification) -> str:
+    """What production does: the notice as the engine's context gives it, worded by the `notice` action's
+    text function."""
+    [doc] = context_notices([NoticeMatch(notice, 1, ())], classification.language)
+    return notice_reply_text(doc, post.platform)
 
 
 def test_reply_in_post_language_with_fallback_and_link() -> None:
