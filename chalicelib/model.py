@@ -6,7 +6,9 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Action = Literal["escalate", "reply", "ignore"]
+Action = str
+"""The name of an action in the registry, `chalicelib.actions.ACTIONS` — the one list of actions (a
+decision's `action` is its first action's, or `ignore`)."""
 SentimentLabel = Literal["negative", "neutral", "positive"]
 
 

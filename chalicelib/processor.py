@@ -234,7 +234,7 @@ def decision_record(
         channel=post.channel,
         platform=post.platform,
         post_id=post.post_id,
-        action=planned.primary,  # type: ignore[arg-type]
+        action=planned.primary,
         rule=planned.rule,
         reason=reason,
         params=params,
