@@ -11,6 +11,7 @@ from chalicelib.notices.errors import InvalidTransition, NoticeExists, StaleVers
 from chalicelib.notices.items import CITED, NOTICE_SK, notice_item, notice_pk
 from chalicelib.settings import Settings
 from chalicelib.store.dynamo import from_item, to_item
+from chalicelib.store.effects import cancellation_reasons
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -67,7 +68,7 @@ class NoticeStore:
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except self._client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            reasons = cancellation_reasons(exc)
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise StaleVersion(
                     f"notice {notice.id!r} changed since version {expected_version}: reload it and retry"
@@ -127,7 +128,7 @@ class NoticeStore:
                 ]
             )
         except self._client.exceptions.TransactionCanceledException as exc:
-            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            reasons = cancellation_reasons(exc)
             if "ConditionalCheckFailed" in reasons:
                 return False
             raise
