@@ -108,10 +108,29 @@ def _notice_examples(directory: Path, errors: list[PolicyError]) -> None:
             errors.append(PolicyError(str(path), message, field="ends_at", at=("ends_at",)))
 
 
+_LEXICON_WHERE = re.compile(r"^(?P<file>[\w-]+\.yaml)(?::| (?P<field>[\w.]+):) (?P<message>.*)$")
+
+
+def _lexicon(lexicon: Path, errors: list[PolicyError]) -> None:
+    """The classifier's lexicon, loaded as the classifier loads it; its first problem, in its file."""
+    from chalicelib.classify.lexicon import Lexicon, LexiconError
+
+    try:
+        Lexicon.load(lexicon)
+    except (LexiconError, KeyError, TypeError, ValueError) as exc:
+        text = str(exc)
+        found = _LEXICON_WHERE.match(text)
+        if found is None:
+            errors.append(error_from_text(text, lexicon))
+            return
+        field = found["field"]
+        at = tuple(field.split(".")) if field else None
+        errors.append(PolicyError(str(lexicon / found["file"]), found["message"], field=field, at=at))
+
+
 def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:
     """The policy (None when it does not load) and every error of every file under `directory`."""
     from chalicelib.channels.config import ChannelConfigError, load_channels
-    from chalicelib.classify.lexicon import Lexicon, LexiconError
     from chalicelib.incidents.storms import StormConfig, StormConfigError
     from chalicelib.policy.loader import load_policy
     from chalicelib.privacy import Retention, RetentionError
@@ -138,8 +157,7 @@ def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:
     if directory / "access.yaml" not in broken:
         _access(directory, errors)
     if not any(p.parent.name == "lexicon" for p in broken):
-        lexicon = directory / "lexicon"
-        _run(lambda: Lexicon.load(lexicon), errors, lexicon, LexiconError, KeyError, TypeError, ValueError)
+        _lexicon(directory / "lexicon", errors)
     if not broken & {directory / "channels.yaml", directory / "lexicon" / "operator.yaml"}:
         _notice_examples(directory, errors)
     add_lines(errors)

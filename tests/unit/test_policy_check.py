@@ -98,6 +98,12 @@ def test_a_lexicon_that_parses_but_does_not_load(policy_dir: Path) -> None:
     assert str(path) in _one(policy_dir)
 
 
+def test_a_lexicon_entry_of_the_wrong_kind_is_located(policy_dir: Path) -> None:
+    churn = policy_dir / "lexicon" / "churn.yaml"
+    churn.write_text("# churn\nswitch_verbs: [switch]\nphrases: cancel my plan\n", encoding="utf-8")
+    assert _one(policy_dir) == f"{churn}:3: phrases: expected a list"
+
+
 def test_an_unknown_role_in_access_yaml(policy_dir: Path) -> None:
     access = _edit(policy_dir / "access.yaml", "  agent: [CarewireAgents]", "  agnet: [CarewireAgents]")
     assert _one(policy_dir) == (
