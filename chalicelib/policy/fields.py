@@ -113,10 +113,8 @@ INCIDENT_DOC = _closed(
         "topic": _STRING,
         "region": {"type": ["string", "null"]},
         "services": _NAMES,
-        "status": {"enum": ["open", "closed"]},
+        "status": {"enum": ["open"]},
         "opened_at": _TIME,
-        "closed_at": _TIME_OR_NULL,
-        "closed_reason": _STRING,
         "window_count": _COUNT,
         "baseline_per_minute": {"type": "number"},
         "surprise": {"type": "number"},
@@ -125,12 +123,10 @@ INCIDENT_DOC = _closed(
         "escalation_id": _STRING,
         "notice_id": _STRING,
         "keywords": _NAMES,
-        "posts": _COUNT,
-        "last_post_at": _TIME,
-        "setup_done": {"type": "boolean"},
     },
     nullable=True,
-    description="the open storm this post belongs to (chalicelib/incidents/storms.py), or null",
+    description="the open storm this post belongs to, as `StormWatch` opened it (chalicelib/incidents/storms.py), "
+    "or null",
 )
 
 

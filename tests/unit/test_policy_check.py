@@ -240,3 +240,52 @@ def test_an_example_notice_that_has_ended_says_how_to_fix_it(policy_dir: Path) -
         f"{example}:{_line(example, 'ends_at:')}: ends_at: already past (2026-01-02T00:00:00.000Z): `notices publish` "
         "would refuse it; write a time relative to now: now, +30m, +24h, -2h, +3d"
     )
+
+
+def test_the_context_schema_is_what_the_engine_builds() -> None:
+    """Every part the processor fills validates against the published schema, and the closed parts name
+    exactly the fields the engine puts there: a rule may read what exists, nothing else."""
+    from datetime import UTC, datetime
+
+    from jsonschema import Draft202012Validator
+
+    from chalicelib.channels.config import load_channels
+    from chalicelib.classify import Classifier
+    from chalicelib.model import Author, Notice, Post
+    from chalicelib.notices.matching import NoticeMatch, context_notices
+    from chalicelib.policy.context import context_document
+    from chalicelib.policy.fields import context_schema
+    from chalicelib.store.activity import Facts, context_parts
+    from tests.conftest import POLICIES
+
+    post = Post(
+        "x", "x-care", "1", "1", Author("2", "ana", "Ana"), "@bayanitelcares no signal in Cubao", "2026-11-23T00:00:00Z"
+    )
+    classification = Classifier.from_policies(POLICIES).classify(post)
+    notice = Notice(
+        id="n1",
+        kind="outage",
+        title={"en": "T"},
+        body={"en": "B"},
+        starts_at="2026-11-23T00:00:00Z",
+        status="active",
+        version=1,
+        author="a",
+        created_at="",
+        updated_at="",
+        regions=("Quezon City",),
+    )
+    now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    document = context_document(
+        post,
+        classification,
+        load_channels(POLICIES / "channels.yaml")["x-care"],
+        "2026-11-23T01:00:00.000Z",
+        context_parts(post, Facts({}, {}, {}), now),
+        context_notices([NoticeMatch(notice, 3, ("region Quezon City",))], "en"),
+    )
+    schema = context_schema()
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(document)] == []
+    for part in ("post", "classification", "author", "conversation", "channel", "brand"):
+        assert set(document[part]) == set(schema["properties"][part]["properties"]), part
+    assert set(document["notices"][0]) == set(schema["properties"]["notices"]["items"]["properties"])
