@@ -82,9 +82,12 @@ class Processor:
         self._follow_ups = follow_ups
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
-        """Entry point for one queue message; parks what can never be processed."""
+        """Entry point for one queue message (or a reference to one); parks what can never be processed.
+        Anything else raises, for the queue to retry; PostInProgress (a RetryLater) means "not yet"."""
         try:
-            event = Event.from_message(message)
+            from chalicelib.store.blobs import resolve_message
+
+            event = Event.from_message(resolve_message(message, self._store.blobs))
             return self.process(event, context)
         except ValueError as exc:  # MalformedEvent and malformed messages: permanent, so parked
             park_id = self._store.park(message, f"{type(exc).__name__}: {exc}", self._clock())
