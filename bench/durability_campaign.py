@@ -1,6 +1,7 @@
 """Durability campaign against the real local stack: does "accepted" (HTTP 200) mean persisted?
 
     .venv/bin/python bench/durability_campaign.py [--posts 600] [--burst 2000] [--repo PATH]
+    .venv/bin/python bench/durability_campaign.py --phases heap [--heap-items 30000] [--heaps 256m,1g]
 
 Each phase starts `carewire serve` as a subprocess on a free port with its own home directory, sends
 signed X deliveries (the channel's local development secret, signed as chalicelib/local/demo.py does)
@@ -117,10 +118,19 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError(f"serve did not answer within {timeout} s; see {self.log}")
 
-    def signal(self, sig: int) -> None:
+    def signal(self, sig: int, within: float = 60) -> bool:
+        """Send `sig` and wait for the exit; False if it had to be killed after `within` seconds."""
         assert self.process is not None
         self.process.send_signal(sig)
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=within)
+            return True
+        except subprocess.TimeoutExpired:
+            for pid in self.java_children():
+                os.kill(pid, signal.SIGKILL)
+            self.process.kill()
+            self.process.wait(timeout=30)
+            return False
 
     def java_children(self) -> list[int]:
         assert self.process is not None
@@ -271,17 +281,27 @@ def phase(
     fired = threading.Event()
     notes: list[str] = []
 
+    def inject_safely() -> None:
+        try:
+            inject()
+        except Exception as exc:  # noqa: BLE001 - reported in the table, the phase goes on
+            notes.append(f"fault injection failed: {type(exc).__name__}: {exc}")
+
+    injector = threading.Thread(target=inject_safely, daemon=True)
+
     def fault_at(accepted: int) -> None:
-        if fault == "none" or fired.is_set() or accepted < posts * 0.4:
-            return
-        fired.set()
-        threading.Thread(target=inject, daemon=True).start()
+        with tally.lock:
+            if fault == "none" or fired.is_set() or accepted < posts * 0.4:
+                return
+            fired.set()
+        injector.start()
 
     def inject() -> None:
         started = time.monotonic()
         accepted_then = len(tally.accepted)
         if fault in ("kill-server", "term-server"):
-            server.signal(signal.SIGKILL if fault == "kill-server" else signal.SIGTERM)
+            if not server.signal(signal.SIGKILL if fault == "kill-server" else signal.SIGTERM):
+                notes.append("did not stop within 60 s of SIGTERM: killed")
             for pid in server.java_children():  # an orphaned DynamoDB Local would hold the data files
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.5)
@@ -297,6 +317,8 @@ def phase(
     started = time.perf_counter()
     send_all(url, secret, ids, senders, tally, fault_at)
     sent_s = time.perf_counter() - started
+    if fired.is_set():
+        injector.join()  # the fault (and the restart) is over before counting
     decided, parked = settle(server.endpoint(), home, tally.accepted, settle_for)
     server.signal(signal.SIGTERM)
     accepted = len(tally.accepted)
@@ -317,13 +339,59 @@ def phase(
     }
 
 
+def heap_check(workdir: Path, items: int, heaps: list[str]) -> list[str]:
+    """Write `items` decision-sized items (~3 KB) to a file-backed DynamoDB Local with each heap size and
+    scan them all, as `decisions list` does: does the heap hold the local data?"""
+    import boto3
+
+    from chalicelib.local.dynamodb_local import DynamoDBLocal
+
+    lines = []
+    padding = "customer care text " * 150
+    for heap in heaps:
+        os.environ["CAREWIRE_DYNAMODB_LOCAL_HEAP"] = heap
+        data = workdir / f"heap-{heap}"
+        with DynamoDBLocal(data_dir=data) as server:
+            client = boto3.client("dynamodb", endpoint_url=server.endpoint)
+            client.create_table(
+                TableName="decisions",
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "post_key", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "post_key", "KeyType": "HASH"}],
+            )
+            started = time.perf_counter()
+            for start in range(0, items, 25):
+                requests = [
+                    {"PutRequest": {"Item": {"post_key": {"S": f"x#{n}"}, "text": {"S": padding}}}}
+                    for n in range(start, min(items, start + 25))
+                ]
+                client.batch_write_item(RequestItems={"decisions": requests})
+            written_s = time.perf_counter() - started
+            started = time.perf_counter()
+            scanned, outcome = 0, "ok"
+            try:
+                for page in client.get_paginator("scan").paginate(TableName="decisions"):
+                    scanned += len(page.get("Items", []))
+            except Exception as exc:  # noqa: BLE001 - the failure is the measurement
+                outcome = f"failed: {type(exc).__name__}"
+            alive = server._process is not None and server._process.poll() is None
+            lines.append(
+                f"| {heap} | {items} | {written_s:.0f} s | {scanned} | {time.perf_counter() - started:.1f} s "
+                f"| {outcome}{'' if alive else ', DynamoDB Local died'} |"
+            )
+    os.environ.pop("CAREWIRE_DYNAMODB_LOCAL_HEAP", None)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=600)
     parser.add_argument("--burst", type=int, default=2000, help="deliveries in the 32-sender burst phase")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose server is tested")
     parser.add_argument("--settle", type=float, default=180, help="seconds to wait for decisions")
-    parser.add_argument("--phases", default="kill-server,term-server,kill-dynamodb,burst")
+    parser.add_argument("--phases", default="kill-server,term-server,kill-dynamodb,burst", help="or: heap")
+    parser.add_argument("--heap-items", type=int, default=30_000)
+    parser.add_argument("--heaps", default="256m,1g")
     args = parser.parse_args()
     plan = {
         "kill-server": ("server kill -9", args.posts, "kill-server", 8),
@@ -331,6 +399,12 @@ def main() -> None:
         "kill-dynamodb": ("DynamoDB kill -9", args.posts, "kill-dynamodb", 8),
         "burst": ("burst", args.burst, "none", 32),
     }
+    if args.phases == "heap":
+        with tempfile.TemporaryDirectory(prefix="carewire-heap-") as tmp:
+            lines = heap_check(Path(tmp), args.heap_items, args.heaps.split(","))
+        print("\n| heap | items | written in | scanned | scan time | outcome |\n|---|---|---|---|---|---|")
+        print("\n".join(lines))
+        return
     rows = []
     with tempfile.TemporaryDirectory(prefix="carewire-campaign-") as tmp:
         for key in args.phases.split(","):

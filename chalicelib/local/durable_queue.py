@@ -103,9 +103,11 @@ class DurableQueue:
         self._pending: list[_Ticket] = []
         self._pending_lock = threading.Lock()
         self._commit_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        """One writer at a time in this process: a handoff here is instant, SQLite's busy wait sleeps."""
         self.results: collections.deque[Any] = collections.deque(maxlen=10_000)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._sender = self._connect(check_same_thread=False)
+        self._sender = self._connect(check_same_thread=False, durable=True)
         self._sender.executescript(SCHEMA)
         _owner_only(path)
         self._release_dead_leases()
@@ -114,7 +116,10 @@ class DurableQueue:
             for thread in self._threads:
                 thread.start()
 
-    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+    def _connect(self, check_same_thread: bool = True, durable: bool = False) -> sqlite3.Connection:
+        """`durable`: every commit fsynced (the sender: accepted means on disk). Workers' commits (leases,
+        deletes) survive a process kill without an fsync each; after a power loss one may be redone,
+        which dedupe absorbs."""
         old = os.umask(0o077)  # the file and its -wal/-shm companions: owner only
         try:
             conn = sqlite3.connect(
@@ -123,7 +128,7 @@ class DurableQueue:
         finally:
             os.umask(old)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")  # WAL + FULL: each commit is fsynced before it returns
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")  # WAL + FULL: fsync per commit
         return conn
 
     # -- sending ---------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class DurableQueue:
                     batch, self._pending = self._pending, []
                 error: Exception | None = None
                 try:
-                    with _transaction(self._sender):
+                    with self._write_lock, _transaction(self._sender):
                         self._sender.executemany(
                             "INSERT INTO messages (body, visible_at, enqueued_at) VALUES (?, ?, ?)",
                             [row for t in batch for row in t.rows],
@@ -219,13 +224,18 @@ class DurableQueue:
 
     def _lease(self, conn: sqlite3.Connection) -> Leased | None:
         now = time.time()
-        row = conn.execute(
+        rows = self._write(
+            conn,
             "UPDATE messages SET attempts = attempts + 1, visible_at = ?, lease = ? WHERE id = ("
             " SELECT id FROM messages WHERE visible_at <= ? ORDER BY visible_at, id LIMIT 1"
             ") RETURNING id, body, attempts, deferrals",
             (now + self._visibility, f"{os.getpid()}:{threading.get_ident()}", now),
-        ).fetchone()
-        return Leased(*row) if row else None
+        )
+        return Leased(*rows[0]) if rows else None
+
+    def _write(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._write_lock:
+            return conn.execute(sql, params).fetchall()  # fetched to the end: the statement commits here
 
     def _handle(self, conn: sqlite3.Connection, leased: Leased) -> None:
         try:
@@ -238,7 +248,8 @@ class DurableQueue:
             result = self._handler(message)
         except RetryLater as exc:
             if leased.deferrals < MAX_DEFERRALS:
-                conn.execute(
+                self._write(
+                    conn,
                     "UPDATE messages SET attempts = attempts - 1, deferrals = deferrals + 1, visible_at = ?,"
                     " lease = NULL, last_error = ? WHERE id = ?",
                     (time.time() + exc.delay, str(exc), leased.id),
@@ -249,23 +260,25 @@ class DurableQueue:
             self._failed(conn, leased, message, exc)
         else:
             self.results.append(result)
-            conn.execute("DELETE FROM messages WHERE id = ?", (leased.id,))
+            self._write(conn, "DELETE FROM messages WHERE id = ?", (leased.id,))
 
     def _failed(self, conn: sqlite3.Connection, leased: Leased, message: dict[str, Any], exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
         if leased.attempts < self._attempts:
             delay = min(self._max_backoff, self._backoff * 2 ** (leased.attempts - 1))
-            conn.execute(
+            self._write(
+                conn,
                 "UPDATE messages SET visible_at = ?, lease = NULL, last_error = ? WHERE id = ?",
                 (time.time() + delay, error[:2000], leased.id),
             )
             return
         reason = f"failed {leased.attempts} times: {error}"
         if self._park_safely(message, reason):
-            conn.execute("DELETE FROM messages WHERE id = ?", (leased.id,))
+            self._write(conn, "DELETE FROM messages WHERE id = ?", (leased.id,))
             return
         # Nowhere to park it now (DynamoDB down?): keep it; the next failure parks it again.
-        conn.execute(
+        self._write(
+            conn,
             "UPDATE messages SET attempts = attempts - 1, visible_at = ?, lease = NULL, last_error = ? WHERE id = ?",
             (time.time() + self._max_backoff, f"not parked yet: {error}"[:2000], leased.id),
         )
