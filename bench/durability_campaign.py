@@ -361,7 +361,7 @@ def heap_check(workdir: Path, items: int, heaps: list[str]) -> list[str]:
             )
             started = time.perf_counter()
             for start in range(0, items, 25):
-                requests = [
+                requests: list[Any] = [
                     {"PutRequest": {"Item": {"post_key": {"S": f"x#{n}"}, "text": {"S": padding}}}}
                     for n in range(start, min(items, start + 25))
                 ]

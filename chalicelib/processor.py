@@ -19,6 +19,7 @@ from chalicelib.observability import COUNTERS, logger, post_keys, subsegment
 from chalicelib.policy.context import context_document
 from chalicelib.policy.engine import Plan, plan
 from chalicelib.store.activity import activity_effects, context_parts
+from chalicelib.store.blobs import resolve_message
 from chalicelib.store.dynamo import Recorded
 
 if TYPE_CHECKING:
@@ -85,8 +86,6 @@ class Processor:
         """Entry point for one queue message (or a reference to one); parks what can never be processed.
         Anything else raises, for the queue to retry; PostInProgress (a RetryLater) means "not yet"."""
         try:
-            from chalicelib.store.blobs import resolve_message
-
             event = Event.from_message(resolve_message(message, self._store.blobs))
             return self.process(event, context)
         except ValueError as exc:  # MalformedEvent and malformed messages: permanent, so parked

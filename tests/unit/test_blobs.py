@@ -12,17 +12,17 @@ from chalicelib.store.blobs import BlobMissing, FileBlobs, S3Blobs, by_reference
 
 
 class FakeS3:
-    class exceptions:  # noqa: N801 - mirrors boto3's client.exceptions
+    class exceptions:
         class NoSuchKey(Exception):
             pass
 
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
 
-    def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:  # noqa: N803
+    def put_object(self, Bucket: str, Key: str, Body: bytes, ContentType: str) -> None:
         self.objects[(Bucket, Key)] = Body
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         if (Bucket, Key) not in self.objects:
             raise self.exceptions.NoSuchKey(Key)
         return {"Body": io.BytesIO(self.objects[(Bucket, Key)])}
@@ -43,7 +43,12 @@ def test_s3_blobs_round_trip_a_message_by_reference() -> None:
 
 def test_the_s3_client_is_built_only_when_an_event_is_oversized(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[str] = []
-    monkeypatch.setattr("boto3.client", lambda service, **_: built.append(service) or FakeS3())
+
+    def client(service: str, **_: Any) -> FakeS3:
+        built.append(service)
+        return FakeS3()
+
+    monkeypatch.setattr("boto3.client", client)
     blobs = S3Blobs("bucket")
     assert resolve_message({"channel": "x-care"}, blobs) == {"channel": "x-care"}
     assert built == []
