@@ -339,15 +339,15 @@ def phase(
     }
 
 
-def heap_check(workdir: Path, items: int, heaps: list[str]) -> list[str]:
-    """Write `items` decision-sized items (~3 KB) to a file-backed DynamoDB Local with each heap size and
+def heap_check(workdir: Path, items: int, heaps: list[str], item_kb: int = 3) -> list[str]:
+    """Write `items` decision-sized items (`item_kb` KB) to a file-backed DynamoDB Local with each heap size and
     scan them all, as `decisions list` does: does the heap hold the local data?"""
     import boto3
 
     from chalicelib.local.dynamodb_local import DynamoDBLocal
 
     lines = []
-    padding = "customer care text " * 150
+    padding = "customer care text " * (item_kb * 1024 // 19)
     for heap in heaps:
         os.environ["CAREWIRE_DYNAMODB_LOCAL_HEAP"] = heap
         data = workdir / f"heap-{heap}"
@@ -373,10 +373,11 @@ def heap_check(workdir: Path, items: int, heaps: list[str]) -> list[str]:
                 for page in client.get_paginator("scan").paginate(TableName="decisions"):
                     scanned += len(page.get("Items", []))
             except Exception as exc:  # noqa: BLE001 - the failure is the measurement
-                outcome = f"failed: {type(exc).__name__}"
+                outcome = f"failed: {type(exc).__name__}: {str(exc)[:90]}"
             alive = server._process is not None and server._process.poll() is None
             lines.append(
-                f"| {heap} | {items} | {written_s:.0f} s | {scanned} | {time.perf_counter() - started:.1f} s "
+                f"| {heap} | {items} x {item_kb} KB | {written_s:.0f} s | {scanned} "
+                f"| {time.perf_counter() - started:.1f} s "
                 f"| {outcome}{'' if alive else ', DynamoDB Local died'} |"
             )
     os.environ.pop("CAREWIRE_DYNAMODB_LOCAL_HEAP", None)
@@ -392,6 +393,7 @@ def main() -> None:
     parser.add_argument("--phases", default="kill-server,term-server,kill-dynamodb,burst", help="or: heap")
     parser.add_argument("--heap-items", type=int, default=30_000)
     parser.add_argument("--heaps", default="256m,1g")
+    parser.add_argument("--heap-item-kb", type=int, default=3)
     args = parser.parse_args()
     plan = {
         "kill-server": ("server kill -9", args.posts, "kill-server", 8),
@@ -401,7 +403,7 @@ def main() -> None:
     }
     if args.phases == "heap":
         with tempfile.TemporaryDirectory(prefix="carewire-heap-") as tmp:
-            lines = heap_check(Path(tmp), args.heap_items, args.heaps.split(","))
+            lines = heap_check(Path(tmp), args.heap_items, args.heaps.split(","), args.heap_item_kb)
         print("\n| heap | items | written in | scanned | scan time | outcome |\n|---|---|---|---|---|---|")
         print("\n".join(lines))
         return
