@@ -78,7 +78,7 @@ class Runtime:
         from chalicelib.privacy import Retention
         from chalicelib.store.dynamo import Store
 
-        return Store(self.dynamodb, self.settings, Retention.load(self.settings.policies_dir))
+        return Store(self.dynamodb, self.settings, retention=Retention.load(self.settings.policies_dir))
 
     @cached_property
     def escalations(self) -> EscalationQueue:
@@ -182,13 +182,17 @@ class Runtime:
             import boto3
 
             from chalicelib.intake_queue import SqsIntakeQueue
+            from chalicelib.store.blobs import blobs_for
 
-            return SqsIntakeQueue(self.settings.intake_queue_url, boto3.client("sqs", config=_client_config()))
-        from chalicelib.intake_queue import InProcessQueue
+            sqs = boto3.client("sqs", config=_client_config())
+            return SqsIntakeQueue(self.settings.intake_queue_url, sqs, blobs_for(self.settings))
+        from chalicelib.local.durable_queue import DurableQueue  # local runs and tests only
 
-        return InProcessQueue(
+        return DurableQueue(
+            self.settings.home / "intake.sqlite3",
             handler=lambda message: self.processor.process_message(message),
             park=lambda message, reason: self.store.park(message, reason, self.clock()),
+            blobs=self.store.blobs,
         )
 
     @cached_property

@@ -11,6 +11,8 @@ import click
 
 from chalicelib.cli import CarewireCliError, _local_stack, _runtime, _settings, cli
 
+LISTEN_BACKLOG = 512
+
 
 @cli.command()
 @click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
@@ -33,11 +35,15 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     with _local_stack(settings, announce=True) as runtime:
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
         runtime.classifier  # noqa: B018
+        runtime.queue  # noqa: B018 - start the workers now: what an earlier run accepted is processed first
         config = Config.create(chalice_stage="local", app_name="carewire", chalice_app=app)
         try:
             server = create_local_server(app, config, "127.0.0.1", port)
         except OSError as exc:
             raise CarewireCliError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror} (set PORT)") from exc
+        # Chalice's server threads per request but listens with socketserver's backlog of 5: a burst of
+        # senders gets connection resets. Listening again on the bound socket raises the backlog.
+        server.server.socket.listen(LISTEN_BACKLOG)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         base_url = f"http://127.0.0.1:{port}"

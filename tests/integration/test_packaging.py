@@ -93,3 +93,17 @@ def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]])
     assert "chalicelib/policies/rules/10-default.yaml" in names
     assert "chalicelib/policies/channels.yaml" in names
     assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"
+
+
+def test_oversized_events_have_a_private_bucket_the_functions_can_reach(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    bucket = resources["OversizedEventsBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    objects = {"Fn::Sub": "${OversizedEventsBucket.Arn}/events/*"}
+    grants = {
+        role: [a for s in _statements(resources, role) if s.get("Resource") == objects for a in s["Action"]]
+        for role in ("ApiHandlerRole", "ProcessIntakeRole")
+    }
+    assert grants == {"ApiHandlerRole": ["s3:PutObject"], "ProcessIntakeRole": ["s3:GetObject", "s3:PutObject"]}
+    env = template[1]["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CAREWIRE_OVERSIZE_BUCKET"] == {"Ref": "OversizedEventsBucket"}
