@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 from chalicelib.clock import iso
 from chalicelib.escalations import new_item
-from chalicelib.model import Classification, OutboxReply, Post, stable_id
+from chalicelib.model import Classification, Post
+from chalicelib.outbox import outbox_item
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
 
@@ -100,20 +101,25 @@ class Escalate(Action):
 
 
 def _outbox(ctx: ActContext, template: str, text: str, private: bool, **extra: Any) -> Effect:
-    reply = OutboxReply(
-        reply_id=stable_id("reply", ctx.post.key),
-        status="pending",
-        channel=ctx.post.channel,
-        platform=ctx.post.platform,
-        in_reply_to_post_id=ctx.post.post_id,
-        conversation_id=ctx.post.conversation_id,
-        private=private or ctx.post.is_dm,
+    post = ctx.post
+    private = private or post.is_dm
+    item = outbox_item(
+        kind="dm" if private else "reply",
+        key=(post.key,),
+        channel=post.channel,
+        platform=post.platform,
+        created_at=iso(ctx.now),
         text=text,
+        private=private,
+        in_reply_to_post_id=post.post_id,
+        conversation_id=post.conversation_id,
+        recipient_id=post.author.id,
+        customer_at=post.created_at,
         template=template,
         rule=ctx.rule,
-        created_at=iso(ctx.now),
+        **extra,
     )
-    return Effect("outbox", item={**reply.to_doc(), **extra})
+    return Effect("outbox", item=item)
 
 
 class Reply(Action):
@@ -196,18 +202,17 @@ class Hide(Action):
     schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []}
 
     def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
-        item = {
-            "reply_id": stable_id("hide", ctx.post.key),
-            "status": "pending",
-            "kind": "hide",
-            "channel": ctx.post.channel,
-            "platform": ctx.post.platform,
-            "in_reply_to_post_id": ctx.post.post_id,
-            "conversation_id": ctx.post.conversation_id,
-            "rule": ctx.rule,
-            "created_at": iso(ctx.now),
-            "reason": params.get("reason", "spam"),
-        }
+        item = outbox_item(
+            kind="hide",
+            key=(ctx.post.key,),
+            channel=ctx.post.channel,
+            platform=ctx.post.platform,
+            created_at=iso(ctx.now),
+            in_reply_to_post_id=ctx.post.post_id,
+            conversation_id=ctx.post.conversation_id,
+            rule=ctx.rule,
+            reason=params.get("reason", "spam"),
+        )
         return [Effect("outbox", item=item)]
 
 
