@@ -93,3 +93,20 @@ def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]])
     assert "chalicelib/policies/rules/10-default.yaml" in names
     assert "chalicelib/policies/channels.yaml" in names
     assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"
+
+
+def test_the_outbox_stream_feeds_the_sender_with_partial_failures(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    source = resources["DeliverOutbox"]["Properties"]["Events"]["OutboxStream"]
+    assert source["Type"] == "DynamoDB"
+    assert source["Properties"]["Stream"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert resources["OutboxTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    [event] = resources["SweepOutbox"]["Properties"]["Events"].values()
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    for role in ("DeliverOutboxRole", "SweepOutboxRole"):
+        statements = {s["Sid"]: s for s in _statements(resources, role)}
+        assert all(s["Effect"] == "Allow" for s in statements.values())
+        assert "DecisionsTable" not in repr(statements) and "IdempotencyTable" not in repr(statements)
+        assert statements["AgentAnswered"]["Action"] == ["dynamodb:UpdateItem"]
+    assert "OutboxStream" not in {s["Sid"] for s in _statements(resources, "SweepOutboxRole")}
