@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.clock import parse
 from chalicelib.delivery.errors import (
     ChannelUnauthorized,
     LookupUnsupported,
@@ -24,6 +27,8 @@ from chalicelib.outbox.item import OutboxItem
 
 X_API = "https://api.x.com"
 GRAPH_API = "https://graph.facebook.com/v21.0"
+LOOKUP_PAGES = 20
+"""Pages of 100 read back when looking for what we may have sent."""
 DEFAULT_RESET = 60.0
 """Seconds to wait after a rate limit that names no reset time."""
 
@@ -82,18 +87,35 @@ class XClient:
             return None  # hiding twice is harmless
         if item.private:
             path = f"/2/dm_conversations/with/{_q(dm_peer(item, account_id))}/dm_events"
-            found = self._call("GET", path + "?max_results=100&dm_event.fields=sender_id,text", token).body
-            for event in found.get("data") or []:
+            query = "max_results=100&dm_event.fields=sender_id,text,created_at"
+            for event in self._pages(path, query, token, stop_before=item.created_at):
                 if event.get("sender_id") == account_id and event.get("text") == item.text:
                     return str(event["id"])
             return None
-        path = f"/2/users/{_q(account_id)}/tweets?max_results=100&tweet.fields=referenced_tweets"
-        for tweet in self._call("GET", path, token).body.get("data") or []:
+        path = f"/2/users/{_q(account_id)}/tweets"
+        query = f"max_results=100&tweet.fields=referenced_tweets,created_at&start_time={_x_time(item.created_at)}"
+        for tweet in self._pages(path, query, token, stop_before=item.created_at):
             replied = {r.get("id") for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"}
             target_ok = not replied if item.kind == "brand_post" else item.in_reply_to_post_id in replied
             if tweet.get("text") == item.text and target_ok:
                 return str(tweet["id"])
         return None
+
+    def _pages(self, path: str, query: str, token: str, stop_before: str) -> Iterator[dict[str, Any]]:
+        """Newest first, page after page, until entries older than the item (made before it) or the end. Raises
+        Retryable when LOOKUP_PAGES pages did not reach that far: better to look again later than to guess."""
+        next_token = ""
+        for _ in range(LOOKUP_PAGES):
+            suffix = f"&pagination_token={_q(next_token)}" if next_token else ""
+            page = self._call("GET", f"{path}?{query}{suffix}", token).body
+            entries = page.get("data") or []
+            yield from entries
+            if any(str(e.get("created_at") or "9") < stop_before[:19] for e in entries):
+                return
+            next_token = str((page.get("meta") or {}).get("next_token") or "")
+            if not next_token:
+                return
+        raise Retryable(f"lookup of {path} did not reach back to {stop_before} in {LOOKUP_PAGES} pages")
 
     def _call(self, method: str, path: str, token: str, body: dict[str, Any] | None = None) -> Answer:
         answer = call(method, self._base + path, token, body, self._timeout)
@@ -110,6 +132,12 @@ class XClient:
         if answer.status >= 500:
             raise Retryable(f"x {answer.status}: {detail}")
         raise Rejected(f"x {answer.status}: {detail}")
+
+
+def _x_time(created_at: str) -> str:
+    """X's `start_time` (seconds, `Z`), a minute before `created_at` against clock skew."""
+    moment = parse(created_at) - timedelta(minutes=1) if created_at else datetime(2006, 3, 21, tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _x_detail(answer: Answer) -> str:

@@ -79,6 +79,9 @@ class SenderConfig:
     """A lane waits in-process this long at most (a short 429 reset, a first retry); longer, the sweep returns."""
     budgets: Mapping[str, Budget] = field(default_factory=lambda: dict(BUDGETS))
     state_cache_s: float = 1.0
+    lane_batch: int = 10
+    """Items one sweep settles per lane before moving on: sweeps stay short, so a dead sender's claims and
+    retries that came due are picked up soon, and one busy conversation cannot hold the others back."""
 
 
 DONE, WAIT, BLOCKED, REREAD = "done", "wait", "blocked", "reread"
@@ -129,10 +132,13 @@ class Sender:
 
     # ------------------------------------------------------------------------------------------ lanes
 
-    def deliver_lane(self, lane: str, deadline: float | None = None) -> LaneReport:
-        """Send the lane's open items in order until it is empty, or its head has to wait."""
+    def deliver_lane(self, lane: str, deadline: float | None = None, limit: int | None = None) -> LaneReport:
+        """Send the lane's open items in order until it is empty, its head has to wait, or `limit` settled."""
         report = LaneReport(lane)
         while deadline is None or time.monotonic() < deadline:
+            if limit is not None and report.settled >= limit:
+                report.waiting = "batch done"
+                return report
             items = self._outbox.lane(lane)
             if not items:
                 return report
@@ -176,10 +182,11 @@ class Sender:
 
     def deliver(self, lanes: Iterable[str], workers: int = 4, deadline: float | None = None) -> list[LaneReport]:
         lanes = list(dict.fromkeys(lanes))
+        batch = self.config.lane_batch
         if workers <= 1 or len(lanes) <= 1:
-            return [self.deliver_lane(lane, deadline) for lane in lanes]
+            return [self.deliver_lane(lane, deadline, batch) for lane in lanes]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sender") as pool:
-            return list(pool.map(lambda lane: self.deliver_lane(lane, deadline), lanes))
+            return list(pool.map(lambda lane: self.deliver_lane(lane, deadline, batch), lanes))
 
     def sweep(self, workers: int = 4, deadline: float | None = None) -> list[LaneReport]:
         """The schedule's (and the local loop's) pass: every lane that has something due."""

@@ -36,6 +36,10 @@ def x_length(text: str) -> int:
     return total + _x_weight(text[last:])
 
 
+def without_urls(text: str) -> str:
+    return _URL.sub(" ", text)
+
+
 def _x_weight(text: str) -> int:
     return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT) else 2 for ch in text)
 

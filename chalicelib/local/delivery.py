@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from chalicelib.local.sandbox import Sandbox
-from chalicelib.observability import logger
+from chalicelib.observability import COUNTERS, logger
 from chalicelib.outbox.item import STATES, OutboxItem
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ class OutboxLoop:
                 self._sender.sweep(workers=self._workers, deadline=time.monotonic() + 30)
             except Exception:  # noqa: BLE001 - the loop outlives one bad pass (DynamoDB Local restarting…)
                 logger().exception("outbox sweep failed")
+            COUNTERS.flush()
             self._stop.wait(self._interval)
 
 

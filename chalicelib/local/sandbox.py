@@ -20,12 +20,15 @@ import random
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from chalicelib.clock import iso, parse
 
 _GRAPH = re.compile(r"^/v\d+\.\d+(/.*)$")
 
@@ -63,6 +66,8 @@ class Sandbox:
         self.messages: list[dict[str, Any]] = []
         """Every message accepted (posts, replies, DMs, hides), oldest first."""
         self.requests = 0
+        self.injected: Counter[str] = Counter()
+        """Faults served, by kind."""
         self._rng = random.Random(seed)
         self._ids = itertools.count(1_900_000_000_000_000_001)
         self._lock = threading.Lock()
@@ -136,6 +141,8 @@ class Sandbox:
             account = self.tokens.get(token)
             revoked = token in self.revoked
             fault = self.faults.draw(self._rng)
+            if fault is not None:
+                self.injected[fault] += 1
             reset, slow = self.faults.reset_seconds, self.faults.slow_seconds
         if account is None or revoked or fault == "401":
             return _unauthorized(api)
@@ -144,7 +151,9 @@ class Sandbox:
         if fault == "500":
             return _Answer(500, {"error": {"message": "internal error", "code": 2}} if graph else {"title": "oops"})
         answer = (
-            self._graph(method, graph.group(1), account, body, query) if graph else self._x(method, path, account, body)
+            self._graph(method, graph.group(1), account, body, query)
+            if graph
+            else self._x(method, path, account, body, query)
         )
         if fault == "slow":
             time.sleep(slow)
@@ -154,10 +163,11 @@ class Sandbox:
         with self._lock:
             message.setdefault("id", str(next(self._ids)))
             message["at"] = time.time()
+            message["created_at"] = iso(datetime.now(UTC))
             self.messages.append(message)
             return str(message["id"])
 
-    def _x(self, method: str, path: str, account: str, body: dict[str, Any]) -> _Answer:
+    def _x(self, method: str, path: str, account: str, body: dict[str, Any], query: Mapping[str, str]) -> _Answer:
         parts = path.strip("/").split("/")
         if method == "POST" and path == "/2/tweets":
             reply_to = str((body.get("reply") or {}).get("in_reply_to_tweet_id") or "")
@@ -176,26 +186,12 @@ class Sandbox:
             self._record(api="x", kind="hide", account=account, target=parts[2], id=f"hide-{parts[2]}")
             return _Answer(200, {"data": {"hidden": bool(body.get("hidden"))}})
         if method == "GET" and parts[:2] == ["2", "users"] and parts[-1] == "tweets":
-            mine = [m for m in self.received(api="x", kind="tweet", account=parts[2])][::-1][:100]
-            data = [
-                {
-                    "id": m["id"],
-                    "text": m["text"],
-                    **(
-                        {"referenced_tweets": [{"type": "replied_to", "id": m["in_reply_to"]}]}
-                        if m["in_reply_to"]
-                        else {}
-                    ),
-                }
-                for m in mine
-            ]
-            return _Answer(200, {"data": data, "meta": {"result_count": len(data)}})
+            since = _from_x_time(query.get("start_time"))
+            mine = [m for m in self.received(api="x", kind="tweet", account=parts[2]) if m["created_at"] >= since]
+            return _page(mine[::-1], query, _tweet_view)
         if method == "GET" and parts[:3] == ["2", "dm_conversations", "with"] and parts[-1] == "dm_events":
-            sent = self.received(api="x", kind="dm", account=account, to=parts[3])[::-1][:100]
-            data = [
-                {"id": m["id"], "text": m["text"], "sender_id": account, "event_type": "MessageCreate"} for m in sent
-            ]
-            return _Answer(200, {"data": data})
+            sent = self.received(api="x", kind="dm", account=account, to=parts[3])[::-1]
+            return _page(sent, query, lambda m: {**_tweet_view(m), "sender_id": account, "event_type": "MessageCreate"})
         return _Answer(404, {"title": "Not Found", "detail": f"the sandbox has no {method} {path}"})
 
     def _graph(self, method: str, path: str, account: str, body: dict[str, Any], query: Mapping[str, str]) -> _Answer:
@@ -253,6 +249,29 @@ class _Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _tweet_view(m: dict[str, Any]) -> dict[str, Any]:
+    view = {"id": m["id"], "text": m["text"], "created_at": m["created_at"]}
+    if m.get("in_reply_to"):
+        view["referenced_tweets"] = [{"type": "replied_to", "id": m["in_reply_to"]}]
+    return view
+
+
+def _page(newest_first: list[dict[str, Any]], query: Mapping[str, str], view: Any) -> _Answer:
+    """One page of `max_results` (default 10, at most 100), `pagination_token` = the offset, as X pages."""
+    size = max(1, min(100, int(query.get("max_results") or 10)))
+    start = int(query.get("pagination_token") or 0)
+    chunk = newest_first[start : start + size]
+    meta: dict[str, Any] = {"result_count": len(chunk)}
+    if start + size < len(newest_first):
+        meta["next_token"] = str(start + size)
+    return _Answer(200, {"data": [view(m) for m in chunk], "meta": meta})
+
+
+def _from_x_time(value: str | None) -> str:
+    """X's `start_time` (`2026-11-30T08:47:51Z`) as our ISO text, for comparing with `created_at`."""
+    return iso(parse(value)) if value else ""
 
 
 def _unauthorized(api: str) -> _Answer:

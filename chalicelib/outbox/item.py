@@ -123,9 +123,12 @@ def check_public_text(text: str, platform: str) -> list[str]:
 
     Merge point: the content/PII guard (another branch) is wired here, so every public outbox item —
     rule replies, notice answers and follow-ups, brand posts, agents' answers — passes through it."""
+    from chalicelib.delivery.text import without_urls
     from chalicelib.pii import find_pii
 
-    return ["a public reply may not contain personal data; reply privately"] if find_pii(text) else []
+    if find_pii(without_urls(text)):  # a link's digits are not someone's phone number
+        return ["a public reply may not contain personal data; reply privately"]
+    return []
 
 
 def outbox_item(

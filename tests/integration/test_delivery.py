@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -280,10 +281,10 @@ def test_the_stream_handler_delivers_each_lane_and_fails_only_its_broken_record(
     from chalicelib.delivery.sender import LaneReport, process_stream_batch
 
     class Breaks(Sender):
-        def deliver_lane(self, lane: str, deadline: float | None = None) -> LaneReport:
+        def deliver_lane(self, lane: str, deadline: float | None = None, limit: int | None = None) -> LaneReport:
             if lane.endswith("#boom"):
                 raise RuntimeError("DynamoDB throttled this read")
-            return super().deliver_lane(lane, deadline)
+            return super().deliver_lane(lane, deadline, limit)
 
     good, second, broken = item(1), item(2, minute=1), item(3, conversation="boom")
     queue(ddb_runtime, good, second, broken)
@@ -294,3 +295,18 @@ def test_the_stream_handler_delivers_each_lane_and_fails_only_its_broken_record(
     assert answer == {"batchItemFailures": [{"itemIdentifier": "102"}]}
     assert [t["in_reply_to"] for t in sandbox.received(kind="tweet")] == ["1", "2"]
     assert got(ddb_runtime, broken["reply_id"]).status == "pending"
+
+
+def test_reconciliation_reads_back_past_a_busy_timeline(ddb_runtime: Runtime, sandbox: Sandbox) -> None:
+    """Our timed-out reply is found even when over a page of newer posts came after it (no second send)."""
+    [rid] = queue(ddb_runtime, item(1))
+    sandbox.faults.next.append("slow")
+    sender = make_sender(ddb_runtime, sandbox, replace(FAST, max_inline_wait=0.0))
+    sender.deliver_lane("x-care#c1")
+    assert got(ddb_runtime, rid).status == "unknown"
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    for n in range(150):  # other conversations go on meanwhile
+        sandbox.handle("POST", "/2/tweets", auth, {"text": f"other {n}", "reply": {"in_reply_to_tweet_id": f"9{n}"}})
+    settle(ddb_runtime, sender)
+    [ours] = [t for t in sandbox.received(kind="tweet") if t["in_reply_to"] == "1"]
+    assert (got(ddb_runtime, rid).status, got(ddb_runtime, rid).platform_id) == ("sent", ours["id"])

@@ -77,6 +77,11 @@ def test_it_refuses_what_cannot_be_sent(overrides: dict[str, Any], field: str) -
     assert refused.value.field == field
 
 
+def test_a_links_digits_are_not_personal_data() -> None:
+    item = _reply(text="Fixed: https://status.bayanitel.example/incidents/20261123/0917123456")
+    assert item["visibility"] == "public"
+
+
 def test_personal_data_may_go_privately() -> None:
     item = _reply(text="call me on 0917 123 4567", private=True, recipient_id="7")
     assert (item["visibility"], item["private"]) == ("private", True)
