@@ -95,4 +95,4 @@ def sweep_outbox(event: Any) -> dict[str, Any]:
     import time
 
     reports = runtime.current().sender.sweep(deadline=time.monotonic() + 45)
-    return {"lanes": len(reports), "sent": sum(r.settled for r in reports)}
+    return {"lanes": len(reports), "settled": sum(r.settled for r in reports)}

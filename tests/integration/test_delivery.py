@@ -310,3 +310,29 @@ def test_reconciliation_reads_back_past_a_busy_timeline(ddb_runtime: Runtime, sa
     settle(ddb_runtime, sender)
     [ours] = [t for t in sandbox.received(kind="tweet") if t["in_reply_to"] == "1"]
     assert (got(ddb_runtime, rid).status, got(ddb_runtime, rid).platform_id) == ("sent", ours["id"])
+
+
+def test_graph_rate_limits_revoked_tokens_and_whatsapp_templates(ddb_runtime: Runtime, sandbox: Sandbox) -> None:
+    old = iso(datetime.now(UTC) - timedelta(hours=30))
+    wa: dict[str, Any] = {"channel": "fb-care", "platform": "whatsapp", "account_id": FB_PAGE, "customer_at": old}
+    fb: dict[str, Any] = {"channel": "fb-care", "platform": "facebook", "account_id": FB_PAGE}
+    comment, template = queue(
+        ddb_runtime,
+        item(1, **fb, conversation="t1", in_reply_to_post_id="555_1"),
+        item(2, **wa, kind="dm", conversation="w1", recipient_id="63917", wa_template="service_restored"),
+    )
+    sandbox.faults.next.extend(["429"])  # Meta: HTTP 400, code 4, X-Business-Use-Case-Usage regain time
+    sandbox.faults.reset_seconds = 0.3
+    sender = make_sender(ddb_runtime, sandbox)
+    settle(ddb_runtime, sender)
+    assert got(ddb_runtime, comment).status == "sent"
+    assert got(ddb_runtime, comment).throttled + got(ddb_runtime, template).throttled == 1  # whichever went first
+    assert got(ddb_runtime, template).platform_id == "wamid." + sandbox.received(kind="whatsapp")[0]["id"]
+    assert sandbox.received(kind="whatsapp")[0]["text"] == "template:service_restored"
+
+    [later] = queue(ddb_runtime, item(3, **fb, conversation="t3", in_reply_to_post_id="555_3"))
+    sandbox.revoke()
+    sender.sweep()
+    state = ddb_runtime.outbox.channel_state("fb-care")
+    assert state["health"] == "unhealthy" and "code 190" in state["health_reason"]
+    assert got(ddb_runtime, later).status == "pending"
