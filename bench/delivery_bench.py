@@ -333,6 +333,7 @@ def main() -> None:
     rows = [
         ("sent before the kill", kill["sent_before_kill"]),
         ("claims left in `sending` by the dead sender", kill["stuck_at_kill"]),
+        ("longest lease they still held at the kill", f"{kill['lease_left']:.1f} s"),
         (
             "those settled after (s since kill)",
             f"{kill['recovered_s']:.1f}" if kill["recovered_s"] is not None else "never",

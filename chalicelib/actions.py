@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from chalicelib.clock import iso
+from chalicelib.delivery.text import fit, text_length
 from chalicelib.escalations import new_item
 from chalicelib.model import Classification, Post
 from chalicelib.outbox import outbox_item
@@ -247,13 +248,14 @@ def render(
         values["notice_link"] = str(notice.get("link", ""))
     text = mask(template.text.safe_substitute({k: mask(v) for k, v in values.items()})).strip()
     limit = PLATFORM_TEXT_LIMITS.get(post.platform)
-    if cut and limit and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+    if cut and limit:
+        text = fit(text, post.platform, limit)  # as the platform counts: on X a link is 23, a CJK character 2
     return text
 
 
 def rendered_length(template: ReplyTemplate, post: Post, classification: Classification) -> int:
-    """Length before the platform cut: the engine offers a DM instead of a reply that would be cut."""
+    """Length before the platform cut, as the platform counts it: the engine offers a DM instead of a reply
+    that would be cut."""
     values = {k: "" for k in TEMPLATE_VARIABLES}
     values["name"] = post.author.name.split(" ")[0] if post.author.name else ""
-    return len(template.text.safe_substitute(values).strip())
+    return text_length(template.text.safe_substitute(values).strip(), post.platform)

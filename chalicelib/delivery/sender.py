@@ -169,12 +169,13 @@ class Sender:
         return report
 
     def lanes_due(self, limit: int = 500) -> list[str]:
-        """Lanes with something to do: pending items, claims whose lease ran out, unknowns to reconcile."""
-        now = iso(self._clock())
+        """Lanes with something to do, most urgent first: claims whose lease ran out (or runs out within
+        `max_inline_wait`: a sender died holding them), unknowns to reconcile, then pending items."""
+        soon = iso(self._clock() + timedelta(seconds=self.config.max_inline_wait))
         found: list[str] = []
-        for status in (PENDING, UNKNOWN, SENDING):
+        for status in (SENDING, UNKNOWN, PENDING):
             for item in self._outbox.by_status(status, limit):
-                if status == SENDING and (item.lease_until or "") > now:
+                if status == SENDING and (item.lease_until or "") > soon:
                     continue
                 if item.lane:
                     found.append(item.lane)

@@ -48,6 +48,20 @@ def text_length(text: str, platform: str) -> int:
     return x_length(text) if platform == "x" else len(text)
 
 
+def fit(text: str, platform: str, limit: int) -> str:
+    """`text` cut to `limit` as `platform` counts it, ending in "…" when cut."""
+    if text_length(text, platform) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_length(text[:middle].rstrip() + "…", platform) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + "…"
+
+
 @dataclass(frozen=True)
 class WindowRule:
     """How a private message may go: `send` (ordinary), `tag` (Messenger/Instagram HUMAN_AGENT),

@@ -175,13 +175,13 @@ def test_a_sender_that_dies_mid_send_is_reconciled_after_its_lease(ddb_runtime: 
     doomed = make_sender(ddb_runtime, sandbox, platform_clients={"x": DiesAfterSending(real["x"])})
     with pytest.raises(Dies):
         doomed.deliver_lane("x-care#c1")
-    assert got(ddb_runtime, rid).status == "sending"
+    claimed = got(ddb_runtime, rid)
+    assert claimed.status == "sending" and claimed.lease_until
     survivor = make_sender(ddb_runtime, sandbox)
-    survivor.sweep()
-    assert got(ddb_runtime, rid).status == "sending"  # the lease still runs: nobody touches it
     settle(ddb_runtime, survivor)
     done = got(ddb_runtime, rid)
     assert done.status == "sent" and len(sandbox.received(kind="tweet")) == 1
+    assert done.sent_at is not None and done.sent_at >= claimed.lease_until  # nobody touched it while it ran
 
 
 def test_a_revoked_token_pauses_the_channel_alerts_once_and_drops_nothing(

@@ -95,6 +95,14 @@ def test_x_counts_urls_as_23_and_wide_characters_as_2() -> None:
     assert x_length("é") == 1
 
 
+def test_x_replies_are_cut_as_x_counts() -> None:
+    from chalicelib.delivery.text import fit
+
+    assert fit("see https://example.com/" + "a" * 400, "x", 280) == "see https://example.com/" + "a" * 400
+    cut = fit("日" * 200, "x", 280)
+    assert cut.endswith("…") and x_length(cut) <= 280 and x_length(cut) >= 278
+
+
 def test_meta_windows_hold_tag_or_template() -> None:
     fresh, stale, week_old = (iso(NOW - timedelta(hours=h)) for h in (2, 30, 24 * 8))
     assert window_rule("x", True, False, stale, None, NOW).mode == "send"
