@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from chalicelib.runtime import Runtime
 
 INTERVAL = 0.2
+SWEEP_SECONDS = 2.0
+"""A pass stops starting lanes after this: passes stay short, so a claim whose lease ran out (a sender died)
+or a retry that came due is looked at within seconds. Each pass starts from the oldest pending items."""
 
 
 class OutboxLoop:
@@ -42,7 +45,7 @@ class OutboxLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._sender.sweep(workers=self._workers, deadline=time.monotonic() + 30)
+                self._sender.sweep(workers=self._workers, deadline=time.monotonic() + SWEEP_SECONDS)
             except Exception:  # noqa: BLE001 - the loop outlives one bad pass (DynamoDB Local restarting…)
                 logger().exception("outbox sweep failed")
             COUNTERS.flush()
