@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig, SecretResolver
     from chalicelib.classify import Classifier
     from chalicelib.dedupe import DeliveryDedupe
+    from chalicelib.delivery.sender import Sender
     from chalicelib.escalations.queue import EscalationQueue
     from chalicelib.escalations.sweep import Alerts
     from chalicelib.incidents.storms import StormWatch
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.publishing import Publishing
     from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
+    from chalicelib.store.outbox import OutboxStore
 
 
 def _client_config() -> Any:
@@ -220,6 +222,19 @@ class Runtime:
             platforms={c.id: c.platform for c in self.channels.values()},
             clock=self.clock,
         )
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        from chalicelib.store.outbox import OutboxStore
+
+        return OutboxStore(self.dynamodb, self.settings.table("outbox"))
+
+    @cached_property
+    def sender(self) -> Sender:
+        """The delivery stage; the local stack replaces it with one aimed at the platform sandbox."""
+        from chalicelib.delivery.wiring import build_sender
+
+        return build_sender(self)
 
 
 _current: Runtime | None = None

@@ -24,6 +24,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     from chalice.local import create_local_server
 
     from app import app
+    from chalicelib.local.delivery import local_delivery
 
     settings = _settings(ctx)
     if not settings.is_local:
@@ -32,7 +33,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     # and its data flushed instead of being left running.
     signal.signal(signal.SIGTERM, _interrupt)
     settings.home.mkdir(parents=True, exist_ok=True)
-    with _local_stack(settings, announce=True) as runtime:
+    with _local_stack(settings, announce=True) as runtime, local_delivery(runtime, announce=True):
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
         runtime.classifier  # noqa: B018
         runtime.queue  # noqa: B018 - start the workers now: what an earlier run accepted is processed first
@@ -77,6 +78,17 @@ def _run_demo(runtime: Any, base_url: str) -> None:
         f"\n{decided} decisions in {rows[0]['elapsed_s'] if rows else 0} s; "
         f"escalations open: {len(runtime.store.escalations())}; replies pending: {len(runtime.store.outbox())}\n"
     )
+    _show_deliveries(runtime)
+
+
+def _show_deliveries(runtime: Any) -> None:
+    """What the outbox delivered to the platform sandbox, with each platform id."""
+    from chalicelib.local.delivery import format_deliveries, settled_outbox
+
+    items = settled_outbox(runtime)
+    sent = sum(1 for i in items if i.status == "sent")
+    click.echo(f"Delivered to the platform sandbox: {sent} of {len(items)} outbox items\n")
+    click.echo(format_deliveries(items) + "\n")
 
 
 @cli.command()
