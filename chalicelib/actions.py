@@ -16,6 +16,7 @@ from chalicelib.model import Classification, Post
 from chalicelib.outbox import outbox_item
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
+from chalicelib.publishing import every_contact
 
 TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
 """What a reply template may use, as `$handle`; every value is masked before rendering."""
@@ -113,6 +114,7 @@ def _outbox(ctx: ActContext, template: str, text: str, private: bool, **extra: A
     post = ctx.post
     private = private or post.is_dm
     item = outbox_item(
+        contacts=every_contact(ctx.policy.content_rules),
         kind="dm" if private else "reply",
         key=(post.key,),
         channel=post.channel,

@@ -491,6 +491,7 @@ class EscalationQueue:
                 raise InvalidRequest("text", f"{length} characters; {latest['platform']} allows {limit}")
             try:
                 doc = outbox_item(
+                    contacts=self._publishing.for_channel(latest["channel"]),
                     kind="agent_reply",
                     key=(escalation_id, latest["key"], text),
                     channel=latest["channel"],

@@ -16,6 +16,7 @@ from chalicelib.clock import iso
 from chalicelib.model import Classification, Notice, Post
 from chalicelib.notices.render import render_announcement, render_follow_up
 from chalicelib.outbox import outbox_item
+from chalicelib.publishing import ContentRules
 
 NOTICE_SK = "notice"
 CITED = "cited#"
@@ -70,9 +71,13 @@ def follow_up_marker(notice: Notice, citation: dict[str, Any], now: datetime) ->
     }
 
 
-def follow_up_reply(notice: Notice, citation: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """A pending outbox reply to the cited post, saying the service is back; its id is stable per conversation."""
+def follow_up_reply(
+    notice: Notice, citation: dict[str, Any], now: datetime, contacts: ContentRules | None = None
+) -> dict[str, Any]:
+    """A pending outbox reply to the cited post, saying the service is back; its id is stable per conversation.
+    `contacts`: the brand's own contact points, which the notice text may carry."""
     return outbox_item(
+        contacts=contacts,
         kind="notice_follow_up",
         key=(citation["platform"], citation["conversation_id"]),
         channel=citation["channel"],
@@ -91,9 +96,12 @@ def follow_up_reply(notice: Notice, citation: dict[str, Any], now: datetime) -> 
     )
 
 
-def announcement_item(notice: Notice, channel: str, platform: str, now: datetime) -> dict[str, Any]:
+def announcement_item(
+    notice: Notice, channel: str, platform: str, now: datetime, contacts: ContentRules | None = None
+) -> dict[str, Any]:
     """A pending outbox brand post announcing `notice` on `channel` (a post of its own, not a reply)."""
     return outbox_item(
+        contacts=contacts,
         kind="brand_post",
         key=(notice.id, channel),
         channel=channel,

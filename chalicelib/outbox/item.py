@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from chalicelib.model import stable_id
+from chalicelib.publishing import ContentRules
 
 Kind = Literal["reply", "dm", "hide", "brand_post", "notice_follow_up", "agent_reply"]
 KINDS: tuple[str, ...] = ("reply", "dm", "hide", "brand_post", "notice_follow_up", "agent_reply")
@@ -118,15 +119,20 @@ def lane_of(kind: str, channel: str, conversation_id: str, reply_id: str) -> str
     return f"{channel}#{conversation_id or reply_id}"
 
 
-def check_public_text(text: str, platform: str) -> list[str]:
-    """The content guard for text the public will see: what is wrong with it ([] = fine).
+def check_public_text(text: str, platform: str, contacts: ContentRules | None = None) -> list[str]:
+    """The last guard for text the public will see: what is wrong with it ([] = fine).
 
-    Merge point: the content/PII guard (another branch) is wired here, so every public outbox item —
-    rule replies, notice answers and follow-ups, brand posts, agents' answers — passes through it."""
+    Every public outbox item — rule replies, notice answers and follow-ups, brand posts, agents' answers —
+    passes through it: no personal data, found the way chalicelib/publishing.py finds it (after
+    normalising disguised digits), except the brand's own contact points (`contacts`: its hotline and
+    e-mail from policies/brand.yaml). The full content rules (links, markup, mentions) are applied where the
+    text is written: templates at policy load, notices when published, agents' replies when sent."""
     from chalicelib.delivery.text import without_urls
-    from chalicelib.pii import find_pii
+    from chalicelib.pii import normalise, personal_data
 
-    if find_pii(without_urls(text)):  # a link's digits are not someone's phone number
+    seen, spans = personal_data(normalise(without_urls(text)))
+    rules = contacts or ContentRules("")
+    if any(not rules.is_contact(s["type"], seen[s["start"] : s["end"]]) for s in spans):
         return ["a public reply may not contain personal data; reply privately"]
     return []
 
@@ -145,12 +151,14 @@ def outbox_item(
     recipient_id: str = "",
     account_id: str = "",
     customer_at: str = "",
+    contacts: ContentRules | None = None,
     **context: Any,
 ) -> dict[str, Any]:
     """A pending outbox item as its DynamoDB document. `key` names what the item answers (a post key, a
     notice and channel, an escalation and post and text); the id is derived from it, so writing the same
     item twice finds the first (every writer puts it on `attribute_not_exists(reply_id)`).
 
+    `contacts`: the brand's own contact points, which may appear in public text (see check_public_text).
     `context` carries the provenance fields (template, rule, author, escalation_id, notice_id,
     notice_version, reason, wa_template)."""
     if kind not in KINDS:
@@ -165,7 +173,7 @@ def outbox_item(
     if kind != "hide" and not text.strip():
         raise OutboxRejected("text", "must be non-empty")
     if kind != "hide" and not private:
-        problems = check_public_text(text, platform)
+        problems = check_public_text(text, platform, contacts)
         if problems:
             raise OutboxRejected("text", "; ".join(problems))
     reply_id = stable_id(_KEY_PREFIX[kind], *key)

@@ -30,7 +30,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def test_an_agents_cli_answer_is_delivered_once_and_marks_the_escalation_answered(
-    stack: Runtime,  # noqa: F811
+    stack: Runtime,
     sandbox: Sandbox,
 ) -> None:
     runner = CliRunner()
@@ -60,7 +60,7 @@ def test_an_agents_cli_answer_is_delivered_once_and_marks_the_escalation_answere
 
 
 def test_ops_see_an_unhealthy_channel_resume_it_and_retry_what_failed(
-    stack: Runtime,  # noqa: F811
+    stack: Runtime,
     sandbox: Sandbox,
 ) -> None:
     runner = CliRunner()

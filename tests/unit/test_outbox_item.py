@@ -82,6 +82,18 @@ def test_a_links_digits_are_not_personal_data() -> None:
     assert item["visibility"] == "public"
 
 
+def test_the_brands_own_hotline_may_go_out_in_public_but_a_customers_number_never() -> None:
+    from chalicelib.publishing import ContentRules
+
+    brand = ContentRules("bayanitel", contacts=("(02) 8888-1234", "care@bayanitel.example"))
+    ok = _reply(text="Call our hotline (02) 8888-1234 or care@bayanitel.example", contacts=brand)
+    assert ok["visibility"] == "public"
+    for text in ("Call our hotline (02) 8888-1234", "we will call you on 0917 123 4567", "0917\u200b123\u200b4567"):
+        with pytest.raises(OutboxRejected) as refused:
+            _reply(text=text, contacts=None if "8888" in text else brand)
+        assert refused.value.field == "text"
+
+
 def test_personal_data_may_go_privately() -> None:
     item = _reply(text="call me on 0917 123 4567", private=True, recipient_id="7")
     assert (item["visibility"], item["private"]) == ("private", True)
