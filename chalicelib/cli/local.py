@@ -65,7 +65,9 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _run_demo(runtime: Any, base_url: str) -> None:
     from chalicelib.local.demo import format_rows, publish_demo_notice, replay
+    from chalicelib.local.storm_demo import warm
 
+    warm(runtime, runtime.channels["x-care"].brand)  # before the first post: the storm part needs a baseline
     notice = publish_demo_notice(runtime.notices, runtime.clock())
     click.echo(f"\nPublished the service notice {notice.id!r}: {notice.title[notice.language]}")
     channel = runtime.channels["x-care"]
@@ -79,6 +81,24 @@ def _run_demo(runtime: Any, base_url: str) -> None:
         f"escalations open: {len(runtime.store.escalations())}; replies pending: {len(runtime.store.outbox())}\n"
     )
     _show_deliveries(runtime)
+    _show_storm(runtime, base_url)
+
+
+def _show_storm(runtime: Any, base_url: str) -> None:
+    """A small storm: a burst of outage posts from one region opens one incident, its escalation and a draft."""
+    from chalicelib.local.storm_demo import REGION, storm
+
+    incident = storm(runtime, base_url)
+    if incident is None:
+        click.echo(f"Storm: the burst from {REGION} opened no incident (see policies/storms.yaml)\n")
+        return
+    record = runtime.storms.get(incident["incident_id"]) or incident
+    click.echo(
+        f"Storm: a burst of outage posts from {REGION}: incident {incident['incident_id']} is open "
+        f"({record.get('posts', 0)} posts attached to escalation {incident['escalation_id']} on the "
+        f"{incident['queue']} queue, one alert); draft notice {incident['notice_id']} is ready: "
+        f"`carewire notices publish {incident['notice_id']}`\n"
+    )
 
 
 def _show_deliveries(runtime: Any) -> None:

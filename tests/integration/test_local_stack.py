@@ -165,3 +165,44 @@ def test_a_killed_dynamodb_local_is_restarted_with_its_data(tmp_path: Path) -> N
             time.sleep(0.2)
         assert server.restarts == 1 and server.pid != first
         assert client.get_item(TableName="kept", Key={"k": {"S": "before"}})["Item"]["k"]["S"] == "before"
+
+
+def test_the_demo_decides_delivers_and_opens_a_storm_incident(tmp_path: Path) -> None:
+    """What `make run` shows: every demo delivery decided, the replies delivered to the sandbox with their
+    platform ids, and a small storm that opens one incident with its escalation and draft notice."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from chalicelib.local.dynamodb_local import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"}
+    env.update(CAREWIRE_HOME=str(tmp_path / "home"), POWERTOOLS_LOG_LEVEL="WARNING")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.cli", "serve", "--demo", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert serve.stdout is not None
+    while time.monotonic() < deadline:
+        line = serve.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Carewire is serving"):
+            break
+    serve.send_signal(signal.SIGTERM)
+    serve.communicate(timeout=30)
+    output = "".join(lines)
+    assert re.search(r"^7 decisions in", output, re.M), output[-3000:]
+    delivered = re.search(r"Delivered to the platform sandbox: (\d+) of (\d+) outbox items", output)
+    assert delivered and delivered.group(1) == delivered.group(2) != "0", output[-3000:]
+    storm = re.search(r"^Storm: .* incident (inc-\w+) is open .* draft notice (draft-inc-\w+)", output, re.M)
+    assert storm and storm.group(2) == "draft-" + storm.group(1), output[-3000:]
