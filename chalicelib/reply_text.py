@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib.delivery.text import fit, text_length
 from chalicelib.pii import mask
 
 PLATFORM_TEXT_LIMITS = {"x": 280}
@@ -17,14 +18,14 @@ Keep = Callable[[str, str], bool]
 
 def fit_text(text: str, link: str, platform: str, keep: Keep | None = None) -> str:
     """Masked `text` (`keep`: see `pii.mask`; None masks every span), then ` link`, within the platform's
-    limit: the text is cut, never the link."""
+    limit as the platform counts (on X a link is 23): the text is cut, never the link."""
     text = mask(" ".join(text.split()), keep)
     limit = PLATFORM_TEXT_LIMITS.get(platform)
     tail = f" {link}" if link else ""
-    if limit and len(tail) > limit // 2:
+    if limit and text_length(tail, platform) > limit // 2:
         tail = ""
-    if limit and len(text) + len(tail) > limit:
-        text = text[: limit - len(tail) - 1].rstrip() + "…"
+    if limit and text_length(text + tail, platform) > limit:
+        text = fit(text, platform, limit - text_length(tail, platform))
     return text + tail
 
 

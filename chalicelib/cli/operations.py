@@ -21,8 +21,9 @@ def channels() -> None:
 
 @channels.command("list")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--health", is_flag=True, help="also whether each channel can send (reads the outbox's channel state)")
 @click.pass_context
-def channels_list(ctx: click.Context, as_json: bool) -> None:
+def channels_list(ctx: click.Context, as_json: bool, health: bool) -> None:
     """Each channel's id, platform and webhook path (and, in the local stage, its development secret)."""
     from chalicelib.channels.config import ChannelConfigError, SecretResolver, load_channels
 
@@ -44,11 +45,18 @@ def channels_list(ctx: click.Context, as_json: bool) -> None:
         if settings.is_local:
             row["development_secret"] = resolver.resolve(channel)
         rows.append(row)
+    if health:
+        from chalicelib.cli.outbox import channel_health
+
+        with _runtime(ctx) as runtime:
+            for row in rows:
+                row["delivery"] = channel_health(runtime, row["id"])
     if as_json:
         _echo_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['id']:<16} {row['platform']:<6} {row['webhook_path']:<24} secret {row['secret_ref']}")
+            line = f"{row['id']:<16} {row['platform']:<6} {row['webhook_path']:<24} secret {row['secret_ref']}"
+            click.echo(line + (f"  {row['delivery']['summary']}" if health else ""))
 
 
 @cli.group()
