@@ -108,9 +108,8 @@ def policies_schema(part: str) -> None:
 @click.pass_context
 def classify(ctx: click.Context, text: str | None) -> None:
     """Classify TEXT, or JSONL {"id", "text"} lines on stdin; one JSON line out per post."""
-    from chalicelib.classify import Classifier
 
-    classifier = Classifier.from_policies(_settings(ctx).policies_dir)
+    classifier = _classifier(_settings(ctx).policies_dir)
 
     def emit(post_id: Any, body: str) -> None:
         doc = classifier.classify_text(body).to_doc()
@@ -162,9 +161,25 @@ def access_tokens(ctx: click.Context) -> None:
     _echo_json(local_tokens(settings))
 
 
+def _classifier(policies_dir: Path) -> Any:
+    """The classifier, or the lexicon's problem as one line (`policies check` lists every problem)."""
+    from chalicelib.classify import Classifier
+    from chalicelib.classify.lexicon import LexiconError
+
+    try:
+        return Classifier.from_policies(policies_dir)
+    except LexiconError as exc:
+        from chalicelib.policy.located import read_yaml
+
+        found: list[Any] = []  # a YAML error located as `policies check` locates it, not in PyYAML's words
+        for path in sorted((policies_dir / "lexicon").glob("*.yaml")):
+            read_yaml(path, found)
+        detail = str(found[0]) if found else str(exc)
+        raise CarewireCliError(f"the lexicon does not load: {detail} (`carewire policies check` lists all)") from exc
+
+
 def _policy_parts(ctx: click.Context, directory: Path | None = None) -> tuple[Any, Any, Any]:
     from chalicelib.channels.config import load_channels
-    from chalicelib.classify import Classifier
     from chalicelib.policy.errors import PolicyErrors
     from chalicelib.policy.loader import load_policy
 
@@ -174,7 +189,7 @@ def _policy_parts(ctx: click.Context, directory: Path | None = None) -> tuple[An
         policy = load_policy(directory)
     except PolicyErrors as exc:
         raise CarewireCliError(f"{directory}: the policy does not load:\n{exc}") from exc
-    classifier = Classifier.from_policies(settings.policies_dir)
+    classifier = _classifier(settings.policies_dir)
     return policy, classifier, load_channels(settings.policies_dir / "channels.yaml")
 
 

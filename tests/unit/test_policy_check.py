@@ -289,3 +289,14 @@ def test_the_context_schema_is_what_the_engine_builds() -> None:
     for part in ("post", "classification", "author", "conversation", "channel", "brand"):
         assert set(document[part]) == set(schema["properties"][part]["properties"]), part
     assert set(document["notices"][0]) == set(schema["properties"]["notices"]["items"]["properties"])
+
+
+def test_classify_with_a_broken_lexicon_is_one_located_line(
+    policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
+    churn = _edit(policy_dir / "lexicon" / "churn.yaml", "switch_verbs: [", "switch_verbs: [[")
+    result = CliRunner().invoke(cli, ["--policies", str(policy_dir), "classify", "hello"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: the lexicon does not load: {churn}:")
+    assert "<unicode string>" not in result.output and "Traceback" not in result.output
