@@ -34,6 +34,6 @@ def notice_reply_text(notice: Mapping[str, Any], platform: str, keep: Keep | Non
     post's language, and the link): `wording` (a template rendered around it, its values masked), or
     `Title: body`; then the link, whole, within the platform's limit."""
     if not wording:
-        title = str(notice.get("title", "")).strip()
-        wording = f"{title}{'' if title.endswith(('.', '!', '?', ':')) else ':'} {str(notice.get('body', '')).strip()}"
+        title, body = str(notice.get("title", "")).strip(), str(notice.get("body", "")).strip()
+        wording = f"{title}{'' if title.endswith(('.', '!', '?', ':')) else ':'} {body}" if body else title
     return fit_text(wording, str(notice.get("link", "")), platform, keep)

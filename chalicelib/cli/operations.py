@@ -272,8 +272,9 @@ def decide(ctx: click.Context, posts_file: Any, notice_sources: tuple[str, ...],
     default=None,
     help="default: <policies>/tests",
 )
+@click.option("--show", is_flag=True, help="print what each case's post would be told, per language and platform")
 @click.pass_context
-def policies_test(ctx: click.Context, cases_dir: Path | None) -> None:
+def policies_test(ctx: click.Context, cases_dir: Path | None, show: bool) -> None:
     """Run the policy test cases; exit 1 when any fails."""
     from chalicelib.policy.errors import PolicyErrors
     from chalicelib.policy.testing import run_cases
@@ -284,6 +285,12 @@ def policies_test(ctx: click.Context, cases_dir: Path | None) -> None:
     except PolicyErrors as exc:
         raise CarewireCliError(str(exc)) from exc
     failed = [r for r in results if not r.passed]
+    if show:
+        for result in results:
+            click.echo(f"{'ok  ' if result.passed else 'FAIL'} {Path(result.file).name}: {result.name}")
+            for reply in result.decision.get("replies", []):
+                where = f"{reply['language']}/{reply['platform']}{', private' if reply['private'] else ''}"
+                click.echo(f"     says ({where}): {reply['text']}")
     for result in failed:
         click.echo(f"FAIL {Path(result.file).name}: {result.name}", err=True)
         for failure in result.failures:

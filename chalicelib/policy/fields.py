@@ -11,7 +11,6 @@ and the incident document of `incidents.storms`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from functools import lru_cache
@@ -239,6 +238,8 @@ def _show(value: Any) -> str:
 
 def suggest(name: str, valid: typing.Iterable[str]) -> str:
     """The one valid name close to `name` (a likely typo), else ''."""
+    import difflib  # only errors need it: not on the cold start
+
     close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
     return close[0] if close else ""
 

@@ -108,3 +108,11 @@ def test_policies_diff_json_and_exit_code_for_ci(runner: CliRunner, tmp_path: Pa
     templates = repo / "policies" / "templates" / "en.yaml"
     subprocess.run(["git", "checkout", "-q", "--", str(templates)], cwd=repo, check=True)
     assert runner.invoke(cli, [*args, "--exit-code"]).exit_code == 0
+
+
+def test_policies_test_shows_what_each_case_would_say(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["policies", "test", "--show"])
+    assert result.exit_code == 0, result.output
+    assert "ok   replies.yaml: praise is thanked by first name\n" in result.output
+    assert "     says (en/x): Thank you Paolo, that's great to hear! We'll pass it on to the team.\n" in result.output
+    assert "     says (en/x): Fiber repair in Cubao, back by 6pm https://status.example/cubao\n" in result.output
