@@ -54,8 +54,11 @@ def notices_from_files(
     return source
 
 
-def post_from_doc(doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig]) -> tuple[Post, ChannelConfig]:
-    """`{"id", "text"}` plus optional platform, channel, author, is_dm, in_reply_to, addressed_to_brand."""
+def post_from_doc(
+    doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig], created_at: str = DEFAULT_NOW
+) -> tuple[Post, ChannelConfig]:
+    """`{"id", "text"}` plus optional platform, channel, author, is_dm, in_reply_to, addressed_to_brand,
+    created_at (default `created_at`: the moment it is decided at)."""
     if not isinstance(doc.get("text"), str):
         raise PostError("a post needs a text")
     channel_id = doc.get("channel") or next(iter(channels))
@@ -84,7 +87,7 @@ def post_from_doc(doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig])
             str(author.get("name") or ""),
         ),
         text=text,
-        created_at=str(doc.get("created_at") or DEFAULT_NOW),
+        created_at=str(doc.get("created_at") or created_at),
         is_dm=is_dm,
         in_reply_to_post_id=str(in_reply_to) if in_reply_to else None,
         mentions=mentions,
@@ -159,12 +162,12 @@ def decide(
 ) -> dict[str, Any]:
     """One post → what the policy would do, why, and the text it would send. Writes nothing (reads only
     what `notice_source` reads). `notices` (context documents) wins over `notice_source`."""
-    post, channel = post_from_doc(doc, channels)
+    at = now or parse(str(doc.get("now") or DEFAULT_NOW))
+    moment = iso(at)
+    post, channel = post_from_doc(doc, channels, moment)
     classification = classifier.classify(post)
     if classification_overrides:
         classification = _override(classification, classification_overrides)
-    at = now or parse(str(doc.get("now") or DEFAULT_NOW))
-    moment = iso(at)
     if notices is None and notice_source is not None:
         notices = notice_source(post, classification, at)
     context = context_document(post, classification, channel, moment, dict(facts or {}), notices, incident)

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from chalicelib.cli import cli
+from chalicelib.runtime import Runtime
 from tests.conftest import POLICIES
 from tests.support import policy_repo
 
@@ -116,3 +117,16 @@ def test_policies_test_shows_what_each_case_would_say(runner: CliRunner) -> None
     assert "ok   replies.yaml: praise is thanked by first name\n" in result.output
     assert "     says (en/x): Thank you Paolo, that's great to hear! We'll pass it on to the team.\n" in result.output
     assert "     says (en/x): Fiber repair in Cubao, back by 6pm https://status.example/cubao\n" in result.output
+
+
+def test_decide_answers_with_the_stages_live_notices(stack: Runtime) -> None:
+    published = stack.notices.publish_file(EXAMPLE, "test")
+    post = {"id": "1", "text": "@bayanitelcares no signal in Cubao, mobile data down"}
+    result = CliRunner().invoke(cli, ["decide", "--notices", "live"], input=json.dumps(post) + "\n")
+    assert result.exit_code == 0, result.output
+    decided = json.loads(result.output)
+    assert (decided["rule"], decided["notice"]) == (
+        "outage-with-notice",
+        {"id": published.id, "version": published.version},
+    )
+    assert decided["replies"][0]["text"].startswith("Mobile data outage in Quezon City:")
