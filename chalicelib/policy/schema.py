@@ -54,7 +54,8 @@ def rule_file_schema() -> dict[str, Any]:
                             "type": "string",
                             "minLength": 1,
                             "description": "JMESPath over {post, classification, author, conversation, channel, "
-                            "brand, notices, incident, now}",
+                            "brand, notices, incident, now}; `carewire policies schema --part context` lists every "
+                            "field, and `carewire policies check` refuses any other",
                         },
                         "unless": {"type": "string", "minLength": 1},
                         "actions": {"type": "array", "items": _action_schema(), "minItems": 1},
