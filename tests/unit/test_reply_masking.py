@@ -110,3 +110,30 @@ def test_tag_and_ignore_write_nothing_of_their_own() -> None:
     ctx = ActContext(_post("Maria"), _classification(), "r", load_policy(POLICIES), NOW)
     assert ACTIONS["tag"].effects({"tags": ["vip"]}, ctx) == []
     assert ACTIONS["ignore"].effects({}, ctx) == []
+
+
+def test_a_follow_up_and_an_announcement_keep_the_brands_hotline_and_mask_anything_else() -> None:
+    from chalicelib.model import Notice
+    from chalicelib.notices.items import announcement_item, follow_up_reply
+    from chalicelib.publishing import ContentRules
+
+    notice = Notice(
+        id="outage-qc",
+        kind="outage",
+        title={"en": "Mobile data outage"},
+        body={"en": f"Updates on {HOTLINE}; not on 0917 555 1234."},
+        starts_at="2026-11-23T06:00:00Z",
+        status="active",
+        version=4,
+        author="a",
+        created_at="",
+        updated_at="",
+        link="https://bayanitel.example/qc",
+        follow_up={"en": f"Service is back. Call {HOTLINE} if it is not."},
+    )
+    brand = ContentRules("bayanitel", contacts=(HOTLINE, EMAIL))
+    citation = {"platform": "x", "channel": "x-care", "post_id": "9", "conversation_id": "9", "language": "en"}
+    follow_up = follow_up_reply(notice, citation, NOW, brand)
+    assert follow_up["text"] == f"Service is back. Call {HOTLINE} if it is not. https://bayanitel.example/qc"
+    post = announcement_item(notice, "x-care", "x", NOW, brand)
+    assert post["text"] == (f"Mobile data outage: Updates on {HOTLINE}; not on [phone]. https://bayanitel.example/qc")
