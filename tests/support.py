@@ -91,3 +91,22 @@ def policy_repo(tmp_path: Path) -> Path:
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
     return repo
+
+
+def live_notice(**fields: Any) -> Any:
+    """An active notice (chalicelib.model.Notice) for tests: `fields` over a minimal outage in English."""
+    from chalicelib.model import Notice
+
+    base: dict[str, Any] = {
+        "id": "n1",
+        "kind": "outage",
+        "title": {"en": "T"},
+        "body": {"en": "B"},
+        "starts_at": "2026-11-23T00:00:00Z",
+        "status": "active",
+        "version": 1,
+        "author": "a",
+        "created_at": "",
+        "updated_at": "",
+    }
+    return Notice(**{**base, **fields})

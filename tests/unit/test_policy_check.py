@@ -251,30 +251,19 @@ def test_the_context_schema_is_what_the_engine_builds() -> None:
 
     from chalicelib.channels.config import load_channels
     from chalicelib.classify import Classifier
-    from chalicelib.model import Author, Notice, Post
+    from chalicelib.model import Author, Post
     from chalicelib.notices.matching import NoticeMatch, context_notices
     from chalicelib.policy.context import context_document
     from chalicelib.policy.fields import context_schema
     from chalicelib.store.activity import Facts, context_parts
     from tests.conftest import POLICIES
+    from tests.support import live_notice
 
     post = Post(
         "x", "x-care", "1", "1", Author("2", "ana", "Ana"), "@bayanitelcares no signal in Cubao", "2026-11-23T00:00:00Z"
     )
     classification = Classifier.from_policies(POLICIES).classify(post)
-    notice = Notice(
-        id="n1",
-        kind="outage",
-        title={"en": "T"},
-        body={"en": "B"},
-        starts_at="2026-11-23T00:00:00Z",
-        status="active",
-        version=1,
-        author="a",
-        created_at="",
-        updated_at="",
-        regions=("Quezon City",),
-    )
+    notice = live_notice(regions=("Quezon City",))
     now = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     document = context_document(
         post,

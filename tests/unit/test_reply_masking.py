@@ -113,21 +113,15 @@ def test_tag_and_ignore_write_nothing_of_their_own() -> None:
 
 
 def test_a_follow_up_and_an_announcement_keep_the_brands_hotline_and_mask_anything_else() -> None:
-    from chalicelib.model import Notice
     from chalicelib.notices.items import announcement_item, follow_up_reply
     from chalicelib.publishing import ContentRules
+    from tests.support import live_notice
 
-    notice = Notice(
+    notice = live_notice(
         id="outage-qc",
-        kind="outage",
         title={"en": "Mobile data outage"},
         body={"en": f"Updates on {HOTLINE}; not on 0917 555 1234."},
-        starts_at="2026-11-23T06:00:00Z",
-        status="active",
         version=4,
-        author="a",
-        created_at="",
-        updated_at="",
         link="https://bayanitel.example/qc",
         follow_up={"en": f"Service is back. Call {HOTLINE} if it is not."},
     )
