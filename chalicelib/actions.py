@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from chalicelib.channels.registry import TEXT_LIMITS
 from chalicelib.clock import iso
 from chalicelib.escalations import counts, new_item
 from chalicelib.model import Classification, OutboxReply, Post, stable_id
@@ -18,7 +19,8 @@ from chalicelib.policy.model import Policy, ReplyTemplate
 TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
 """What a reply template may use, as `$handle`; every value is masked before rendering."""
 
-PLATFORM_TEXT_LIMITS = {"x": 280}
+PLATFORM_TEXT_LIMITS = TEXT_LIMITS
+"""Platform → longest public reply, as each platform module declares it (chalicelib/channels/registry.py)."""
 
 
 @dataclass(frozen=True)
