@@ -175,7 +175,7 @@ class StandardWebhooksPlatform(Platform):
         msg_id = header(headers or {}, "webhook-id")
         payload = {"webhook_id": msg_id if isinstance(msg_id, str) else None, "body": body}
         event = Event(channel.id, self.name, "post", payload, received_at)
-        return Split([checked(self.name, channel, "data", event, self.normalize, body)], [])
+        return Split([checked(self.name, channel, "post", event, self.normalize, body)], [])
 
     def normalize(self, event: Event, channel: ChannelConfig) -> Post:
         if event.kind == INVALID_KIND:

@@ -27,14 +27,10 @@ X_SECRETS = {"consumer_secret": NamedSecret(SecretRef(env="X_SECRET"))}
 def channel_for(body: dict[str, Any], handles: tuple[str, ...] = ()) -> ChannelConfig:
     """A channel whose brand account is the delivery's subscribed user."""
     brand_ids = (str(body["for_user_id"]),) if "for_user_id" in body else ()
-    return ChannelConfig(
-        id="telco-x", platform="x", brand_handles=handles, brand_ids=brand_ids, secrets=X_SECRETS
-    )
+    return ChannelConfig(id="telco-x", platform="x", brand_handles=handles, brand_ids=brand_ids, secrets=X_SECRETS)
 
 
-BRANDLESS = ChannelConfig(
-    id="telco-x", platform="x", brand_handles=("bigtelco",), brand_ids=("1",), secrets=X_SECRETS
-)
+BRANDLESS = ChannelConfig(id="telco-x", platform="x", brand_handles=("bigtelco",), brand_ids=("1",), secrets=X_SECRETS)
 
 
 def one_event(body: dict[str, Any], channel: ChannelConfig) -> Event:
