@@ -85,13 +85,7 @@ def test_standard_webhooks_published_vector() -> None:
     headers = {**SW_HEADERS, "webhook-signature": SW["expected"]}
     assert at(0).verify(headers, message(SW), SW["secret"])
     assert not at(0).verify(headers, message(SW) + b" ", SW["secret"])
-    negative = (
-        next(v for v in VECTORS if "1b" in v.get("name", ""))
-        if any("1b" in v.get("name", "") for v in VECTORS)
-        else None
-    )
     bad = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="  # vector #1b of PLATFORMS.md: must fail
-    assert negative is None or negative["expected"] == bad
     assert not at(0).verify({**SW_HEADERS, "webhook-signature": bad}, message(SW), SW["secret"])
 
 
