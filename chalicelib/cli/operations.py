@@ -37,16 +37,27 @@ def channels_list(ctx: click.Context, as_json: bool) -> None:
             "platform": channel.platform,
             "webhook_path": channel.webhook_path,
             "secret_ref": channel.secret.describe(),
+            "secrets": {name: named.describe() for name, named in channel.secrets.items()},
             "brand_handles": list(channel.brand_handles),
         }
         if settings.is_local:
             row["development_secret"] = resolver.resolve(channel)
+            row["development_secrets"] = {name: resolver.value(channel, name) for name in channel.secrets}
         rows.append(row)
     if as_json:
         _echo_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['id']:<16} {row['platform']:<6} {row['webhook_path']:<24} secret {row['secret_ref']}")
+            named = ", ".join(f"{name}={ref}" for name, ref in row["secrets"].items())
+            click.echo(f"{row['id']:<16} {row['platform']:<10} {row['webhook_path']:<26} secrets {named}")
+
+
+@channels.command("schema")
+def channels_schema() -> None:
+    """Print the JSON Schema of posts pushed to a generic (`webhook`, Standard Webhooks) channel."""
+    from chalicelib.channels.standard_webhooks import SCHEMA
+
+    _echo_json(SCHEMA)
 
 
 @cli.group()
