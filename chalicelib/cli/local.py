@@ -66,6 +66,13 @@ def _run_demo(runtime: Any, base_url: str) -> None:
     rows = replay(base_url, channel, runtime.platforms[channel.platform], secret, runtime.store)
     click.echo(f"\nDemo: {len(rows)} signed X deliveries to {base_url}{channel.webhook_path}\n")
     click.echo(format_rows(rows))
+    from chalicelib.local import channel_demo
+
+    others = channel_demo.replay(base_url, runtime)
+    if others:
+        click.echo(f"\nDemo: {len(others)} signed deliveries on the other channels\n")
+        click.echo(format_rows(others))
+    rows += others
     decided = sum(1 for r in rows if r["decision"])
     click.echo(
         f"\n{decided} decisions in {rows[0]['elapsed_s'] if rows else 0} s; "
