@@ -42,12 +42,15 @@ class FacebookPlatform(MetaPlatform):
         if not isinstance(value, dict):
             return [Piece("invalid", {"reason": f"{where}.value must be an object"}, change, where)]
         item, verb = value.get("item"), value.get("verb")
+        if not isinstance(item, str):
+            return unknown(f"{field}:?")
         if item in FEED_NOT_ACTED_ON:
-            return not_acted_on(str(item), FEED_NOT_ACTED_ON[str(item)])
+            return not_acted_on(item, FEED_NOT_ACTED_ON[item])
         if item not in FEED_ITEMS or (field == "mention" and item not in ("comment", "post")):
-            return unknown(f"{field}:{item}" if isinstance(item, str) else f"{field}:?")
+            return unknown(f"{field}:{item}")
         if verb != "add":
-            return not_acted_on(f"{field}:{verb}"[:64], "edits, removals and moderation of existing items")
+            label = f"{field}:{verb}"[:64] if isinstance(verb, str) else f"{field}:?"
+            return not_acted_on(label, "edits, removals and moderation of existing items")
         payload = {"entry_id": entry.get("id"), "entry_time": entry.get("time"), "field": field, "value": value}
         return pieces(str(field), payload, change, where)
 

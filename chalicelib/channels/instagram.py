@@ -33,7 +33,7 @@ class InstagramPlatform(MetaPlatform):
 
     def change_pieces(self, entry: dict[str, Any], change: dict[str, Any], where: str) -> list[Piece | Skipped]:
         field = change.get("field")
-        if field not in COMMENT_FIELDS and field != "mentions":
+        if not isinstance(field, str) or (field not in COMMENT_FIELDS and field != "mentions"):
             return unknown(f"field:{field}" if isinstance(field, str) else "field:?")
         if not isinstance(change.get("value"), dict):
             return [Piece("invalid", {"reason": f"{where}.value must be an object"}, change, where)]

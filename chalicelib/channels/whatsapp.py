@@ -53,7 +53,7 @@ class WhatsAppPlatform(MetaPlatform):
             kind = obj(message).get("type")
             if isinstance(kind, str) and kind in NOT_ACTED_ON_TYPES:
                 found += not_acted_on(kind, NOT_ACTED_ON_TYPES[kind])
-            elif isinstance(message, dict) and kind not in MESSAGE_TYPES:
+            elif isinstance(message, dict) and not (isinstance(kind, str) and kind in MESSAGE_TYPES):
                 found += unknown(f"message:{kind}" if isinstance(kind, str) else "message:?")
             else:
                 sender = obj(message).get("from")
@@ -108,7 +108,7 @@ class WhatsAppPlatform(MetaPlatform):
         if message_id is None:
             raise MalformedEvent("status has no id")
         state = status.get("status")
-        if state not in STATUSES:
+        if not isinstance(state, str) or state not in STATUSES:
             raise MalformedEvent("status is not one of " + ", ".join(sorted(STATUSES)))
         errors = tuple(
             {"code": e.get("code"), "title": text(e.get("title"))}

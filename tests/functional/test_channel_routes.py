@@ -221,3 +221,30 @@ def test_a_generic_post_is_enqueued_with_its_webhook_id(client: Client, rt: Runt
     assert response.status_code == 200
     [event] = queued(rt)
     assert event.payload["webhook_id"].startswith("msg_")
+
+
+class ThrottledSsm:
+    def get_parameter(self, Name: str, WithDecryption: bool) -> dict[str, Any]:
+        raise RuntimeError("ThrottlingException")
+
+
+def test_a_secret_lookup_that_keeps_failing_is_503_and_retried_later(client: Client, rt: Runtime) -> None:
+    from dataclasses import replace
+
+    from chalicelib.channels.config import NamedSecret, SecretRef, SecretResolver
+
+    object.__setattr__(rt.settings, "stage", "prod")
+    channel = rt.channels["fb-page"]
+    rt.channels["fb-page"] = replace(
+        channel, secrets={**channel.secrets, "app_secret": NamedSecret(SecretRef(ssm="/carewire/prod/meta/app-secret"))}
+    )
+    rt.__dict__["secrets"] = SecretResolver(rt.settings, ssm_client_factory=ThrottledSsm, retry_delay=0)
+    body = customer_comment()
+    response = client.http.post(
+        "/webhooks/fb-page",
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+        body=body,
+    )
+    assert response.status_code == 503
+    assert response.json_body["error"] == "try_again"
+    assert queued(rt) == []

@@ -190,6 +190,18 @@ def test_instagram_comment_by_the_brand_handle_is_its_own() -> None:
     assert one_post(INSTAGRAM, body).by_brand is True
 
 
+def test_instagram_dms_arrive_as_messaging_like_messenger() -> None:
+    body = sample("meta_messenger_message_text.json")
+    body["object"] = "instagram"
+    body["entry"][0]["id"] = "0"
+    message = body["entry"][0]["messaging"][0]
+    message["recipient"]["id"] = "0"
+    message["message"] = {"mid": "aWdfZAG1", "attachments": [{"type": "story_mention", "payload": {"url": "u"}}]}
+    post = one_post(INSTAGRAM, body)
+    assert (post.platform, post.is_dm, post.text) == ("instagram", True, "[story_mention]")
+    assert post.conversation_id == "ig:dm:987654321432"
+
+
 # -- WhatsApp --------------------------------------------------------------------------------------------
 
 
