@@ -55,21 +55,26 @@ SCHEMA: dict[str, Any] = {
             "required": ["id", "text", "author"],
             "additionalProperties": False,
             "properties": {
-                "id": {"type": "string", "minLength": 1, "maxLength": 128, "description": "the sender's post id"},
+                "id": {
+                    "type": "string",
+                    "pattern": "\\S",
+                    "maxLength": 128,
+                    "description": "the sender's post id (unique within the channel)",
+                },
                 "text": {"type": "string", "maxLength": 20000},
                 "author": {
                     "type": "object",
                     "required": ["id"],
                     "additionalProperties": False,
                     "properties": {
-                        "id": {"type": "string", "minLength": 1, "maxLength": 128},
+                        "id": {"type": "string", "pattern": "\\S", "maxLength": 128},
                         "handle": {"type": "string", "maxLength": 128},
                         "name": {"type": "string", "maxLength": 256},
                     },
                 },
                 "conversation_id": {
                     "type": "string",
-                    "minLength": 1,
+                    "pattern": "\\S",
                     "maxLength": 128,
                     "description": "posts of one thread share it (default: the post id)",
                 },
@@ -194,7 +199,7 @@ class StandardWebhooksPlatform(Platform):
             platform=self.name,
             channel=channel.id,
             post_id=post_id,
-            conversation_id=text(data.get("conversation_id")) or post_id,
+            conversation_id=f"{channel.id}:{text(data.get('conversation_id')).strip() or post_id}",
             author=Author(
                 id=str(as_id(author.get("id"))), handle=text(author.get("handle")), name=text(author.get("name"))
             ),

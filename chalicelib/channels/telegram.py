@@ -106,7 +106,7 @@ class TelegramPlatform(Platform):
             platform=self.name,
             channel=channel.id,
             post_id=f"{chat_id}:{message_id}",
-            conversation_id=f"tg:{chat_id}",
+            conversation_id=f"tg:{channel.id}:{chat_id}",  # chat ids are per bot
             author=Author(id=sender_id, handle=handle, name=name),
             text=body,
             created_at=from_unix(message.get("date")) or received(event),

@@ -259,7 +259,7 @@ def test_whatsapp_reactions_and_unknown_types_are_acknowledged() -> None:
 
 def test_discourse_post_created_is_a_post_keyed_on_post_and_event() -> None:
     post = one_post(DISCOURSE, sample("discourse_post_created_body.json"), {"X-Discourse-Event": "post_created"})
-    assert (post.post_id, post.conversation_id, post.author.handle) == ("10/1", "topic:10", "user1")
+    assert (post.post_id, post.conversation_id, post.author.handle) == ("10/1", "discourse:test-discourse:10", "user1")
     assert post.text.startswith("阿里云-计算")  # the topic title leads the first post
     assert post.key == "discourse#test-discourse#10/1#created"
     assert post.addressed_to_brand and not post.by_brand
@@ -274,7 +274,7 @@ def test_a_retry_with_a_new_event_id_has_the_same_key() -> None:
 
 def test_discourse_topic_created_is_recognised_and_left_to_its_first_post() -> None:
     post = one_post(DISCOURSE, sample("discourse_topic_created_body.json"), {"X-Discourse-Event": "topic_created"})
-    assert post.conversation_id == "topic:8" and post.skip_reason
+    assert post.conversation_id == "discourse:test-discourse:8" and post.skip_reason
 
 
 def test_discourse_staff_posts_are_the_brands_and_pings_are_acknowledged() -> None:
@@ -290,7 +290,7 @@ def test_discourse_staff_posts_are_the_brands_and_pings_are_acknowledged() -> No
 
 def test_telegram_message_is_a_dm_in_a_private_chat() -> None:
     post = one_post(TELEGRAM, sample("telegram_update_message_text.json"))
-    assert (post.post_id, post.conversation_id, post.text) == ("1111111:1365", "tg:1111111", "/start")
+    assert (post.post_id, post.conversation_id, post.text) == ("1111111:1365", "tg:test-telegram:1111111", "/start")
     assert (post.author.handle, post.is_dm, post.addressed_to_brand) == ("Testusername", True, True)
     assert post.key == "telegram#test-telegram#1111111:1365"
 
@@ -343,3 +343,13 @@ def test_every_invalid_event_is_parked_by_normalize_with_its_reason() -> None:
         event = Event("c", name, INVALID_KIND, {"reason": "why"}, RECEIVED_AT)
         with pytest.raises(ValueError, match="rejected at intake: why"):
             platform.normalize(event, channel(name, ("1",)))
+
+
+def test_a_generic_post_with_a_blank_id_is_parked_and_threads_are_scoped_to_the_channel() -> None:
+    blank = copy.deepcopy(GENERIC)
+    blank["data"]["id"] = "   "  # type: ignore[index]
+    [event] = split(WEBHOOK, blank).events
+    assert event.kind == INVALID_KIND and "data/id" in event.payload["reason"]
+    threaded = copy.deepcopy(GENERIC)
+    threaded["data"]["conversation_id"] = "thread-1"  # type: ignore[index]
+    assert one_post(WEBHOOK, threaded).conversation_id == "test-webhook:thread-1"
