@@ -186,24 +186,6 @@ class Escalation:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class OutboxReply:
-    reply_id: str
-    status: str
-    channel: str
-    platform: str
-    in_reply_to_post_id: str
-    conversation_id: str
-    private: bool
-    text: str
-    template: str
-    rule: str
-    created_at: str
-
-    def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 NOTICE_KINDS = ("outage", "maintenance", "policy_change", "announcement")
 NOTICE_STATUSES = ("draft", "scheduled", "active", "resolved", "expired")
 

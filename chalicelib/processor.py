@@ -20,6 +20,7 @@ from chalicelib.observability import COUNTERS, logger, post_keys, subsegment
 from chalicelib.policy.context import context_document
 from chalicelib.policy.engine import Plan, plan
 from chalicelib.store.activity import Facts, activity_effects, context_parts
+from chalicelib.store.blobs import resolve_message
 from chalicelib.store.dynamo import Recorded
 
 if TYPE_CHECKING:
@@ -100,9 +101,10 @@ class Processor:
         self._delivery_reports = delivery_reports
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
-        """Entry point for one queue message; parks what can never be processed."""
+        """Entry point for one queue message (or a reference to one); parks what can never be processed.
+        Anything else raises, for the queue to retry; PostInProgress (a RetryLater) means "not yet"."""
         try:
-            event = Event.from_message(message)
+            event = Event.from_message(resolve_message(message, self._store.blobs))
             return self.process(event, context)
         except ValueError as exc:  # MalformedEvent and malformed messages: permanent, so parked
             park_id = self._store.park(message, f"{type(exc).__name__}: {exc}", self._clock())

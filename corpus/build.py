@@ -1,6 +1,7 @@
 """Assemble the care-post corpus from writers' posts and two independent annotations per post.
 
-Steps (each reads and writes files under a work folder, default /work/corpus):
+Steps (each reads and writes files under a work folder, default corpus/care-posts/work, which holds the
+writers' files, every annotator's labels and every ruling, so `final` rebuilds posts.jsonl exactly):
   chunks  raw/<writer>.jsonl -> chunks/<writer>-NN.jsonl (the text annotators see: no labels)
   merge   chunks + labels/<annotator>/<chunk>.tsv -> disagreements/<chunk>.tsv (for the adjudicator)
           and agreement.json (Cohen's kappa per label)
@@ -256,7 +257,7 @@ def cmd_final(work: Path, out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=("chunks", "merge", "final"))
-    parser.add_argument("--work", type=Path, default=Path("/work/corpus"))
+    parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "care-posts" / "work")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "care-posts" / "posts.jsonl")
     args = parser.parse_args()
     if args.step == "chunks":

@@ -89,6 +89,7 @@ from chalicelib.cli import (  # noqa: E402,F401
     local,
     notices,
     operations,
+    outbox,
     privacy,
     records,
     replay,

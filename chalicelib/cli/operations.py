@@ -19,8 +19,9 @@ def channels() -> None:
 
 @channels.command("list")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--health", is_flag=True, help="also whether each channel can send (reads the outbox's channel state)")
 @click.pass_context
-def channels_list(ctx: click.Context, as_json: bool) -> None:
+def channels_list(ctx: click.Context, as_json: bool, health: bool) -> None:
     """Each channel's id, platform and webhook path (and, in the local stage, its development secret)."""
     from chalicelib.channels.config import ChannelConfigError, SecretResolver, load_channels
 
@@ -44,12 +45,20 @@ def channels_list(ctx: click.Context, as_json: bool) -> None:
             row["development_secret"] = resolver.resolve(channel)
             row["development_secrets"] = {name: resolver.value(channel, name) for name in channel.secrets}
         rows.append(row)
+    if health:
+        from chalicelib.cli.outbox import channel_health
+
+        with _runtime(ctx) as runtime:
+            for row in rows:
+                row["delivery"] = channel_health(runtime, row["id"])
     if as_json:
         _echo_json(rows)
     else:
         for row in rows:
-            named = ", ".join(f"{name}={ref}" for name, ref in row["secrets"].items())
-            click.echo(f"{row['id']:<16} {row['platform']:<10} {row['webhook_path']:<26} secrets {named}")
+            others = len(row["secrets"]) - 1  # the names are in --json
+            more = f" (+{others} more named)" if others > 0 else ""
+            line = f"{row['id']:<16} {row['platform']:<10} {row['webhook_path']:<26} secret {row['secret_ref']}{more}"
+            click.echo(line + (f"  {row['delivery']['summary']}" if health else ""))
 
 
 @channels.command("schema")
