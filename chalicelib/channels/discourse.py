@@ -4,9 +4,10 @@ Wire facts (PLATFORMS.md §3): one event per POST, the body keyed by the event t
 `{"topic": {...}}`, `{"ping": "OK"}`), the event's name in `X-Discourse-Event` (`post_created`, ...), and
 `X-Discourse-Event-Signature: sha256=<lowercase hex HMAC-SHA256(secret, raw body)>`.
 
-Dedupe: Discourse's automatic retries carry a new `X-Discourse-Event-Id`, so the key is the post and the
-event — `discourse#<channel>#<topic_id>/<post_number>#<event>`, with the channel in it because ids are
-only unique within one forum. `topic_created` fires together with `post_created` for post #1 and carries
+Dedupe: Discourse's automatic retries carry a new `X-Discourse-Event-Id`, so the key is the post id and the
+event — `discourse#<channel>#<post id>#<event>`, with the channel in it because ids are only unique within
+one forum. A post's `post_id` is `<topic_id>/<post_number>`, what a reply through the API names.
+`topic_created` fires together with `post_created` for post #1 and carries
 only the title: its post is recognised and skipped (`skip_reason`), the first post decides.
 `brand_handles` are the brand's staff usernames (their posts are the brand's own).
 """
@@ -49,7 +50,7 @@ class DiscoursePlatform(Platform):
     secret_names = ("webhook_secret", "api_key")
     signing_secret = "webhook_secret"
     own_posts = "the author's username is one of brand_handles or user_id one of brand_ids (staff accounts)"
-    dedupe = "discourse#<channel>#<topic_id>/<post_number>#<event> (retries carry new event ids)"
+    dedupe = "discourse#<channel>#<post id>#<event> (retries carry new event ids)"
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
         value = header(headers, self.signature_header)
@@ -92,8 +93,9 @@ class DiscoursePlatform(Platform):
             raise MalformedEvent("post_created carries no post object")
         topic_id = as_id(post.get("topic_id"))
         number = as_id(post.get("post_number"))
-        if topic_id is None or number is None:
-            raise MalformedEvent("post has no topic_id/post_number")
+        forum_post_id = as_id(post.get("id"))
+        if topic_id is None or number is None or forum_post_id is None:
+            raise MalformedEvent("post has no id/topic_id/post_number")
         username = text(post.get("username"))
         user_id = as_id(post.get("user_id"))
         body = text(post.get("raw")) or _TAGS.sub(" ", text(post.get("cooked"))).strip()
@@ -120,7 +122,7 @@ class DiscoursePlatform(Platform):
             by_brand=by_brand,
             addressed_to_brand=not by_brand and (number == "1" or any(channel.is_brand_handle(m) for m in mentions)),
             skip_reason=skip,
-            dedupe_key=f"discourse#{channel.id}#{topic_id}/{number}#created",
+            dedupe_key=f"discourse#{channel.id}#{forum_post_id}#{name or 'post_created'}",
         )
 
     def _topic(self, event: Event, channel: ChannelConfig, name: str) -> Post:
@@ -144,7 +146,7 @@ class DiscoursePlatform(Platform):
             is_dm=topic.get("archetype") == "private_message",
             by_brand=channel.is_brand_handle(username or None) or channel.is_brand_id(user_id),
             skip_reason=FIRST_POST_ONLY,
-            dedupe_key=f"discourse#{channel.id}#{topic_id}/1#topic",
+            dedupe_key=f"discourse#{channel.id}#topic:{topic_id}#{name or 'topic_created'}",
         )
 
 

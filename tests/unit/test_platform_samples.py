@@ -261,7 +261,7 @@ def test_discourse_post_created_is_a_post_keyed_on_post_and_event() -> None:
     post = one_post(DISCOURSE, sample("discourse_post_created_body.json"), {"X-Discourse-Event": "post_created"})
     assert (post.post_id, post.conversation_id, post.author.handle) == ("10/1", "discourse:test-discourse:10", "user1")
     assert post.text.startswith("阿里云-计算")  # the topic title leads the first post
-    assert post.key == "discourse#test-discourse#10/1#created"
+    assert post.key == "discourse#test-discourse#12#post_created"
     assert post.addressed_to_brand and not post.by_brand
 
 
