@@ -35,6 +35,8 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 SECRET_MAX_AGE_SECONDS = 300
 """How long a value read from SSM is trusted before it is read again (a rotation shows within this)."""
 SECRET_LOOKUP_ATTEMPTS = 3
+SSM_PREFIX = "/carewire/"
+"""The functions' IAM policies (infra/resources.yaml) allow ssm:GetParameter under this path only."""
 
 
 class ChannelConfigError(ValueError):
@@ -104,6 +106,8 @@ def _parse_ref(path: Path, where: str, label: str, raw: Any) -> SecretRef:
     given = {k: v for k, v in refs.items() if v is not None}
     if len(given) != 1 or not all(isinstance(v, str) and v for v in given.values()):
         raise _fail(path, where, f"{label} must be exactly one reference: {{env: VAR}} or {{ssm: /parameter/name}}")
+    if refs["ssm"] is not None and not str(refs["ssm"]).startswith(SSM_PREFIX):
+        raise _fail(path, where, f"{label}: SSM parameters live under {SSM_PREFIX} (all the functions may read)")
     return SecretRef(env=refs["env"], ssm=refs["ssm"])
 
 

@@ -181,6 +181,10 @@ def test_rotation_accepts_both_secrets_until_the_window_ends(tmp_path: Path) -> 
             "either `secret`",
         ),
         (
+            "{id: a, platform: discourse, brand_ids: ['1'], secrets: {webhook_secret: {ssm: /other/secret}}}",
+            "secrets.webhook_secret: SSM parameters live under /carewire/",
+        ),
+        (
             "{id: a, platform: discourse, brand_ids: ['1'], secrets: {webhook_secret: {env: S, previous: {env: O}}}}",
             "secrets.webhook_secret.previous needs `until`",
         ),
