@@ -83,4 +83,13 @@ def main() -> None:
 
 
 # Each domain module registers its commands on `cli`; imported last because they import `cli` from here.
-from chalicelib.cli import escalations, incidents, local, notices, operations, privacy, records  # noqa: E402,F401
+from chalicelib.cli import (  # noqa: E402,F401
+    escalations,
+    incidents,
+    local,
+    notices,
+    operations,
+    privacy,
+    records,
+    users,
+)
