@@ -103,7 +103,8 @@ function start() {
 
 function route() {
   if (!me) return;
-  const hash = screens[location.hash] ? location.hash : home();
+  const allowed = { "#/inbox": ["agent", "supervisor"], "#/notices": ["marketer"], "#/dashboard": ["care_lead", "supervisor"] };
+  const hash = screens[location.hash] && has(...allowed[location.hash]) ? location.hash : home();
   if (hash !== location.hash) { location.hash = hash; return; }
   for (const link of document.querySelectorAll(".top nav a")) {
     if (link.getAttribute("href") === hash) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
@@ -294,6 +295,10 @@ function workForms(d) {
       await api("POST", `/escalations/${encodeURIComponent(id)}/requeue`, {}).catch((err) => toast(err.message));
       inbox.current = null; await inboxScreen();
     } }, "Give back"));
+  // Enter on the outcome or a correction resolves (a select does not submit a form by itself).
+  resolve.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target instanceof HTMLSelectElement) { event.preventDefault(); resolve.requestSubmit(); }
+  });
   resolve.addEventListener("submit", async (event) => {
     event.preventDefault();
     const corrections = {};
