@@ -85,11 +85,20 @@ def claims_to_identity(claims: dict[str, Any]) -> Claims:
 
 
 class CognitoSignIn:
-    def __init__(self, region: str, user_pool_id: str, client_id: str, client: Any = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        user_pool_id: str,
+        client_id: str,
+        client: Any = None,
+        jwks: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """`client`: a cognito-idp client; `jwks`: kid → JSON Web Key (default: fetched once from the pool)."""
         self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
         self.client_id = client_id
         self._region = region
         self._client = client
+        self._jwks = jwks
 
     @classmethod
     def from_env(cls) -> CognitoSignIn:
@@ -99,6 +108,8 @@ class CognitoSignIn:
         return cls(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), pool, client)
 
     def keys(self) -> dict[str, dict[str, Any]]:
+        if self._jwks is not None:
+            return self._jwks
         with _jwks_lock:
             if self.issuer not in _jwks:
                 with urllib.request.urlopen(f"{self.issuer}/.well-known/jwks.json", timeout=3) as answer:

@@ -10,8 +10,6 @@ import time
 import urllib.request
 from typing import Any
 
-import pytest
-
 from tests.browser.cdp import Browser, screenshots_dir
 from tests.browser.conftest import Server
 from tests.conftest import X_SECRET
@@ -75,7 +73,9 @@ def test_agent_claims_answers_and_resolves_with_a_correction_by_keyboard(server:
     assert len(held) == 1
     item = held[0]
     assert item["priority"] == min(
-        i["priority"] for q in server.runtime.escalations.queue_names for i in [*server.runtime.escalations.list_queue(q), item]
+        i["priority"]
+        for q in server.runtime.escalations.queue_names
+        for i in [*server.runtime.escalations.list_queue(q), item]
     )
     assert item["post"]["text"] in browser.text("#timeline")
 
@@ -126,7 +126,9 @@ def test_marketer_sees_every_error_then_previews_publishes_and_a_matching_post_i
     assert browser.eval("document.querySelector('#notice-link').getAttribute('aria-invalid')") == "true"
     browser.screenshot(SHOTS / "console-notice-errors.png")
 
-    browser.eval("document.querySelector('#notice-link').value = ''; document.querySelector('#notice-regions').value = ''")
+    browser.eval(
+        "document.querySelector('#notice-link').value = ''; document.querySelector('#notice-regions').value = ''"
+    )
     browser.focus("#notice-link")
     browser.type("https://bayanitel.example/advisories/cebu-fibre")
     browser.focus("#notice-regions")
@@ -141,7 +143,9 @@ def test_marketer_sees_every_error_then_previews_publishes_and_a_matching_post_i
     assert "Cebu" in browser.text(".notice-reply")
     browser.screenshot(SHOTS / "console-notice-preview.png")
     browser.click("#notice-save")
-    browser.wait("[...document.querySelectorAll('#notices tbody tr')].some(r => r.textContent.includes('Fibre outage in Cebu'))")
+    browser.wait(
+        "[...document.querySelectorAll('#notices tbody tr')].some(r => r.textContent.includes('Fibre outage in Cebu'))"
+    )
     notice = next(n for n in server.runtime.notices.find("draft") if n.title["en"] == "Fibre outage in Cebu")
     assert notice.author == "user:mia"
     browser.click(f"tr[data-id='{notice.id}'] button[data-action='publish']")
