@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from chalicelib.auth import ROLES
 from chalicelib.cli import CarewireCliError, _echo_json, _runtime, cli
 
+if TYPE_CHECKING:
+    from chalicelib.identity.accounts import Accounts
+
 
 def _by() -> str:
     return f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _accounts(ctx: click.Context) -> Iterator[tuple[Accounts, Any]]:
+    """The users table of the stage (and its runtime), with account errors as one-line CLI errors."""
+    from chalicelib.identity.accounts import AccountError, Accounts
+
+    with _runtime(ctx) as rt:
+        try:
+            yield Accounts(rt.dynamodb, rt.settings.table("users")), rt
+        except AccountError as exc:
+            raise CarewireCliError(str(exc)) from exc
 
 
 @cli.group()
@@ -28,15 +46,8 @@ def users() -> None:
 @click.pass_context
 def add(ctx: click.Context, username: str, roles: tuple[str, ...], zone: str, replace: bool, url: str) -> None:
     """Create an account and print its one-time password (shown once, stored only as a hash)."""
-    from chalicelib.identity.accounts import AccountError, Accounts
-
-    with _runtime(ctx) as rt:
-        try:
-            account, password = Accounts(rt.dynamodb, rt.settings.table("users")).add(
-                username, list(roles), rt.clock(), _by(), zone=zone, replace=replace
-            )
-        except AccountError as exc:
-            raise CarewireCliError(str(exc)) from exc
+    with _accounts(ctx) as (accounts, rt):
+        account, password = accounts.add(username, list(roles), rt.clock(), _by(), zone=zone, replace=replace)
     click.echo(f"{account.username} ({', '.join(sorted(account.roles))}, {account.zone})")
     click.echo(f"  sign in at {url.rstrip('/')}/console  user {account.username}  password {password}")
 
@@ -46,13 +57,8 @@ def add(ctx: click.Context, username: str, roles: tuple[str, ...], zone: str, re
 @click.pass_context
 def reset(ctx: click.Context, username: str) -> None:
     """A new one-time password; every session of the account ends."""
-    from chalicelib.identity.accounts import AccountError, Accounts
-
-    with _runtime(ctx) as rt:
-        try:
-            password = Accounts(rt.dynamodb, rt.settings.table("users")).reset(username, rt.clock(), _by())
-        except AccountError as exc:
-            raise CarewireCliError(str(exc)) from exc
+    with _accounts(ctx) as (accounts, rt):
+        password = accounts.reset(username, rt.clock(), _by())
     click.echo(f"{username}  password {password}")
 
 
@@ -61,13 +67,8 @@ def reset(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def disable(ctx: click.Context, username: str) -> None:
     """Refuse the account's sign-ins and end its sessions."""
-    from chalicelib.identity.accounts import AccountError, Accounts
-
-    with _runtime(ctx) as rt:
-        try:
-            Accounts(rt.dynamodb, rt.settings.table("users")).disable(username, rt.clock(), _by())
-        except AccountError as exc:
-            raise CarewireCliError(str(exc)) from exc
+    with _accounts(ctx) as (accounts, rt):
+        accounts.disable(username, rt.clock(), _by())
     click.echo(f"{username} disabled")
 
 
@@ -76,10 +77,8 @@ def disable(ctx: click.Context, username: str) -> None:
 @click.pass_context
 def list_users(ctx: click.Context, as_json: bool) -> None:
     """Accounts with their roles and zones (never their hashes)."""
-    from chalicelib.identity.accounts import Accounts
-
-    with _runtime(ctx) as rt:
-        rows = [a.to_doc() for a in Accounts(rt.dynamodb, rt.settings.table("users")).list()]
+    with _accounts(ctx) as (accounts, _rt):
+        rows = [a.to_doc() for a in accounts.list()]
     if as_json:
         _echo_json(rows)
         return

@@ -124,8 +124,10 @@ class Browser:
             time.sleep(0.05)
 
     def goto(self, url: str) -> None:
+        """Load `url` as a new document (the old one's readyState must not answer for it)."""
+        self.eval("window.__leaving = true")
         self.send("Page.navigate", url=url)
-        self.wait("document.readyState === 'complete'", what=f"{url} to load")
+        self.wait("!window.__leaving && document.readyState === 'complete'", what=f"{url} to load")
 
     def focus(self, selector: str) -> None:
         self.wait(f"!!document.querySelector({json.dumps(selector)})", what=selector)

@@ -23,7 +23,12 @@ def _sign_in(browser: Browser, server: Server, name: str) -> None:
     browser.wait("!!document.querySelector('#signin') || !document.querySelector('.top').hidden")
     if browser.eval("!document.querySelector('.top').hidden"):
         browser.click("#signout")
-    browser.wait("!!document.querySelector('#signin')", what="the sign-in form")
+    try:
+        browser.wait("!!document.querySelector('#signin')", what="the sign-in form")
+    except AssertionError:
+        browser.screenshot(SHOTS / "debug-signin.png")
+        print("DEBUG", browser.eval("document.body.innerText.slice(0, 500)"), browser.errors)
+        raise
     browser.focus("#username")
     browser.type(name)
     browser.focus("#password")
@@ -168,7 +173,7 @@ def test_marketer_sees_every_error_then_previews_publishes_and_a_matching_post_i
 
 def test_care_lead_reads_the_dashboard_and_tries_a_post(server: Server, browser: Browser) -> None:
     _sign_in(browser, server, "lea")
-    browser.goto(f"{server.url}/console#/dashboard")
+    browser.eval("location.hash = '#/dashboard'")
     browser.wait("!!document.querySelector('#cards')", what="the dashboard")
     decided = len(server.runtime.store.decisions())
     assert browser.text("#cards strong") == str(decided)

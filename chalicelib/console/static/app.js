@@ -54,6 +54,9 @@ const has = (...roles) => me && me.roles.some((r) => r === "admin" || roles.incl
 // ------------------------------------------------------------------------------------------------ sign in
 
 function showSignIn(message = "") {
+  generation += 1;
+  leaveScreen();
+  inbox.current = null;
   document.querySelector(".top").hidden = true;
   const error = h("p", { id: "signin-error", className: "error", role: "alert" }, message);
   const form = h("form", { className: "signin", id: "signin", "aria-labelledby": "signin-title" },
@@ -68,7 +71,7 @@ function showSignIn(message = "") {
     event.preventDefault();
     try {
       me = await api("POST", "/session", { username: form.username.value, password: form.password.value });
-      location.hash = location.hash && location.hash !== "#/" ? location.hash : home();
+      history.replaceState(null, "", location.hash && location.hash !== "#/" ? location.hash : home());
       start();
     } catch (err) { error.textContent = err.message; }
   });
@@ -92,6 +95,9 @@ document.getElementById("signout").addEventListener("click", async () => {
 
 const screens = { "#/inbox": inboxScreen, "#/notices": noticesScreen, "#/dashboard": dashboardScreen };
 let leaveScreen = () => {};
+let generation = 0;
+// A screen renders only if no other navigation started since it began loading (its data may arrive late).
+function render(started, ...nodes) { if (started === generation) main.replaceChildren(...nodes); return started === generation; }
 
 function start() {
   const top = document.querySelector(".top");
@@ -111,7 +117,8 @@ function route() {
   }
   leaveScreen();
   leaveScreen = () => {};
-  screens[hash]().catch((err) => main.replaceChildren(h("p", { className: "error", role: "alert" }, err.message)));
+  generation += 1;
+  screens[hash](generation).catch((err) => main.replaceChildren(h("p", { className: "error", role: "alert" }, err.message)));
 }
 window.addEventListener("hashchange", route);
 
@@ -119,7 +126,7 @@ window.addEventListener("hashchange", route);
 
 const inbox = { items: [], selected: 0, current: null };
 
-async function inboxScreen() {
+async function inboxScreen(started = generation) {
   const data = await api("GET", "/inbox");
   const queues = h("ul", { className: "queues", "aria-label": "Queues" },
     data.queues.map((q) => h("li", {},
@@ -135,14 +142,14 @@ async function inboxScreen() {
     inbox.items.map((item, index) => itemRow(item, index)));
   const detail = h("section", { id: "detail", "aria-label": "Item" },
     h("p", { className: "meta" }, "Press ", h("kbd", {}, "c"), " to claim the most urgent item."));
-  main.replaceChildren(h("h1", {}, "Inbox"),
+  if (!render(started, h("h1", {}, "Inbox"),
     h("p", { className: "keys" }, h("kbd", {}, "c"), " claim next · ", h("kbd", {}, "j"), "/", h("kbd", {}, "k"), " move · ",
       h("kbd", {}, "Enter"), " open · ", h("kbd", {}, "r"), " reply · ", h("kbd", {}, "Ctrl+Enter"), " send · ",
       h("kbd", {}, "e"), " resolve"),
     h("div", { className: "inbox" },
       h("div", {}, queues, h("button", { id: "next", type: "button", onclick: claimNext }, "Claim next (c)"),
         h("h2", {}, "Items"), list),
-      detail));
+      detail))) return;
   markSelected();
   document.addEventListener("keydown", inboxKeys);
   leaveScreen = () => document.removeEventListener("keydown", inboxKeys);
@@ -333,7 +340,7 @@ const NOTICE_FIELDS = [
   ["follow_up", "“Service restored” follow-up (optional)", "textarea"],
 ];
 
-async function noticesScreen() {
+async function noticesScreen(started = generation) {
   const data = await api("GET", "/notices");
   const rows = data.notices.map((n) => h("tr", { "data-id": n.id },
     h("td", {}, n.id, n.id.startsWith("draft-") ? h("span", { className: "badge sla-at_risk" }, " incident draft") : ""),
@@ -341,7 +348,7 @@ async function noticesScreen() {
     h("td", {}, n.status), h("td", {}, n.kind), h("td", {}, when(n.updated_at)), h("td", {}, n.author),
     h("td", {}, noticeButtons(n))));
   const editor = h("section", { id: "notice-editor", "aria-label": "Notice editor" });
-  main.replaceChildren(h("h1", {}, "Service notices"),
+  render(started, h("h1", {}, "Service notices"),
     h("button", { type: "button", id: "new-notice", onclick: () => editNotice(null, editor) }, "New notice"),
     h("table", { id: "notices" }, h("thead", {}, h("tr", {}, ["Id", "Title", "Status", "Kind", "Changed", "By", ""].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows)),
@@ -433,13 +440,13 @@ function counts(title, by, id) {
       h("td", {}, h("meter", { min: 0, max: total, value: v, "aria-label": `${k} ${v} of ${total}` })))))));
 }
 
-async function dashboardScreen() {
+async function dashboardScreen(started = generation) {
   const hours = Number(sessionStorage.getItem("hours") || 24);
   const d = await api("GET", `/dashboard?hours=${hours}`);
   const range = h("select", { id: "hours" }, [6, 24, 72, 168].map((n) => h("option", { value: n, selected: n === hours }, `last ${n} h`)));
   range.addEventListener("change", () => { sessionStorage.setItem("hours", range.value); dashboardScreen(); });
   const sla = d.sla || {};
-  main.replaceChildren(
+  render(started,
     h("h1", {}, "Care dashboard"),
     h("label", { htmlFor: "hours" }, "Period"), range,
     h("div", { className: "cards", id: "cards" },
@@ -488,5 +495,6 @@ function tryPanel() {
 // ---------------------------------------------------------------------------------------------------- boot
 
 (async () => {
-  try { me = await api("GET", "/me"); start(); } catch { showSignIn(); }
+  try { me = await api("GET", "/me"); } catch (err) { if (err.status !== 401) showSignIn(err.message); return; }
+  start();
 })();
