@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse
 from chalicelib.console import corrections
 from chalicelib.escalations.errors import InvalidRequest
 from chalicelib.model import Author, Classification, Post, Sentiment, stable_id
@@ -49,6 +50,8 @@ def classification_of(doc: Mapping[str, Any]) -> Classification:
         language=str(doc.get("language", "en")),
         intent=doc.get("intent"),
         urgency=float(doc.get("urgency", 0)),
+        regions=tuple(doc.get("regions") or ()),
+        services=tuple(doc.get("services") or ()),
     )
 
 
@@ -188,6 +191,7 @@ def item_detail(rt: Runtime, escalation_id: str) -> dict[str, Any]:
         "limit": PLATFORM_TEXT_LIMITS.get(post.platform),
         "outcomes": list(_outcomes()),
         "topics": list(corrections.TOPICS),
+        "queues": rt.escalations.queue_names,
         "earlier": earlier,
     }
 
@@ -359,6 +363,7 @@ def notice_preview(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, Any]:
         **{"starts_at": moment, **values},
     )
     platforms = sorted({c.platform for c in rt.channels.values()})
+    matched = _recent_matches(rt, replace(notice, status="active"), max(parse(moment), parse(notice.starts_at)))
     previews = [
         {
             "language": language,
@@ -371,4 +376,25 @@ def notice_preview(rt: Runtime, fields: Mapping[str, Any]) -> dict[str, Any]:
         for language in sorted(notice.title)
         for platform in platforms
     ]
-    return {"errors": [], "previews": previews}
+    return {"errors": [], "previews": previews, "matches": matched}
+
+
+RECENT_HOURS = 48
+RECENT_LIMIT = 300
+
+
+def _recent_matches(rt: Runtime, notice: Any, now: datetime) -> list[dict[str, Any]]:
+    """Which of the last RECENT_LIMIT decided posts (RECENT_HOURS, through by_channel) this notice would
+    answer, and why: what a marketer checks before publishing."""
+    from chalicelib.notices.matching import match_notices
+
+    rows = rt.store.decisions(limit=RECENT_LIMIT, channels=sorted(rt.channels))
+    since = iso(now - timedelta(hours=RECENT_HOURS))
+    found = []
+    for row in rows:
+        if row["decided_at"] < since or not row.get("post") or not row.get("classification"):
+            continue
+        post, classification = post_of(row["post"]), classification_of(row["classification"])
+        for match in match_notices([notice], post, classification, now):
+            found.append({"text": post.text, "at": row["decided_at"], "why": list(match.reasons)})
+    return found[:20]

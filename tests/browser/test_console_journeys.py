@@ -178,6 +178,7 @@ def test_care_lead_reads_the_dashboard_and_tries_a_post(server: Server, browser:
     decided = len(server.runtime.store.decisions())
     assert browser.text("#cards strong") == str(decided)
     assert "outage" in browser.text("#by-topic")
+    assert "network" in browser.text("#sla")
     browser.screenshot(SHOTS / "console-dashboard.png")
     browser.focus("#try-text")
     browser.type("@bayanitelcares I was charged twice for my postpaid plan, fix it")

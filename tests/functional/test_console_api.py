@@ -162,6 +162,8 @@ def test_agent_claims_replies_and_resolves_with_a_correction_recorded_as_the_per
 def test_notices_show_every_field_error_at_once_then_preview_create_and_publish(ddb_runtime: Runtime) -> None:
     password = _account(ddb_runtime, "eve", "marketer")
     with Client(app) as client:
+        _escalate(ddb_runtime, client, "3010")
+        _escalate(ddb_runtime, client, "3011", "@bayanitelcares my bill is wrong again")
         browser = Browser(client)
         browser.sign_in("eve", password)
         bad = browser.call(
@@ -177,6 +179,8 @@ def test_notices_show_every_field_error_at_once_then_preview_create_and_publish(
         }
         good = browser.call("post", "/notices/preview", fields).json_body
         assert good["errors"] == [] and "Quezon City" in good["previews"][0]["reply"]
+        assert [m["text"] for m in good["matches"]] == [OUTAGE]  # the recent post it would answer, not the bill
+        assert "region Quezon City" in good["matches"][0]["why"]
         created = browser.call("post", "/notices", fields)
         assert created.status_code == 201
         notice = created.json_body["notice"]

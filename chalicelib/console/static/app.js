@@ -301,7 +301,17 @@ function workForms(d) {
     " ", h("button", { type: "button", className: "secondary", onclick: async () => {
       await api("POST", `/escalations/${encodeURIComponent(id)}/requeue`, {}).catch((err) => toast(err.message));
       inbox.current = null; await inboxScreen();
-    } }, "Give back"));
+    } }, "Give back"),
+    " ", h("button", { type: "button", className: "secondary", id: "renew", onclick: async () => {
+      await api("POST", `/escalations/${encodeURIComponent(id)}/renew`, {}).then(() => toast("Lease renewed for 10 minutes."), (err) => toast(err.message));
+    } }, "Keep 10 more minutes"),
+    h("label", { htmlFor: "transfer-queue" }, "Transfer to"),
+    h("select", { id: "transfer-queue" }, d.queues.filter((q) => q !== d.escalation.queue).map((q) => h("option", { value: q }, q))),
+    " ", h("button", { type: "button", className: "secondary", onclick: async () => {
+      const queue = document.getElementById("transfer-queue").value;
+      try { await api("POST", `/escalations/${encodeURIComponent(id)}/transfer`, { queue, note: note.value }); toast(`Moved to ${queue}`); inbox.current = null; await inboxScreen(); }
+      catch (err) { resolveError.textContent = err.message; }
+    } }, "Transfer"));
   // Enter on the outcome or a correction resolves (a select does not submit a form by itself).
   resolve.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.target instanceof HTMLSelectElement) { event.preventDefault(); resolve.requestSubmit(); }
@@ -383,6 +393,7 @@ function noticeFields(form) {
 function editNotice(notice, editor) {
   const errors = h("ul", { className: "problems", id: "notice-errors", role: "alert" });
   const previews = h("div", { id: "notice-previews", "aria-live": "polite" });
+  const matches = h("ul", { id: "notice-matches" });
   const lang = notice ? notice.language : "en";
   const initial = notice ? { kind: notice.kind, language: notice.language, title: notice.title[lang], body: notice.body[lang], link: notice.link,
     services: notice.services.join(", "), regions: notice.regions.join(", "), keywords: notice.keywords.join(", "),
@@ -397,7 +408,8 @@ function editNotice(notice, editor) {
     errors,
     h("button", { type: "button", className: "secondary", id: "notice-preview", onclick: () => preview() }, "Preview"), " ",
     h("button", { type: "submit", id: "notice-save" }, notice ? "Save changes" : "Save draft"),
-    h("h2", {}, "What customers will get"), previews);
+    h("h2", {}, "What customers will get"), previews,
+    h("h2", {}, "Recent posts it would answer"), matches);
   const show = (list) => {
     form.querySelectorAll(".field-error").forEach((p) => { p.textContent = ""; });
     form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
@@ -414,6 +426,9 @@ function editNotice(notice, editor) {
     previews.replaceChildren(...got.previews.map((p) => h("div", { className: "panel" },
       h("p", { className: "meta" }, `${p.language} · ${p.platform} · ${p.reply.length} characters`), h("p", { className: "preview notice-reply" }, p.reply),
       p.follow_up ? h("p", { className: "meta" }, "Follow-up on resolution: ", h("span", {}, p.follow_up)) : "")));
+    matches.replaceChildren(...(got.matches || []).map((m) => h("li", {},
+      h("span", { className: "item-text" }, m.text), h("span", { className: "meta" }, `${when(m.at)} · ${m.why.join(", ")}`))));
+    if (!got.errors.length && !(got.matches || []).length) matches.replaceChildren(h("li", { className: "meta" }, "None in the last 48 hours."));
     return got.errors.length === 0;
   };
   form.addEventListener("submit", async (event) => {
@@ -463,8 +478,21 @@ async function dashboardScreen(started = generation) {
     h("div", { className: "panel" }, h("h2", {}, "Open incidents"),
       d.incidents.length ? h("ul", {}, d.incidents.map((i) => h("li", {}, `${i.incident_id} · ${i.topic} · ${i.region || "everywhere"} · opened ${when(i.opened_at)}`)))
         : h("p", { className: "meta" }, "None.")),
-    h("div", { className: "panel" }, h("h2", {}, "Queues and SLAs (today)"), h("pre", { id: "sla" }, JSON.stringify(sla, null, 1))),
+    h("div", { className: "panel" }, h("h2", {}, "Queues and SLAs (today)"), slaTable(sla)),
     tryPanel());
+}
+
+function slaTable(sla) {
+  const minutes = (s) => (s ? `${Math.round(s / 60)} min` : "—");
+  const done = (sla.sla && sla.sla.by_queue) || {};
+  return h("table", { id: "sla" },
+    h("thead", {}, h("tr", {}, ["Queue", "Open", "Claimed", "At risk", "Breached", "Oldest wait", "Resolved", "Within SLA"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, Object.entries(sla.queues || {}).map(([name, q]) => {
+      const r = done[name] || {};
+      return h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, String(q.open)), h("td", {}, String(q.claimed)),
+        h("td", {}, String(q.sla_state.at_risk || 0)), h("td", {}, String(q.sla_state.breached || 0)), h("td", {}, minutes(q.oldest_wait_seconds)),
+        h("td", {}, String(r.resolved || 0)), h("td", {}, r.compliance === null || r.compliance === undefined ? "—" : `${Math.round(r.compliance * 100)}%`));
+    })));
 }
 
 function tryPanel() {
