@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 LISTED = 100
 """Items read per queue for the inbox; counts past it show as `100+`."""
 MAX_HOURS = 24 * 14
+ANSWERS = {"reply", "notice"}
+"""Actions that answer the customer automatically; a decision that also escalates counts as escalated."""
 
 
 def post_of(doc: Mapping[str, Any]) -> Post:
@@ -260,14 +262,14 @@ def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
         raise InvalidRequest("hours", f"must be 1..{MAX_HOURS}")
     since = iso(now - timedelta(hours=hours))
     by_hour: dict[str, Counter[str]] = defaultdict(Counter)
-    totals: dict[str, Counter[str]] = {k: Counter() for k in ("topic", "sentiment", "channel", "action")}
+    totals: dict[str, Counter[str]] = {k: Counter() for k in ("topic", "sentiment", "channel", "action", "handled")}
     for channel in sorted(rt.channels):
         request: dict[str, Any] = {
             "TableName": rt.settings.table("decisions"),
             "IndexName": "by_channel",
             "KeyConditionExpression": "channel = :c AND decided_at >= :s",
             "ExpressionAttributeValues": {":c": {"S": channel}, ":s": {"S": since}},
-            "ProjectionExpression": "decided_at, #a, classification.topic, classification.sentiment.#l",
+            "ProjectionExpression": "decided_at, #a, actions, classification.topic, classification.sentiment.#l",
             "ExpressionAttributeNames": {"#a": "action", "#l": "label"},
         }
         while True:
@@ -281,6 +283,9 @@ def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
                 totals["sentiment"][str((c.get("sentiment") or {}).get("label") or "neutral")] += 1
                 totals["channel"][channel] += 1
                 totals["action"][str(row.get("action") or "ignore")] += 1
+                kinds = {str(x.get("type")) for x in row.get("actions") or []}
+                handled = "escalated" if "escalate" in kinds else "auto_answered" if kinds & ANSWERS else "untouched"
+                totals["handled"][handled] += 1
             if "LastEvaluatedKey" not in got:
                 break
             request["ExclusiveStartKey"] = got["LastEvaluatedKey"]
@@ -291,8 +296,8 @@ def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
         "since": since,
         "hours": hours,
         "total": sum(totals["action"].values()),
-        "auto_answered": totals["action"].get("reply", 0),
-        "escalated": totals["action"].get("escalate", 0),
+        "auto_answered": totals["handled"].get("auto_answered", 0),
+        "escalated": totals["handled"].get("escalated", 0),
         "by": {name: dict(counter.most_common()) for name, counter in totals.items()},
         "series": series,
         "incidents": rt.storms.incidents(20, "open"),

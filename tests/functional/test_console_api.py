@@ -201,6 +201,7 @@ def test_dashboard_counts_stored_decisions_and_try_a_post_writes_nothing(ddb_run
         assert board["total"] == 2
         assert board["by"]["topic"]["outage"] == 1
         assert board["by"]["channel"] == {"x-care": 2}
+        assert (board["auto_answered"], board["escalated"]) == (1, 1)  # thanks; acknowledged and escalated
         assert sum(s["total"] for s in board["series"]) == 2
         assert browser.call("get", "/dashboard?hours=0").status_code == 400
         tried = browser.call("post", "/try", {"text": OUTAGE}).json_body

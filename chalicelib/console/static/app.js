@@ -466,7 +466,7 @@ async function dashboardScreen(started = generation) {
     h("label", { htmlFor: "hours" }, "Period"), range,
     h("div", { className: "cards", id: "cards" },
       h("div", { className: "card" }, h("strong", {}, String(d.total)), "posts decided"),
-      h("div", { className: "card" }, h("strong", {}, String(d.auto_answered)), "answered automatically"),
+      h("div", { className: "card" }, h("strong", {}, String(d.auto_answered)), "answered automatically only"),
       h("div", { className: "card" }, h("strong", {}, String(d.escalated)), "escalated to people"),
       h("div", { className: "card" }, h("strong", {}, String(d.incidents.length)), "open incidents")),
     h("div", { className: "columns" }, counts("By topic", d.by.topic, "by-topic"), counts("By sentiment", d.by.sentiment, "by-sentiment"),
