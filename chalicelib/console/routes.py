@@ -204,9 +204,10 @@ def sign_in() -> Response:
             raise Forbidden(f"cross-origin sign-in from {origin}")
         now = rt.clock()
         if rt.settings.is_local:
-            account = Accounts(rt.dynamodb, rt.settings.table("users")).sign_in(username.strip().lower(), password)
+            accounts = Accounts(rt.dynamodb, rt.settings.table("users"))
+            account = accounts.sign_in(username.strip().lower(), password, now)
             if account is None:
-                raise Unauthenticated("unknown user name or wrong password")
+                raise Unauthenticated("unknown user name or wrong password (5 wrong in a row: wait 5 minutes)")
             session = sessions.new_session(account.username, account.session_epoch, now)
             me = {"username": account.username, "roles": sorted(account.roles), "zone": account.zone}
         else:

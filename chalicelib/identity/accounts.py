@@ -6,9 +6,10 @@ a session cookie carries the epoch it was issued under, so a reset signs the per
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +25,8 @@ else:
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 DEFAULT_ZONE = "UTC"
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=5)
 
 
 class AccountError(ValueError):
@@ -116,7 +119,7 @@ class Accounts:
     def reset(self, username: str, now: datetime, by: str) -> str:
         """A new one-time password; every session of the account ends."""
         password = new_password()
-        self._update(username, now, by, {"password_hash": hash_password(password), "disabled": False})
+        self._update(username, now, by, {"password_hash": hash_password(password), "disabled": False, "failures": 0})
         return password
 
     def disable(self, username: str, now: datetime, by: str) -> None:
@@ -137,13 +140,39 @@ class Accounts:
         except self._client.exceptions.ConditionalCheckFailedException:
             raise AccountError(f"no account {username!r}") from None
 
-    def sign_in(self, username: str, password: str) -> Account | None:
-        """The account if the password is right and it is enabled; None otherwise (same work either way)."""
+    def sign_in(self, username: str, password: str, now: datetime) -> Account | None:
+        """The account if the password is right and it is enabled; None otherwise (same work either way).
+        After MAX_FAILURES wrong passwords in a row an account refuses every password for LOCKOUT, so
+        guessing online runs at a few tries per minute."""
         item = self._item(username) if USERNAME.match(username) else None
-        ok = verify_password(password, item.get("password_hash") if item else None)
-        if not ok or item is None or item.get("disabled"):
+        locked = bool(
+            item
+            and int(item.get("failures") or 0) >= MAX_FAILURES
+            and str(item.get("failed_at") or "") > iso(now - LOCKOUT)
+        )
+        ok = verify_password(password, None if locked or item is None else item.get("password_hash"))
+        if item is None or locked:
             return None
-        return _account(item)
+        if not ok:
+            self._count_failure(username, now)
+            return None
+        if item.get("failures"):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"username": {"S": username}},
+                UpdateExpression="REMOVE failures, failed_at",
+            )
+        return None if item.get("disabled") else _account(item)
+
+    def _count_failure(self, username: str, now: datetime) -> None:
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):  # deleted meanwhile
+            self._client.update_item(
+                TableName=self._table,
+                Key={"username": {"S": username}},
+                ConditionExpression="attribute_exists(username)",
+                UpdateExpression="SET failures = if_not_exists(failures, :zero) + :one, failed_at = :at",
+                ExpressionAttributeValues=to_item({":zero": 0, ":one": 1, ":at": iso(now)}),
+            )
 
     def list(self) -> list[Account]:
         rows = []

@@ -20,7 +20,7 @@ def test_add_prints_a_password_that_signs_in_and_is_stored_only_as_a_hash(stack:
     assert added.exit_code == 0, added.output
     password = re.search(r"password (\S+)", added.output).group(1)  # type: ignore[union-attr]
     accounts = Accounts(stack.dynamodb, stack.settings.table("users"))
-    account = accounts.sign_in("maria", password)
+    account = accounts.sign_in("maria", password, stack.clock())
     assert account is not None and account.roles == frozenset({"agent", "supervisor"})
     raw = stack.dynamodb.get_item(TableName=stack.settings.table("users"), Key={"username": {"S": "maria"}})["Item"]
     assert password not in str(raw) and raw["password_hash"]["S"].startswith("scrypt$")
@@ -37,12 +37,26 @@ def test_add_prints_a_password_that_signs_in_and_is_stored_only_as_a_hash(stack:
 
     reset = runner.invoke(cli, ["users", "reset", "maria"])
     new_password = re.search(r"password (\S+)", reset.output).group(1)  # type: ignore[union-attr]
-    assert accounts.sign_in("maria", password) is None
-    renewed = accounts.sign_in("maria", new_password)
+    assert accounts.sign_in("maria", password, stack.clock()) is None
+    renewed = accounts.sign_in("maria", new_password, stack.clock())
     assert renewed is not None and renewed.session_epoch == account.session_epoch + 1
 
     assert runner.invoke(cli, ["users", "disable", "maria"]).exit_code == 0
-    assert accounts.sign_in("maria", new_password) is None
+    assert accounts.sign_in("maria", new_password, stack.clock()) is None
     listed = runner.invoke(cli, ["users", "list"])
     assert "maria" in listed.output and "(disabled)" in listed.output and "scrypt" not in listed.output
     assert runner.invoke(cli, ["users", "reset", "nobody"]).exit_code == 2
+
+
+def test_five_wrong_passwords_lock_the_account_for_five_minutes(stack: Runtime) -> None:
+    from datetime import timedelta
+
+    accounts = Accounts(stack.dynamodb, stack.settings.table("users"))
+    _account, password = accounts.add("nina", ["agent"], stack.clock(), "test")
+    now = stack.clock()
+    for _ in range(5):
+        assert accounts.sign_in("nina", "guess", now) is None
+    assert accounts.sign_in("nina", password, now + timedelta(minutes=4)) is None  # locked, even the right one
+    assert accounts.sign_in("nina", password, now + timedelta(minutes=6)) is not None
+    assert accounts.sign_in("nina", "guess", now + timedelta(minutes=7)) is None  # the count started again
+    assert accounts.sign_in("nina", password, now + timedelta(minutes=7)) is not None
