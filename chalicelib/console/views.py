@@ -18,8 +18,8 @@ from chalicelib.store.dynamo import from_item
 if TYPE_CHECKING:
     from chalicelib.runtime import Runtime
 
-LISTED = 100
-"""Items read per queue for the inbox; counts past it show as `100+`."""
+LISTED = 25
+"""Most urgent open items listed per queue (the counts come from the counters)."""
 MAX_HOURS = 24 * 14
 ANSWERS = {"reply", "notice"}
 """Actions that answer the customer automatically; a decision that also escalates counts as escalated."""
@@ -80,22 +80,24 @@ def summary(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def inbox(rt: Runtime, principal_id: str) -> dict[str, Any]:
-    """Every queue with its counts and SLA states (open items, most urgent first) and what the caller holds."""
+    """Every queue with its counts and SLA states (from the queues' counters: one read for all) and its most
+    urgent open items, and what the caller holds."""
+    from chalicelib.escalations import counts
+
     q = rt.escalations
+    live = counts.read(rt.dynamodb, rt.settings.table("escalations"), q.queue_names)
     queues = []
     for name in q.queue_names:
+        counters = live.get(name, {})
         items = q.list_queue(name, "open", LISTED)
-        claimed = q.list_queue(name, "claimed", LISTED)
-        states = Counter(i.get("sla_state", "ok") for i in items)
         queues.append(
             {
                 "name": name,
                 "description": q.queue(name).description,
-                "open": len(items),
-                "claimed": len(claimed),
-                "more": len(items) >= LISTED,
-                "at_risk": states.get("at_risk", 0),
-                "breached": states.get("breached", 0),
+                "open": sum(n for k, n in counters.items() if k.startswith("n_open_")),
+                "claimed": sum(n for k, n in counters.items() if k.startswith("n_claimed_")),
+                "at_risk": counters.get("sla_at_risk", 0),
+                "breached": counters.get("sla_breached", 0),
                 "items": [summary(i) for i in items],
             }
         )

@@ -132,7 +132,7 @@ async function inboxScreen(started = generation) {
     data.queues.map((q) => h("li", {},
       h("span", {}, h("strong", {}, q.name), " ", h("span", { className: "meta" }, q.description)),
       h("span", { className: "counts", "data-queue": q.name },
-        `${q.open}${q.more ? "+" : ""} open · ${q.claimed} claimed`,
+        `${q.open} open · ${q.claimed} claimed`,
         q.at_risk ? h("span", { className: "badge sla-at_risk" }, ` ${q.at_risk} at risk`) : "",
         q.breached ? h("span", { className: "badge sla-breached" }, ` ${q.breached} breached`) : ""))));
   const all = data.queues.flatMap((q) => q.items).sort((a, b) => a.priority - b.priority || String(a.due_at).localeCompare(String(b.due_at)));
