@@ -81,7 +81,7 @@ def main() -> None:
         def write(table: str, items: list[dict[str, Any]]) -> None:
             for start in range(0, len(items), 25):
                 chunk = [{"PutRequest": {"Item": to_item(i)}} for i in items[start : start + 25]]
-                rt.dynamodb.batch_write_item(RequestItems={table: chunk})  # type: ignore[dict-item]
+                rt.dynamodb.batch_write_item(RequestItems={table: chunk})
 
         decisions = []
         for n in range(args.decisions):
