@@ -80,31 +80,50 @@ def _request() -> Request:
 
 
 def signed_in(rt: Runtime, request: Request, roles: tuple[str, ...]) -> Me:
-    """The session's person if they hold one of `roles` (admin holds all; `()` = any role). Local accounts
-    are read on every request, so a reset or disable ends their sessions at once."""
+    """The caller if they hold one of `roles` (admin holds all; `()` = any role): a session cookie (plus its
+    CSRF token on unsafe requests), or in AWS stages a Cognito ID token as `Authorization: Bearer` (a program:
+    no cookie, so no CSRF token)."""
+    value = sessions.cookie_value(request.headers)
+    bearer = str(request.headers.get("authorization") or "")
+    if value:
+        me = _from_cookie(rt, value)
+        try:
+            sessions.check_csrf(request.headers, request.method, me.session)
+        except sessions.CsrfRejected as exc:
+            raise Forbidden(str(exc)) from None
+    elif bearer.startswith("Bearer ") and not rt.settings.is_local:
+        me = _from_cognito_token(rt, bearer[len("Bearer ") :])
+    else:
+        raise Unauthenticated("sign in first")
+    if roles and not me.roles & {*roles, "admin"}:
+        raise Forbidden(f"{me.principal.id} needs one of the roles {sorted(roles)}")
+    return me
+
+
+def _from_cookie(rt: Runtime, value: str) -> Me:
+    """Local accounts are read on every request, so a reset or disable ends their sessions at once."""
     from chalicelib.identity.accounts import Accounts
 
-    value = sessions.cookie_value(request.headers)
-    if not value:
-        raise Unauthenticated("sign in first")
     try:
         session = sessions.read(sessions.session_secret(rt.settings), value, rt.clock())
     except sessions.SessionRejected as exc:
         raise Unauthenticated(str(exc)) from None
-    if session.via == "local":
-        account = Accounts(rt.dynamodb, rt.settings.table("users")).get(session.username)
-        if account is None or account.disabled or account.session_epoch != session.epoch:
-            raise Unauthenticated("this session has ended; sign in again")
-        me = Me(account.username, account.roles, account.zone, session)
-    else:
-        me = Me(session.username, frozenset(session.roles), session.zone or "UTC", session)
-    if roles and not me.roles & {*roles, "admin"}:
-        raise Forbidden(f"{me.principal.id} needs one of the roles {sorted(roles)}")
-    try:
-        sessions.check_csrf(request.headers, request.method, session)
-    except sessions.CsrfRejected as exc:
-        raise Forbidden(str(exc)) from None
-    return me
+    if session.via != "local":
+        return Me(session.username, frozenset(session.roles), session.zone or "UTC", session)
+    account = Accounts(rt.dynamodb, rt.settings.table("users")).get(session.username)
+    if account is None or account.disabled or account.session_epoch != session.epoch:
+        raise Unauthenticated("this session has ended; sign in again")
+    return Me(account.username, account.roles, account.zone, session)
+
+
+def _from_cognito_token(rt: Runtime, token: str) -> Me:
+    from chalicelib.identity.cognito import CognitoSignIn, claims_to_identity, verify_jwt
+
+    cognito, now = CognitoSignIn.from_env(), rt.clock()
+    claims = verify_jwt(token, cognito.keys(), issuer=cognito.issuer, audience=cognito.client_id, now=now)
+    who = claims_to_identity(claims)
+    session = sessions.new_session(who.username, 0, now, via="cognito", roles=tuple(sorted(who.roles)))
+    return Me(who.username, who.roles, who.zone, session)
 
 
 Work = Callable[["Runtime", Me], tuple[int, Any]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from chalice.test import Client
 
 from app import app
@@ -14,6 +15,7 @@ from chalicelib.identity.accounts import Accounts
 from chalicelib.runtime import Runtime
 from tests.conftest import X_SECRET
 from tests.support import mention_delivery, x_headers
+from tests.unit.test_identity import ISSUER, _claims, _jwks, _token, make_rsa_key
 
 OUTAGE = "@bayanitelcares no signal in Quezon City since 6am, please fix this"
 
@@ -226,3 +228,29 @@ def test_the_app_shell_sets_a_strict_csp_and_pins_assets_to_their_hash(ddb_runti
         assert client.http.get("/console/static/..%2Fapp.py").status_code == 404
         script = asset.body.decode()
         assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+
+
+def test_in_aws_stages_a_program_may_call_with_a_cognito_id_token(
+    tmp_path: Any, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.identity import cognito
+
+    rsa_key = make_rsa_key()
+    from tests.conftest import make_settings, runtime_on_dynamodb
+
+    monkeypatch.setenv("CAREWIRE_COGNITO_USER_POOL_ID", "us-east-1_pool")
+    monkeypatch.setenv("CAREWIRE_COGNITO_CLIENT_ID", "client-1")
+    monkeypatch.setitem(cognito._jwks, ISSUER, _jwks(rsa_key))
+    for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):
+        with Client(app) as client:
+            _escalate(rt, client, "3020")
+            agent = {"Authorization": "Bearer " + _token(rsa_key, _claims())}
+            me = client.http.get("/console/api/me", headers=agent)
+            assert me.status_code == 200 and me.json_body["roles"] == ["agent"]
+            claimed = client.http.post("/console/api/inbox/next", headers={**agent, "Content-Type": "application/json"})
+            assert claimed.status_code == 200 and claimed.json_body["escalation"]["agent"] == "user:maria"
+            marketer_only = {"Authorization": "Bearer " + _token(rsa_key, _claims(**{"cognito:groups": ["marketer"]}))}
+            assert client.http.get("/console/api/inbox", headers=marketer_only).status_code == 403
+            expired = {"Authorization": "Bearer " + _token(rsa_key, _claims(exp=0))}
+            assert client.http.get("/console/api/me", headers=expired).status_code == 401
+            assert client.http.get("/console/api/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401

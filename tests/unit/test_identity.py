@@ -7,6 +7,7 @@ import hashlib
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,12 @@ def _prime(bits: int, rng: random.Random) -> int:
 
 @pytest.fixture(scope="module")
 def rsa_key() -> tuple[int, int, int]:
+    return make_rsa_key()
+
+
+@lru_cache(maxsize=1)
+def make_rsa_key() -> tuple[int, int, int]:
+    """A 1024-bit RSA key (n, e, d) made here: tests sign ID tokens the way Cognito does."""
     rng = random.Random(16)
     e = 65537
     while True:
