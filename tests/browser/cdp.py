@@ -20,6 +20,7 @@ KEYS = {
     "Enter": ("Enter", 13, "\r"),
     "Escape": ("Escape", 27, ""),
     "Tab": ("Tab", 9, ""),
+    "ArrowDown": ("ArrowDown", 40, ""),
 }
 
 
@@ -137,10 +138,10 @@ class Browser:
         """Text into the focused element, as a keyboard would (input events fire)."""
         self.send("Input.insertText", text=text)
 
-    def key(self, key: str, ctrl: bool = False) -> None:
-        """One key press: a character (j, k, c, r, e) or Enter / Escape / Tab."""
+    def key(self, key: str, ctrl: bool = False, shift: bool = False) -> None:
+        """One key press: a character (j, k, c, r, e) or Enter / Escape / Tab / ArrowDown."""
         name, code, text = KEYS[key] if key in KEYS else (key, ord(key.upper()), key)
-        modifiers = 2 if ctrl else 0
+        modifiers = (2 if ctrl else 0) | (8 if shift else 0)
         down = {"key": name, "windowsVirtualKeyCode": code, "modifiers": modifiers}
         if text and not ctrl:
             down["text"] = text

@@ -86,7 +86,12 @@ def test_agent_claims_answers_and_resolves_with_a_correction_by_keyboard(server:
 
     browser.key("r")
     assert browser.eval("document.activeElement.id") == "reply-text"
-    browser.type("Sorry about this. Our team is checking it now and we will update you here.")
+    browser.key("Tab", shift=True)  # to the canned responses
+    assert browser.eval("document.activeElement.id") == "canned"
+    browser.key("ArrowDown")  # the first template fills the reply and focus goes back to it
+    canned = browser.wait("document.activeElement.id === 'reply-text' && document.activeElement.value")
+    assert canned == browser.eval("document.querySelector('#canned').value")
+    browser.type(" Our team is checking it now.")
     browser.wait("document.querySelector('#reply-preview').textContent.includes('Our team is checking')")
     browser.screenshot(SHOTS / "console-item.png")
     browser.key("Enter", ctrl=True)
