@@ -166,15 +166,24 @@ def _asset(name: str) -> tuple[str, str]:
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-@lru_cache(maxsize=1)
-def _shell() -> str:
-    """index.html with every asset reference pinned to its content hash, so assets cache for a year."""
+@lru_cache(maxsize=4)
+def _shell(prefix: str) -> str:
+    """index.html with every asset reference under `prefix` and pinned to its content hash, so assets cache
+    for a year."""
     html, _ = _asset("index.html")
     return re.sub(
         r"/console/static/([a-z0-9-]+\.(?:js|css))",
-        lambda m: f"/console/static/{m.group(1)}?v={_asset(m.group(1))[1]}",
+        lambda m: f"{prefix}/console/static/{m.group(1)}?v={_asset(m.group(1))[1]}",
         html,
     )
+
+
+def _prefix(request: Request) -> str:
+    """What precedes /console in the address the browser used: API Gateway's stage (`/api`) or nothing."""
+    context = request.context or {}
+    path = str(context.get("path") or "").strip("/").split("/")
+    resource = str(context.get("resourcePath") or "").strip("/").split("/")
+    return "/" + "/".join(path[: len(path) - len(resource)]) if len(path) > len(resource) else ""
 
 
 @console.route("/", methods=["GET"])
@@ -184,7 +193,7 @@ def app_shell() -> Response:
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-cache",
     }
-    return Response(body=_shell(), status_code=200, headers=headers)
+    return Response(body=_shell(_prefix(_request())), status_code=200, headers=headers)
 
 
 @console.route("/static/{name}", methods=["GET"])
@@ -240,7 +249,9 @@ def sign_in() -> Response:
     except KNOWN_ERRORS as exc:
         return error_response(exc)
     cookie = sessions.set_cookie(
-        sessions.issue(sessions.session_secret(rt.settings), session), not rt.settings.is_local
+        sessions.issue(sessions.session_secret(rt.settings), session),
+        not rt.settings.is_local,
+        path=_prefix(request) + "/console",
     )
     return Response(
         body={**me, "csrf": session.csrf}, status_code=200, headers={"Set-Cookie": cookie, "Cache-Control": "no-store"}
@@ -250,7 +261,7 @@ def sign_in() -> Response:
 @console.route("/api/session", methods=["DELETE"])
 def sign_out() -> Response:
     rt = runtime.current()
-    cookie = sessions.set_cookie("", not rt.settings.is_local, max_age=0)
+    cookie = sessions.set_cookie("", not rt.settings.is_local, max_age=0, path=_prefix(_request()) + "/console")
     return Response(body="", status_code=204, headers={"Set-Cookie": cookie})
 
 

@@ -129,9 +129,9 @@ def cookie_value(headers: Any) -> str | None:
     return None
 
 
-def set_cookie(value: str, secure: bool, max_age: int | None = None) -> str:
+def set_cookie(value: str, secure: bool, max_age: int | None = None, path: str = "/console") -> str:
     age = int(LIFETIME.total_seconds()) if max_age is None else max_age
-    flags = f"; Path=/console; HttpOnly; SameSite=Strict; Max-Age={age}"
+    flags = f"; Path={path}; HttpOnly; SameSite=Strict; Max-Age={age}"
     return f"{COOKIE}={value}{flags}" + ("; Secure" if secure else "")
 
 

@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.identity import sessions
 from chalicelib.identity.accounts import Accounts
 from chalicelib.runtime import Runtime
 from tests.conftest import X_SECRET
@@ -254,3 +255,15 @@ def test_in_aws_stages_a_program_may_call_with_a_cognito_id_token(
             expired = {"Authorization": "Bearer " + _token(rsa_key, _claims(exp=0))}
             assert client.http.get("/console/api/me", headers=expired).status_code == 401
             assert client.http.get("/console/api/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_behind_api_gateways_stage_path_assets_and_cookie_follow_the_prefix() -> None:
+    from types import SimpleNamespace
+
+    from chalicelib.console.routes import _prefix, _shell
+
+    deployed = SimpleNamespace(context={"path": "/api/console/static/app.js", "resourcePath": "/console/static/{name}"})
+    local = SimpleNamespace(context={"path": "/console", "resourcePath": "/console"})
+    assert (_prefix(deployed), _prefix(local), _prefix(SimpleNamespace(context=None))) == ("/api", "", "")  # type: ignore[arg-type]
+    assert '"/api/console/static/app.js?v=' in _shell("/api")
+    assert "Path=/api/console;" in sessions.set_cookie("v", secure=True, path="/api/console")

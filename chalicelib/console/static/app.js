@@ -3,6 +3,8 @@
 
 let me = null;
 const main = document.getElementById("main");
+// The console's own address: /console locally, /<stage>/console behind API Gateway's default domain.
+const BASE = location.pathname.replace(/\/+$/, "");
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -39,7 +41,7 @@ class ApiError extends Error {
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") { headers["Content-Type"] = "application/json"; if (me) headers["X-CSRF-Token"] = me.csrf; }
-  const answer = await fetch(`/console/api${path}`, {
+  const answer = await fetch(`${BASE}/api${path}`, {
     method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (answer.status === 204) return null;
