@@ -93,4 +93,5 @@ from chalicelib.cli import (  # noqa: E402,F401
     privacy,
     records,
     replay,
+    users,
 )
