@@ -11,6 +11,7 @@ from chalicelib.api.agents import agents
 from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
+from chalicelib.console.routes import console
 from chalicelib.observability import COUNTERS, logger
 
 INTAKE_QUEUE = "carewire-intake"
@@ -20,6 +21,7 @@ app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
 app.register_blueprint(notices, url_prefix="/notices")
 app.register_blueprint(incidents, url_prefix="/incidents")
+app.register_blueprint(console, url_prefix="/console")
 
 
 def _request() -> Request:

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chalicelib.channels.registry import TEXT_LIMITS
 from chalicelib.delivery.text import fit, text_length
 from chalicelib.pii import mask
 
-PLATFORM_TEXT_LIMITS = {"x": 280}
+PLATFORM_TEXT_LIMITS = TEXT_LIMITS
+"""Platform → longest public reply, as each platform module declares it (chalicelib/channels/registry.py)."""
 
 Keep = Callable[[str, str], bool]
 """(personal-data type, value) → leave it unmasked (the operator's own contact points)."""

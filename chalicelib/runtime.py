@@ -53,9 +53,9 @@ class Runtime:
 
     @cached_property
     def platforms(self) -> dict[str, Platform]:
-        from chalicelib.channels import x
+        from chalicelib.channels import registry
 
-        return {x.PLATFORM.name: x.PLATFORM}
+        return registry.platforms()
 
     @cached_property
     def channels(self) -> dict[str, ChannelConfig]:

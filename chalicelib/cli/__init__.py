@@ -92,4 +92,6 @@ from chalicelib.cli import (  # noqa: E402,F401
     outbox,
     privacy,
     records,
+    replay,
+    users,
 )

@@ -50,6 +50,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
         base_url = f"http://127.0.0.1:{port}"
         if demo:
             _run_demo(runtime, base_url)
+            click.echo(_console_welcome(runtime, base_url))
         click.echo(f"Carewire is serving on {base_url} — webhooks at {base_url}/webhooks/<channel>. Ctrl-C stops.")
         try:
             thread.join()
@@ -57,6 +58,12 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
             click.echo("\nstopping…")
         finally:
             server.shutdown()
+
+
+def _console_welcome(runtime: Any, base_url: str) -> str:
+    from chalicelib.console.demo import console_welcome
+
+    return console_welcome(runtime, base_url)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -75,6 +82,13 @@ def _run_demo(runtime: Any, base_url: str) -> None:
     rows = replay(base_url, channel, runtime.platforms[channel.platform], secret, runtime.store)
     click.echo(f"\nDemo: {len(rows)} signed X deliveries to {base_url}{channel.webhook_path}\n")
     click.echo(format_rows(rows))
+    from chalicelib.local import channel_demo
+
+    others = channel_demo.replay(base_url, runtime)
+    if others:
+        click.echo(f"\nDemo: {len(others)} signed deliveries on the other channels\n")
+        click.echo(format_rows(others))
+    rows += others
     decided = sum(1 for r in rows if r["decision"])
     click.echo(
         f"\n{decided} decisions in {rows[0]['elapsed_s'] if rows else 0} s; "

@@ -70,7 +70,8 @@ def test_ops_see_an_unhealthy_channel_resume_it_and_retry_what_failed(
     sandbox.revoke()
     sender = aim_at_sandbox(stack, sandbox, {"x-care": "tok"})
     sender.sweep()
-    [row] = json.loads(runner.invoke(cli, ["channels", "list", "--health", "--json"]).output)
+    rows = json.loads(runner.invoke(cli, ["channels", "list", "--health", "--json"]).output)
+    [row] = [r for r in rows if r["id"] == "x-care"]
     assert row["delivery"]["healthy"] is False and "401" in row["delivery"]["reason"]
     text = runner.invoke(cli, ["channels", "list", "--health"]).output
     assert "UNHEALTHY" in text and "tok" not in text

@@ -16,6 +16,8 @@ KNOWN = [
     # for types only: the sender is built from the runtime, which builds it lazily (to break next, as
     # escalations/sweep was: name what it needs in a Protocol)
     {"chalicelib.delivery.wiring", "chalicelib.runtime"},
+    # the platform registry, its modules' base and the channel config name each other (found at merge)
+    {"chalicelib.channels.base", "chalicelib.channels.config", "chalicelib.channels.registry"},
 ]
 
 
