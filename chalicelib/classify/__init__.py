@@ -6,9 +6,16 @@ Pure Python, deterministic, no network.
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
+from collections.abc import Mapping
+from typing import Any
 
+from chalicelib.classify.brands import Brand, channel_brands
+from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, model_input
+from chalicelib.classify.judgement import apply_model
 from chalicelib.classify.language import detect_language
+from chalicelib.classify.learned import MODEL_FILE, CareModel
 from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
 from chalicelib.classify.scanner import PostScanner
 from chalicelib.classify.sentiment import (
@@ -20,10 +27,10 @@ from chalicelib.classify.sentiment import (
 from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
-from chalicelib.model import Classification, Post, Sentiment, SentimentLabel
+from chalicelib.model import Classification, Judged, Post, Sentiment, SentimentLabel
 from chalicelib.pii import find_pii_counted
 
-__all__ = ["Classifier", "LexiconError"]
+__all__ = ["Brand", "CareModel", "Classifier", "LexiconError"]
 
 POSITIVE_AT = 0.05
 NEGATIVE_AT = -0.05
@@ -34,16 +41,61 @@ PROFANITY_PENALTY = 0.6
 """Profanity in a post to or about the brand reads negative even without a lexicon word."""
 
 
+CARE_TOPICS = frozenset({"outage", "billing", "device", "account", "cancellation", "service_complaint"})
+
+
 class Classifier:
-    def __init__(self, lexicon: Lexicon) -> None:
+    """The lexicon's reading of a post, and — when `policies/model/care_model.json` is present — the learned
+    model's judgement on top of it (`model=None`: the lexicon alone, as before the model existed)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        model: CareModel | None = None,
+        brands: Mapping[str, Brand] | None = None,
+    ) -> None:
         self.lexicon = lexicon
+        self.model = model
         self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
-        self._sentiment_model = SentimentModel(lexicon.sentiment_model) if lexicon.sentiment_model else None
+        # The learned model reads the plain lexicon score: the calibration is trained on TweetEval, which the
+        # bench scores the model on, and the model calibrates sentiment itself.
+        calibration = lexicon.sentiment_model if model is None else None
+        self._sentiment_model = SentimentModel(calibration) if calibration else None
         self._scanner = PostScanner(lexicon, self._spam_model)
+        self.brands: dict[str, Brand] = dict(brands or {})
+        """channel id -> the brand it speaks for"""
+        gazetteer = lexicon.gazetteer
+        self.default_brand: Brand
+        if self.brands and gazetteer is not None:
+            self.default_brand = gazetteer.merge(self.brands.values())
+        else:  # no channels: the lexicon's example operator
+            names = frozenset(seq for options in lexicon.brand_names._by_first.values() for seq, _, _ in options)
+            self.default_brand = Brand(lexicon.operator.lower(), lexicon.brand_handles, frozenset(), names)
 
     @classmethod
-    def from_policies(cls, policies_dir: pathlib.Path) -> Classifier:
-        return cls(Lexicon.load(pathlib.Path(policies_dir) / "lexicon"))
+    def from_policies(cls, policies_dir: pathlib.Path, *, learned: bool = True) -> Classifier:
+        """The lexicon, the channels' brands, and (unless `learned=False` or the file is absent) the model."""
+        policies_dir = pathlib.Path(policies_dir)
+        lexicon = Lexicon.load(policies_dir / "lexicon")
+        model_path = policies_dir / MODEL_FILE
+        model = CareModel.load(model_path) if learned and model_path.is_file() else None
+        return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"))
+
+    def without_model(self) -> Classifier:
+        return Classifier(self.lexicon, None, self.brands)
+
+    def for_features(self) -> Classifier:
+        """The classifier whose `model_input` is what a model reads at serving time (no sentiment calibration)."""
+        return Classifier(dataclasses.replace(self.lexicon, sentiment_model=None), None, self.brands)
+
+    def with_model(self, model: CareModel | None) -> Classifier:
+        return Classifier(self.lexicon, model, self.brands)
+
+    def brand_of(self, channel: str | None) -> Brand:
+        if channel is None:
+            return self.default_brand
+        found: Brand | None = self.brands.get(channel)
+        return found or self.default_brand
 
     def classify(self, post: Post) -> Classification:
         if post.is_dm:
@@ -54,14 +106,27 @@ class Classifier:
             why = "mentions the brand (channel)"
         else:
             why = "not addressed to the brand (channel)"
-        return self._classify(post.text, post.addressed_to_brand or post.is_dm, [why], post.language_hint)
+        addressed = post.addressed_to_brand or post.is_dm
+        kind = "dm" if post.is_dm else "reply" if post.in_reply_to_post_id else "mention" if addressed else "post"
+        return self._classify(
+            post.text, addressed, [why], post.language_hint, self.brand_of(post.channel), PostShape(kind, addressed)
+        )
 
     def classify_text(
-        self, text: str, *, addressed_to_brand: bool | None = None, language_hint: str | None = None
+        self,
+        text: str,
+        *,
+        addressed_to_brand: bool | None = None,
+        language_hint: str | None = None,
+        brand: Brand | None = None,
+        kind: str | None = None,
     ) -> Classification:
+        """`brand`: whose post it is (default: every configured channel's brand); `kind`: dm | reply | comment |
+        mention | post (default: from whether it is addressed)."""
+        chosen = brand or self.default_brand
         if addressed_to_brand is not None:
-            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint)
-        return self._classify(text, None, [], language_hint)
+            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint, chosen, kind)
+        return self._classify(text, None, [], language_hint, chosen, kind)
 
     def sentiment_features(self, text: str, *, addressed_to_brand: bool | None = None) -> dict[str, float]:
         """The inputs of the learned sentiment calibration for `text` (used by scripts/train_sentiment.py)."""
@@ -79,7 +144,7 @@ class Classifier:
 
     def _sentiment(
         self, senti: SentimentResult, stats: TextStats, word_tokens: list[Token], profane: bool, addressed: bool
-    ) -> tuple[SentimentLabel, float, list[str]]:
+    ) -> tuple[SentimentLabel, float, list[str], tuple[float, float, float] | None]:
         score = _profanity_rule(senti.score, profane, addressed)
         sent_ev = list(senti.evidence)
         if score != senti.score:
@@ -90,7 +155,7 @@ class Classifier:
         elif score <= NEGATIVE_AT:
             label = "negative"
         if self._sentiment_model is None:
-            return label, score, sent_ev
+            return label, score, sent_ev, None
         p_neg, p_neu, p_pos = self._sentiment_model.probabilities_of(senti, score, stats, len(word_tokens))
         # the first most likely class, as max() picks it
         best: SentimentLabel = "negative"
@@ -102,7 +167,7 @@ class Classifier:
         sent_ev.append(
             f"lexicon {score:+.2f} -> {label}; calibrated p(neg/neu/pos) {p_neg:.2f}/{p_neu:.2f}/{p_pos:.2f}"
         )
-        return best, p_pos - p_neg, sent_ev
+        return best, p_pos - p_neg, sent_ev, (p_neg, p_neu, p_pos)
 
     def _spam(
         self,
@@ -113,22 +178,51 @@ class Classifier:
         run5: bool,
         unigram_sum: float,
         bigram_weights: list[float],
-    ) -> tuple[bool, list[str]]:
+    ) -> tuple[bool, list[str], float, float | None]:
         lex = self.lexicon
         spam_value, spam_ev = spam_cue_score(lex, stats, scan, money, run5)
         if self._spam_model is None:
-            return spam_value >= lex.spam_threshold, [
-                *spam_ev,
-                f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})",
-            ]
+            return (
+                spam_value >= lex.spam_threshold,
+                [*spam_ev, f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})"],
+                spam_value,
+                None,
+            )
         # A care complaint needs a surer model before it is dropped as spam.
         cut = SPAM_CUT_COMPLAINT if topic not in ("other", "praise") else SPAM_CUT
         prob = self._spam_model.probability_from(unigram_sum, bigram_weights, stats, len(scan.words), money, run5)
-        return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"]
+        return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"], spam_value, prob
+
+    def model_input(
+        self, text: str, *, brand: Brand, kind: str, addressed: bool, language_hint: str | None = None
+    ) -> ModelInput:
+        """What the learned model reads for a post (training uses this; inference builds the same in `_classify`)."""
+        return self._read(text, addressed, [], language_hint, brand, kind)[1]
 
     def _classify(
-        self, text: str, addressed: bool | None, addressed_evidence: list[str], language_hint: str | None
+        self,
+        text: str,
+        addressed: bool | None,
+        addressed_evidence: list[str],
+        language_hint: str | None,
+        brand: Brand,
+        kind: str | PostShape | None,
     ) -> Classification:
+        fields, x = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        if self.model is not None:
+            apply_model(fields, self.model, x)
+        return Classification(**fields)
+
+    def _read(  # noqa: PLR0915 - one flat pass over the post
+        self,
+        text: str,
+        addressed: bool | None,
+        addressed_evidence: list[str],
+        language_hint: str | None,
+        brand: Brand,
+        kind: str | PostShape | None,
+    ) -> tuple[dict[str, Any], ModelInput]:
+        """The lexicon's reading as `Classification` fields, and what the learned model reads."""
         lex = self.lexicon
         tokens, word_tokens, words, stats, mentions, decimal, isdigits, run5, scan, spam_uni, spam_bi = (
             self._scanner.scan(text)
@@ -136,12 +230,12 @@ class Classifier:
         evidence: dict[str, list[str]] = {}
 
         if addressed is None:
-            addressed, addressed_evidence = addressed_by_text(lex, tokens, words, mentions)
+            addressed, addressed_evidence = _addressed(lex, brand, tokens, words, mentions)
         evidence["addressed_to_brand"] = addressed_evidence
 
         senti = score_sentiment(lex, stats, scan, word_tokens)
         abuse, profane, abuse_ev = abuse_flags(lex, scan)
-        label, score, sent_ev = self._sentiment(senti, stats, word_tokens, profane, addressed)
+        label, score, sent_ev, calibrated = self._sentiment(senti, stats, word_tokens, profane, addressed)
         evidence["sentiment"] = sent_ev or ["no sentiment words"]
 
         churn_score, to_competitor, churn_ev = churn(lex, scan)
@@ -162,7 +256,7 @@ class Classifier:
         evidence["language"] = lang_ev
 
         money = has_money(text, decimal)
-        spam, evidence["spam"] = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
+        spam, evidence["spam"], spam_cues, spam_p = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
@@ -181,22 +275,74 @@ class Classifier:
             services = tuple(dict.fromkeys(m.value for m in service_hits))
             evidence["services"] = [f"'{m.phrase}' -> {m.value}" for m in service_hits]
 
-        return Classification(
-            topic.topic,
-            Sentiment(label, round(score, 4)),
-            churn_risk,
-            addressed,
-            language,
-            topic.intent,
-            urg,
-            question,
-            spam,
-            abuse,
-            pii,
-            regions,
-            services,
-            evidence,
+        needs = (
+            addressed
+            and not spam
+            and (topic.topic in CARE_TOPICS or churn_risk or (question and topic.topic == "other") or abuse)
         )
+        fields: dict[str, Any] = {
+            "topic": topic.topic,
+            "sentiment": Sentiment(label, round(score, 4)),
+            "churn_risk": churn_risk,
+            "addressed_to_brand": addressed,
+            "language": language,
+            "intent": topic.intent,
+            "urgency": urg,
+            "is_question": question,
+            "spam": spam,
+            "abuse": abuse,
+            "pii": pii,
+            "regions": regions,
+            "services": services,
+            "evidence": evidence,
+            "needs_human": Judged(value=needs, p=1.0 if needs else 0.0),
+            "churn": Judged(value=churn_risk, p=1.0 if churn_risk else 0.0),
+            "spam_p": 1.0 if spam else 0.0,
+            "abuse_p": 1.0 if abuse else 0.0,
+        }
+        if self.model is None and kind is None:
+            return fields, _NO_INPUT
+        if isinstance(kind, PostShape):
+            shape = kind
+        else:
+            shape = PostShape(kind or ("mention" if addressed else "post"), addressed)
+        reading = LexiconReading(
+            topic.hits,
+            [f"{t}/{i}" for t, i in (m.value for m in scan.find(lex.topics))],
+            topic.topic,
+            _profanity_rule(senti.score, profane, addressed),
+            senti.positive,
+            senti.negative,
+            senti.sarcasm,
+            calibrated,
+            churn_score,
+            sum(1 for e in churn_ev if e.startswith("churn phrase")),
+            profane,
+            abuse,
+            question,
+            urg,
+            language,
+            spam_cues,
+            spam_p,
+            money,
+            run5,
+            bool(pii),
+        )
+        return fields, model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+
+
+_NO_INPUT = ModelInput([], [], [])
+
+
+def _addressed(
+    lex: Lexicon, brand: Brand, tokens: list[Token], words: list[str], mentions: list[str]
+) -> tuple[bool, list[str]]:
+    """Addressed by the text alone: a handle of `brand` (the channel's, not the example operator's), else the
+    lexicon's second-person cues."""
+    if brand.handles and not brand.handles.isdisjoint(mentions):
+        handle = next(m for m in mentions if m in brand.handles)
+        return True, [f"mentions brand handle @{handle}"]
+    return addressed_by_text(lex, tokens, words, mentions)
 
 
 def _profanity_rule(score: float, profane: bool, addressed: bool) -> float:

@@ -83,4 +83,4 @@ def main() -> None:
 
 
 # Each domain module registers its commands on `cli`; imported last because they import `cli` from here.
-from chalicelib.cli import escalations, local, notices, operations, records  # noqa: E402,F401
+from chalicelib.cli import escalations, local, model, notices, operations, records  # noqa: E402,F401

@@ -1,0 +1,283 @@
+"""The learned care model: multinomial logistic regression heads over `features.ModelInput`, pure Python.
+
+Weights live in `policies/model/care_model.json` (written by `carewire train`): integers (weight / `step`),
+sparse — only non-zero entries are stored — with per-head calibration (temperature for softmax heads, Platt
+scaling for yes/no heads) and the decision thresholds chosen on held-out folds. Inference adds, per distinct
+word, one memoised vector (the word's unigram and character n-gram weights summed), then the word pairs and the
+named features; a few hundred additions per post.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from chalicelib.classify.features import ModelInput, bucket, word_keys
+
+FORMAT = "carewire-care-model/1"
+MODEL_FILE = Path("model") / "care_model.json"
+"""Relative to the policies directory."""
+WORD_MEMO_MAX = 100_000
+BINARY_HEADS = ("churn", "needs_human", "spam", "abuse", "addressed")
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Head:
+    name: str
+    start: int
+    classes: tuple[str, ...]
+    """softmax heads: the classes; yes/no heads: ('yes',) — one logit"""
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.classes)
+
+
+class Prediction(NamedTuple):
+    probabilities: dict[str, dict[str, float]]
+    """softmax heads: class -> p; yes/no heads: {'yes': p}"""
+    evidence: dict[str, list[str]]
+    """per head, the strongest contributions to the chosen class"""
+
+
+def _rows(packed: str) -> dict[int, str]:
+    """'bucket,i,q,i,q bucket,i,q ...' -> {bucket: 'i,q,i,q'}: a string loads ~30x faster than JSON numbers, and
+    a row is only unpacked when a post first uses it."""
+    rows: dict[int, str] = {}
+    for chunk in packed.split(" ") if packed else ():
+        key, _, rest = chunk.partition(",")
+        rows[int(key)] = rest
+    return rows
+
+
+def _unpack(packed: str) -> list[int]:
+    return [int(v) for v in packed.split(",")]
+
+
+def _dequantise(flat: Sequence[int], step: float) -> dict[int, float]:
+    return {int(flat[i]): flat[i + 1] * step for i in range(0, len(flat), 2)}
+
+
+class CareModel:
+    def __init__(self, doc: Mapping[str, Any], *, source: str = "") -> None:
+        if doc.get("format") != FORMAT:
+            raise ModelError(f"{source}: format {doc.get('format')!r}, expected {FORMAT!r}")
+        self.doc = doc
+        self.source = source
+        self.dims = int(doc["dims"])
+        step = float(doc["step"])
+        self.heads: dict[str, Head] = {}
+        for h in doc["heads"]:
+            self.heads[h["name"]] = Head(h["name"], int(h["start"]), tuple(h["classes"]))
+        self.bias = [q * step for q in doc["bias"]]
+        self.dense = {name: _dequantise(flat, step) for name, flat in doc["dense"].items()}
+        self.step = step
+        self.hashed = _rows(doc["hashed"])
+        self.intents: dict[str, IntentTable] = {
+            topic: IntentTable(
+                tuple(t["classes"]),
+                [q * step for q in t["bias"]],
+                {name: _dequantise(flat, step) for name, flat in t["dense"].items()},
+                _rows(t["hashed"]),
+                step,
+            )
+            for topic, t in doc.get("intents", {}).items()
+        }
+        self.temperature: dict[str, float] = {k: float(v) for k, v in doc.get("temperature", {}).items()}
+        self.platt: dict[str, tuple[float, float]] = {
+            k: (float(v[0]), float(v[1])) for k, v in doc.get("platt", {}).items()
+        }
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in doc.get("thresholds", {}).items()}
+        self.meta: dict[str, Any] = dict(doc.get("meta", {}))
+        self.version = str(doc.get("version", ""))
+        self._words: dict[str, _WordEntry] = {}
+        self._pairs: dict[str, Any] = {}
+        self.dense_vectors = {name: [row.get(i, 0.0) for i in range(self.dims)] for name, row in self.dense.items()}
+
+    @classmethod
+    def load(cls, path: Path) -> CareModel:
+        try:
+            raw = path.read_bytes()
+            doc = json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ModelError(f"{path}: expected a JSON object")
+        try:
+            model = cls(doc, source=str(path))
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelError(f"{path}: malformed model: {exc!r}") from exc
+        if not model.version:
+            model.version = "sha256:" + hashlib.sha256(raw).hexdigest()[:12]
+        return model
+
+    # ------------------------------------------------------------------------------------------ inference
+
+    def _word(self, word: str) -> _WordEntry:
+        """The word's summed weight vector (None when none of its features has a weight) and its unigram's bucket."""
+        vec = [0.0] * self.dims
+        hit = False
+        hashed = self.hashed
+        step = self.step
+        for key in word_keys(word):
+            packed = hashed.get(bucket(key))
+            if packed is not None:
+                hit = True
+                row = _unpack(packed)
+                for j in range(0, len(row), 2):
+                    vec[row[j]] += row[j + 1] * step
+        entry = (vec if hit else None, bucket("w:" + word))
+        if len(self._words) >= WORD_MEMO_MAX:
+            self._words.clear()
+        self._words[word] = entry
+        return entry
+
+    def _pair(self, key: str) -> list[float] | None:
+        """The weights of a hashed key (a word pair or symbol) as a full vector; memoised, None without any."""
+        found = self._pairs.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            packed = self.hashed.get(bucket(key))
+            found = None
+            if packed is not None:
+                found = [0.0] * self.dims
+                row = _unpack(packed)
+                for j in range(0, len(row), 2):
+                    found[row[j]] = row[j + 1] * self.step
+            if len(self._pairs) >= WORD_MEMO_MAX:
+                self._pairs.clear()
+            self._pairs[key] = found
+        return found  # type: ignore[no-any-return]
+
+    def _columns(self, x: ModelInput) -> tuple[list[tuple[float, ...]], list[str]]:
+        """Per output dimension, the contribution of the bias and of each feature of the post that has weights
+        (`columns[k][j]`), and what each feature is (`names[j - 1]`; column entry 0 is the bias)."""
+        vecs = [self.bias]
+        names: list[str] = []
+        words = self._words
+        for w in x.words:
+            vec = (words.get(w) or self._word(w))[0]
+            if vec is not None:
+                vecs.append(vec)
+                names.append(w)
+        pairs = self._pairs
+        for key in x.pairs:
+            vec = pairs.get(key, _UNSEEN)
+            if vec is _UNSEEN:
+                vec = self._pair(key)
+            if vec is not None:
+                vecs.append(vec)
+                names.append(key[2:])
+        dense = self.dense_vectors
+        for name, value in x.dense:
+            vec = dense.get(name)
+            if vec is not None:
+                vecs.append(vec if value == 1.0 else [v * value for v in vec])
+                names.append(name)
+        return list(zip(*vecs, strict=True)), names
+
+    def logits(self, x: ModelInput) -> list[float]:
+        return list(map(sum, self._columns(x)[0]))
+
+    def predict(self, x: ModelInput, *, explain: bool = True) -> Prediction:
+        columns, names = self._columns(x)
+        z = list(map(sum, columns))
+        probs: dict[str, dict[str, float]] = {}
+        for name, head in self.heads.items():
+            if len(head.classes) == 1:
+                a, b = self.platt.get(name, (1.0, 0.0))
+                probs[name] = {"yes": _sigmoid(a * z[head.start] + b)}
+            else:
+                probs[name] = softmax(z[head.start : head.end], self.temperature.get(name, 1.0), head.classes)
+        topic = probs.get("topic")
+        if topic is not None:
+            table = self.intents.get(max(topic, key=topic.__getitem__))
+            if table is not None:
+                words = self._words
+                unigrams = [(words.get(w) or self._word(w))[1] for w in x.words]
+                probs["intent"] = table.probabilities(unigrams, x.dense)
+        evidence = self._explain(columns, names, probs) if explain else {}
+        return Prediction(probs, evidence)
+
+    # ------------------------------------------------------------------------------------------ evidence
+
+    def _explain(
+        self, columns: list[tuple[float, ...]], names: list[str], probs: Mapping[str, Mapping[str, float]]
+    ) -> dict[str, list[str]]:
+        """Why: for the topic and sentiment chosen, and each yes/no head that says yes (p >= its threshold or 0.5),
+        the three features that pushed it most."""
+        out: dict[str, list[str]] = {}
+        for name, head in self.heads.items():
+            p = probs.get(name)
+            if p is None:
+                continue
+            if len(head.classes) == 1:
+                if p["yes"] < self.thresholds.get(name, 0.5):
+                    continue
+                k = head.start
+            else:
+                k = head.start + head.classes.index(max(p, key=p.__getitem__))
+            col = columns[k]
+            top = heapq.nlargest(3, range(1, len(col)), col.__getitem__)
+            out[name] = [_feature(names[j - 1], col[j]) for j in top if col[j] > 0]
+        return out
+
+
+def _feature(what: str, v: float) -> str:
+    """A word or word pair in quotes, a named feature (`lt:outage`) as it is."""
+    return f"{what} {v:+.2f}" if ":" in what or not what[:1].isalnum() else f"'{what}' {v:+.2f}"
+
+
+_WordEntry = tuple[list[float] | None, int]
+_UNSEEN: Any = object()
+
+
+class IntentTable(NamedTuple):
+    """The intents of one topic: a softmax over the post's words and named features."""
+
+    classes: tuple[str, ...]
+    bias: list[float]
+    dense: dict[str, dict[int, float]]
+    hashed: dict[int, str]
+    step: float
+
+    def probabilities(self, unigrams: list[int], named: list[tuple[str, float]]) -> dict[str, float]:
+        """`unigrams`: the buckets of the post's words' unigram keys; `named`: its named features."""
+        z = list(self.bias)
+        hashed = self.hashed
+        for b in unigrams:
+            packed = hashed.get(b)
+            if packed is not None:
+                row = _unpack(packed)
+                for j in range(0, len(row), 2):
+                    z[row[j]] += row[j + 1] * self.step
+        dense = self.dense
+        for name, value in named:
+            drow = dense.get(name)
+            if drow is not None:
+                for i, v in drow.items():
+                    z[i] += v * value
+        return softmax(z, 1.0, self.classes)
+
+
+def _sigmoid(z: float) -> float:
+    z = max(-30.0, min(30.0, z))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def softmax(z: Sequence[float], temperature: float = 1.0, classes: Sequence[str] | None = None) -> dict[str, float]:
+    scaled = [v / temperature for v in z]
+    m = max(scaled)
+    e = [math.exp(v - m) for v in scaled]
+    total = sum(e)
+    names = classes if classes is not None else [str(i) for i in range(len(z))]
+    return {n: v / total for n, v in zip(names, e, strict=True)}
