@@ -339,10 +339,7 @@ def _addressed(
 ) -> tuple[bool, list[str]]:
     """Addressed by the text alone: a handle of `brand` (the channel's, not the example operator's), else the
     lexicon's second-person cues."""
-    if brand.handles and not brand.handles.isdisjoint(mentions):
-        handle = next(m for m in mentions if m in brand.handles)
-        return True, [f"mentions brand handle @{handle}"]
-    return addressed_by_text(lex, tokens, words, mentions)
+    return addressed_by_text(lex, tokens, words, mentions, brand.handles or lex.brand_handles)
 
 
 def _profanity_rule(score: float, profane: bool, addressed: bool) -> float:

@@ -33,7 +33,7 @@ def test_policies_check_exits_2_naming_file_and_rule(runner: CliRunner, tmp_path
     rules.write_text(rules.read_text(encoding="utf-8").replace("queue: network", "queue: nocc"), encoding="utf-8")
     result = runner.invoke(cli, ["--policies", str(broken), "policies", "check"])
     assert result.exit_code == 2
-    assert f"{rules}: rule 'outage-report': actions[0].queue: unknown queue 'nocc'" in result.output
+    assert f"{rules}: rule 'outage-to-network': actions[0].queue: unknown queue 'nocc'" in result.output
 
 
 def test_channels_list_json_shows_dev_secret_only_locally(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
