@@ -158,8 +158,8 @@ def test_the_classification_document_keeps_old_fields_and_adds_probabilities(lex
 def test_a_broken_model_file_is_refused_naming_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "care_model.json"
     bad.write_text('{"format": "something-else"}', encoding="utf-8")
-    with pytest.raises(ModelError, match="care_model.json"):
+    with pytest.raises(ModelError, match=r"care_model\.json"):
         CareModel.load(bad)
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelError, match="care_model.json"):
+    with pytest.raises(ModelError, match=r"care_model\.json"):
         CareModel.load(bad)
