@@ -10,7 +10,6 @@ named features; a few hundred additions per post.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -62,6 +61,10 @@ def _rows(packed: str) -> dict[int, str]:
 
 def _unpack(packed: str) -> list[int]:
     return [int(v) for v in packed.split(",")]
+
+
+def _pairs_of(flat: list[int]) -> list[tuple[int, int]]:
+    return [(flat[j], flat[j + 1]) for j in range(0, len(flat), 2)]
 
 
 def _dequantise(flat: Sequence[int], step: float) -> dict[int, float]:
@@ -183,7 +186,7 @@ class CareModel:
             if vec is not None:
                 vecs.append(vec if value == 1.0 else [v * value for v in vec])
                 names.append(name)
-        return list(zip(*vecs, strict=True)), names
+        return list(zip(*vecs, strict=False)), names  # equal lengths by construction
 
     def logits(self, x: ModelInput) -> list[float]:
         return list(map(sum, self._columns(x)[0]))
@@ -227,8 +230,7 @@ class CareModel:
             else:
                 k = head.start + head.classes.index(max(p, key=p.__getitem__))
             col = columns[k]
-            top = heapq.nlargest(3, range(1, len(col)), col.__getitem__)
-            out[name] = [_feature(names[j - 1], col[j]) for j in top if col[j] > 0]
+            out[name] = [_feature(names[col.index(v, 1) - 1], v) for v in sorted(col[1:], reverse=True)[:3] if v > 0]
         return out
 
 
@@ -247,7 +249,8 @@ class IntentTable(NamedTuple):
     classes: tuple[str, ...]
     bias: list[float]
     dense: dict[str, dict[int, float]]
-    hashed: dict[int, str]
+    hashed: dict[int, Any]
+    """bucket -> packed row (str) until first used, then [(index, weight), ...]"""
     step: float
 
     def probabilities(self, unigrams: list[int], named: list[tuple[str, float]]) -> dict[str, float]:
@@ -255,11 +258,12 @@ class IntentTable(NamedTuple):
         z = list(self.bias)
         hashed = self.hashed
         for b in unigrams:
-            packed = hashed.get(b)
-            if packed is not None:
-                row = _unpack(packed)
-                for j in range(0, len(row), 2):
-                    z[row[j]] += row[j + 1] * self.step
+            row = hashed.get(b)
+            if row is not None:
+                if type(row) is str:  # unpacked on first use, then kept
+                    row = hashed[b] = [(i, v * self.step) for i, v in _pairs_of(_unpack(row))]
+                for i, v in row:
+                    z[i] += v
         dense = self.dense
         for name, value in named:
             drow = dense.get(name)
