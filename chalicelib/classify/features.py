@@ -6,6 +6,7 @@ Built from the one scanner pass and the lexicon's reading of the post, so there 
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
 from typing import NamedTuple
@@ -64,6 +65,8 @@ class ModelInput(NamedTuple):
     """hashed keys of the distinct adjacent word pairs ('b:a b') and symbol tokens ('s:x')"""
     dense: list[tuple[str, float]]
     """named features: lexicon evidence, text shape, platform facts, brand/competitor mentions"""
+    scale: float = 1.0
+    """1 / sqrt(number of hashed keys): a long post's words count as much, together, as a short post's"""
 
 
 def bucket(key: str) -> int:
@@ -81,6 +84,15 @@ def word_keys(word: str) -> list[str]:
 
 
 _FORMS: dict[str, str] = {}
+_KEYS: dict[str, int] = {}
+
+
+def _keys(word: str) -> int:
+    """len(word_keys(word)), memoised."""
+    n = _KEYS[word] = len(word_keys(word))
+    if len(_KEYS) >= 200_000:
+        _KEYS.clear()
+    return n
 
 
 def _form(norm: str) -> str:
@@ -91,6 +103,17 @@ def _form(norm: str) -> str:
             _FORMS.clear()
         form = _FORMS[norm] = norm if norm.isalpha() else _DIGITS.sub("0", norm)
     return form
+
+
+def _score_band(score: float) -> str:
+    """The lexicon score as a band: lets a linear model place the neutral zone and the strong ends itself."""
+    if score <= -0.5:
+        return "lsb:neg2"
+    if score <= -0.05:
+        return "lsb:neg1"
+    if score < 0.05:
+        return "lsb:zero" if score else "lsb:none"
+    return "lsb:pos1" if score < 0.5 else "lsb:pos2"
 
 
 def _length(n: int) -> str:
@@ -109,6 +132,9 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
 ) -> ModelInput:
     forms = [_FORMS.get(w) or _form(w) for w in scan.words]
     words = list(dict.fromkeys(forms))
+    n_keys = 0
+    for w in words:
+        n_keys += _KEYS.get(w) or _keys(w)
     pairs: list[str] = []
     seen: set[str] = set()
     prev = ""
@@ -134,6 +160,7 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
         dense.append(("li:" + intent, 1.0))
     dense.append(("lp:" + reading.lexicon_topic, 1.0))
     dense.append(("ls:score", reading.sentiment))
+    dense.append((_score_band(reading.sentiment), 1.0))
     if reading.positive:
         dense.append(("ls:pos", min(reading.positive, 8.0) / 4.0))
     if reading.negative:
@@ -166,7 +193,8 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
         dense.append(("pii", 1.0))
     dense += _shape(stats, word_tokens)
     dense += _operators(lex, scan, mentions, brand)
-    return ModelInput(words, pairs, dense)
+    n_keys += len(pairs)
+    return ModelInput(words, pairs, dense, 1.0 / math.sqrt(n_keys) if n_keys > 1 else 1.0)
 
 
 def _shape(stats: TextStats, word_tokens: list[Token]) -> list[tuple[str, float]]:

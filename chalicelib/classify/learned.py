@@ -161,10 +161,10 @@ class CareModel:
             self._pairs[key] = found
         return found  # type: ignore[no-any-return]
 
-    def _columns(self, x: ModelInput) -> tuple[list[tuple[float, ...]], list[str]]:
-        """Per output dimension, the contribution of the bias and of each feature of the post that has weights
-        (`columns[k][j]`), and what each feature is (`names[j - 1]`; column entry 0 is the bias)."""
-        vecs = [self.bias]
+    def _columns(self, x: ModelInput) -> _Contributions:
+        """The logits; and per output dimension, each feature's contribution (`columns[k][j]`, named
+        `names[j]`): z = bias + named features + scale * (words and pairs), as training summed it."""
+        vecs: list[list[float]] = []
         names: list[str] = []
         words = self._words
         for w in x.words:
@@ -180,20 +180,29 @@ class CareModel:
             if vec is not None:
                 vecs.append(vec)
                 names.append(key[2:])
+        n_hashed = len(vecs)
         dense = self.dense_vectors
         for name, value in x.dense:
             vec = dense.get(name)
             if vec is not None:
                 vecs.append(vec if value == 1.0 else [v * value for v in vec])
                 names.append(name)
-        return list(zip(*vecs, strict=False)), names  # equal lengths by construction
+        s = x.scale
+        if not vecs:
+            return _Contributions(list(self.bias), [], names, s, 0)
+        columns = list(zip(*vecs, strict=False))  # equal lengths by construction
+        if n_hashed:
+            z = [b + s * sum(col[:n_hashed]) + sum(col[n_hashed:]) for b, col in zip(self.bias, columns, strict=True)]
+        else:
+            z = [b + sum(col) for b, col in zip(self.bias, columns, strict=True)]
+        return _Contributions(z, columns, names, s, n_hashed)
 
     def logits(self, x: ModelInput) -> list[float]:
-        return list(map(sum, self._columns(x)[0]))
+        return self._columns(x).z
 
     def predict(self, x: ModelInput, *, explain: bool = True) -> Prediction:
-        columns, names = self._columns(x)
-        z = list(map(sum, columns))
+        parts = self._columns(x)
+        z = parts.z
         probs: dict[str, dict[str, float]] = {}
         for name, head in self.heads.items():
             if len(head.classes) == 1:
@@ -208,17 +217,18 @@ class CareModel:
                 words = self._words
                 unigrams = [(words.get(w) or self._word(w))[1] for w in x.words]
                 probs["intent"] = table.probabilities(unigrams, x.dense)
-        evidence = self._explain(columns, names, probs) if explain else {}
+        evidence = self._explain(parts, probs) if explain else {}
         return Prediction(probs, evidence)
 
     # ------------------------------------------------------------------------------------------ evidence
 
-    def _explain(
-        self, columns: list[tuple[float, ...]], names: list[str], probs: Mapping[str, Mapping[str, float]]
-    ) -> dict[str, list[str]]:
+    def _explain(self, parts: _Contributions, probs: Mapping[str, Mapping[str, float]]) -> dict[str, list[str]]:
         """Why: for the topic and sentiment chosen, and each yes/no head that says yes (p >= its threshold or 0.5),
         the three features that pushed it most."""
         out: dict[str, list[str]] = {}
+        if not parts.names:
+            return out
+        n, s, names = parts.n_hashed, parts.scale, parts.names
         for name, head in self.heads.items():
             p = probs.get(name)
             if p is None:
@@ -229,8 +239,9 @@ class CareModel:
                 k = head.start
             else:
                 k = head.start + head.classes.index(max(p, key=p.__getitem__))
-            col = columns[k]
-            out[name] = [_feature(names[col.index(v, 1) - 1], v) for v in sorted(col[1:], reverse=True)[:3] if v > 0]
+            col = parts.columns[k]
+            values = [v * s for v in col[:n]] + list(col[n:]) if n and s != 1.0 else list(col)
+            out[name] = [_feature(names[values.index(v)], v) for v in sorted(values, reverse=True)[:3] if v > 0]
         return out
 
 
@@ -240,6 +251,18 @@ def _feature(what: str, v: float) -> str:
 
 
 _WordEntry = tuple[list[float] | None, int]
+
+
+class _Contributions(NamedTuple):
+    z: list[float]
+    columns: list[tuple[float, ...]]
+    """per output dimension, each feature's weight times its value (words and pairs not yet scaled)"""
+    names: list[str]
+    scale: float
+    n_hashed: int
+    """the first n_hashed features are words and pairs (scaled by `scale`)"""
+
+
 _UNSEEN: Any = object()
 
 

@@ -28,6 +28,12 @@ def _repo_root(policies_dir: Path) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="labelled JSONL (repeatable; default: corpus/care-posts/corpus.jsonl)",
 )
+@click.option(
+    "--tweeteval",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="also learn general-tweet sentiment from TweetEval sentiment val (folder with val_text.txt, val_labels.txt)",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: policies/")
 @click.option("--force", is_flag=True, help="write the model even when it scores worse than the current one")
 @click.option(
@@ -39,7 +45,12 @@ def _repo_root(policies_dir: Path) -> Path:
 )
 @click.pass_context
 def train_command(  # noqa: PLR0915 - read, train, score, gate, write
-    ctx: click.Context, data_files: tuple[Path, ...], out: Path | None, force: bool, export_to: Path | None
+    ctx: click.Context,
+    data_files: tuple[Path, ...],
+    tweeteval: Path | None,
+    out: Path | None,
+    force: bool,
+    export_to: Path | None,
 ) -> None:
     """Train the care model from labelled posts; print held-out figures; write it unless it is worse.
 
@@ -52,7 +63,16 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     from chalicelib.classify import Classifier
     from chalicelib.classify.learned import MODEL_FILE, CareModel, ModelError
     from chalicelib.cli.evaluation import figures, predict, table
-    from chalicelib.cli.training import Options, TrainingError, dumps, model_from_doc, read_rows, sha256_file, train
+    from chalicelib.cli.training import (
+        Options,
+        TrainingError,
+        dumps,
+        model_from_doc,
+        read_rows,
+        read_tweeteval,
+        sha256_file,
+        train,
+    )
 
     settings = _settings(ctx)
     root = _repo_root(settings.policies_dir)
@@ -64,11 +84,16 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
             found = read_rows(path)
             rows += found
             sources.append({"file": path.name, "sha256": sha256_file(path), "rows": len(found)})
+        if tweeteval is not None:
+            general = read_tweeteval(tweeteval)
+            rows += general
+            for name in ("val_text.txt", "val_labels.txt"):
+                sources.append({"file": f"tweeteval/{name}", "sha256": sha256_file(tweeteval / name)})
     except TrainingError as exc:
         raise CarewireCliError(str(exc)) from exc
     _hold_out_unsplit(rows)
     training = [r for r in rows if r.split != "test"]
-    held_out = [r for r in rows if r.split == "test"]
+    held_out = [r for r in rows if r.split == "test" and r.source != "tweeteval"]
     click.echo(f"{len(training)} training rows, {len(held_out)} held-out rows (never trained on)")
     base = Classifier.from_policies(settings.policies_dir, learned=False)
     options = Options()

@@ -15,11 +15,11 @@ import json
 import math
 import random
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import add
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.classify import Classifier
 from chalicelib.classify.features import ModelInput, bucket, word_keys
@@ -185,8 +185,38 @@ def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
                 kind=kind,
                 addressed=addressed,
                 labels=labels,
-                split=str(doc.get("split") or "train"),
+                split=str(doc.get("split") or ""),
                 source=source or path.name,
+            )
+        )
+    return rows
+
+
+TWEETEVAL_SENTIMENT = ("negative", "neutral", "positive")
+"""TweetEval sentiment label ids 0, 1, 2 (mapping.txt)."""
+
+
+def read_tweeteval(folder: Path, folds: int = 5) -> list[Row]:
+    """TweetEval sentiment *val* (general tweets) as sentiment-only rows, spread over `folds` pseudo-operators
+    by crc32 of the text so that out-of-fold predictions exist for every one of them."""
+    try:
+        texts = (folder / "val_text.txt").read_text(encoding="utf-8").splitlines()
+        labels = (folder / "val_labels.txt").read_text(encoding="utf-8").split()
+    except OSError as exc:
+        raise TrainingError(f"{folder}: {exc}") from exc
+    rows = []
+    for i, (text, label) in enumerate(zip(texts, labels, strict=False)):
+        group = zlib.crc32(text.encode("utf-8")) % folds
+        rows.append(
+            Row(
+                id=f"tweeteval-val-{i}",
+                text=text,
+                operator=f"tweeteval-{group}",
+                handle="",
+                kind="post",
+                addressed=False,
+                labels={"sentiment": TWEETEVAL_SENTIMENT[int(label)]},
+                source="tweeteval",
             )
         )
     return rows
@@ -206,7 +236,17 @@ def featurize(classifier: Classifier, rows: Sequence[Row]) -> list[ModelInput]:
 DENSE_BASE = 1 << 20
 
 
-def encode(x: ModelInput, dense_ids: Mapping[str, int]) -> list[tuple[int, float]]:
+class Encoded(NamedTuple):
+    """One row as training sees it: z = bias + dense . W + scale * (hashed . W), as inference sums it."""
+
+    hashed: list[tuple[int, float]]
+    """bucket, how many of the post's hashed keys fall in it"""
+    dense: list[tuple[int, float]]
+    """named feature id, value"""
+    scale: float
+
+
+def encode(x: ModelInput, dense_ids: Mapping[str, int]) -> Encoded:
     """Feature ids and values, as inference sums them: each hashed key adds its bucket's row once."""
     acc: dict[int, float] = {}
     for w in x.words:
@@ -216,22 +256,23 @@ def encode(x: ModelInput, dense_ids: Mapping[str, int]) -> list[tuple[int, float
     for key in x.pairs:
         b = bucket(key)
         acc[b] = acc.get(b, 0.0) + 1.0
+    dense: dict[int, float] = {}
     for name, value in x.dense:
         fid = dense_ids.get(name)
         if fid is not None and value:
-            acc[fid] = acc.get(fid, 0.0) + value
-    return sorted(acc.items())
+            dense[fid] = dense.get(fid, 0.0) + value
+    return Encoded(sorted(acc.items()), sorted(dense.items()), x.scale)
 
 
-def vectors(inputs: Sequence[ModelInput], min_df: int) -> tuple[list[list[tuple[int, float]]], dict[str, int]]:
+def vectors(inputs: Sequence[ModelInput], min_df: int) -> tuple[list[Encoded], dict[str, int]]:
     names = sorted({name for x in inputs for name, _ in x.dense})
     dense_ids = {name: DENSE_BASE + i for i, name in enumerate(names)}
     encoded = [encode(x, dense_ids) for x in inputs]
     df: dict[int, int] = {}
-    for xs in encoded:
-        for f, _ in xs:
+    for e in encoded:
+        for f, _ in e.hashed:
             df[f] = df.get(f, 0) + 1
-    kept = [[(f, v) for f, v in xs if f >= DENSE_BASE or df[f] >= min_df] for xs in encoded]
+    kept = [Encoded([(f, v) for f, v in e.hashed if df[f] >= min_df], e.dense, e.scale) for e in encoded]
     return kept, dense_ids
 
 
@@ -243,15 +284,26 @@ class Weights:
     bias: list[float]
     rows: dict[int, list[float]]
 
-    def logits(self, xs: Iterable[tuple[int, float]]) -> list[float]:
-        z = self.bias
+    def logits(self, e: Encoded) -> list[float]:
         rows = self.rows
-        for f, v in xs:
+        zh: list[float] | None = None
+        for f, v in e.hashed:
             r = rows.get(f)
             if r is None:
                 continue
-            z = list(map(add, z, r)) if v == 1.0 else [a + v * b for a, b in zip(z, r, strict=True)]
-        return list(z)
+            if zh is None:
+                zh = r if v == 1.0 else [v * b for b in r]
+            else:
+                zh = list(map(add, zh, r)) if v == 1.0 else [a + v * b for a, b in zip(zh, r, strict=True)]
+        z = self.bias
+        for f, v in e.dense:
+            r = rows.get(f)
+            if r is not None:
+                z = list(map(add, z, r)) if v == 1.0 else [a + v * b for a, b in zip(z, r, strict=True)]
+        if zh is None:
+            return list(z)
+        s = e.scale
+        return [a + s * b for a, b in zip(z, zh, strict=True)]
 
 
 def _softmax(z: Sequence[float]) -> list[float]:
@@ -306,9 +358,18 @@ def residual(
     return g
 
 
-def train_weights(
-    layout: Layout, xs: Sequence[list[tuple[int, float]]], rows: Sequence[Row], options: Options
-) -> Weights:
+def _add_step(rows_w: dict[int, list[float]], features: list[tuple[int, float]], step: list[float]) -> None:
+    for f, v in features:
+        r = rows_w.get(f)
+        if r is None:
+            rows_w[f] = step if v == 1.0 else [v * s for s in step]
+        elif v == 1.0:
+            rows_w[f] = list(map(add, r, step))
+        else:
+            rows_w[f] = [a + v * s for a, s in zip(r, step, strict=True)]
+
+
+def train_weights(layout: Layout, xs: Sequence[Encoded], rows: Sequence[Row], options: Options) -> Weights:
     cw = class_weights(rows, options.balance)
     weights = Weights([0.0] * layout.dims, {})
     rows_w = weights.rows
@@ -322,14 +383,8 @@ def train_weights(
             g = residual(layout, z, rows[i].labels, cw)
             step = [-rate * v for v in g]
             weights.bias = list(map(add, weights.bias, step))
-            for f, v in x:
-                r = rows_w.get(f)
-                if r is None:
-                    rows_w[f] = step if v == 1.0 else [v * s for s in step]
-                elif v == 1.0:
-                    rows_w[f] = list(map(add, r, step))
-                else:
-                    rows_w[f] = [a + v * s for a, s in zip(r, step, strict=True)]
+            _add_step(rows_w, x.dense, step)
+            _add_step(rows_w, x.hashed, [x.scale * v for v in step])
         if options.l2:  # weight decay once per epoch (keeps the updates above pure C-speed additions)
             decay = 1.0 - options.l2
             for f, r in rows_w.items():
@@ -338,7 +393,7 @@ def train_weights(
 
 
 def train_intents(
-    inputs: Sequence[ModelInput], xs: Sequence[list[tuple[int, float]]], rows: Sequence[Row], options: Options
+    inputs: Sequence[ModelInput], xs: Sequence[Encoded], rows: Sequence[Row], options: Options
 ) -> dict[str, Weights]:
     """One softmax per topic over its intents, from the words (no character n-grams) and the named features of
     the rows labelled with that topic; each row touches only its own topic's few classes."""
@@ -361,20 +416,17 @@ def train_intents(
                 gold = classes.index(rows[i].labels["intent"])
                 step = [-rate * (pj - (1.0 if j == gold else 0.0)) for j, pj in enumerate(p)]
                 weights.bias = list(map(add, weights.bias, step))
-                for f, v in x:
-                    r = rows_w.get(f)
-                    if r is None:
-                        rows_w[f] = [v * s for s in step]
-                    else:
-                        rows_w[f] = [a + v * s for a, s in zip(r, step, strict=True)]
+                _add_step(rows_w, x.dense, step)
+                _add_step(rows_w, x.hashed, step)
         out[topic] = weights
     return out
 
 
-def intent_features(x: ModelInput, encoded: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
-    """The word unigrams and named features of an encoded row (what the intent heads read)."""
-    unigrams = {bucket("w:" + w) for w in x.words}
-    return [(f, v) for f, v in encoded if f >= DENSE_BASE or f in unigrams]
+def intent_features(x: ModelInput, encoded: Encoded) -> Encoded:
+    """What the intent heads read: the post's word unigrams (once each, unscaled) and its named features."""
+    kept = {f for f, _ in encoded.hashed}
+    unigrams = sorted({b for b in (bucket("w:" + w) for w in x.words) if b in kept})
+    return Encoded([(b, 1.0) for b in unigrams], encoded.dense, 1.0)
 
 
 # ---------------------------------------------------------------------------------------------------- folds
@@ -548,7 +600,7 @@ class Trained:
 
 
 def _oof_logits(
-    layout: Layout, xs: Sequence[list[tuple[int, float]]], rows: Sequence[Row], options: Options, log: Any
+    layout: Layout, xs: Sequence[Encoded], rows: Sequence[Row], options: Options, log: Any
 ) -> list[list[float]]:
     folds = operator_folds(rows, options.folds)
     out: list[list[float]] = [[] for _ in rows]
@@ -599,6 +651,16 @@ def calibrate(  # noqa: PLR0915 - one pass per head, in head order
             hit = sum(1 for z in mine if max(range(3), key=z.__getitem__) == j)
             recalls.append(hit / len(mine) if mine else 0.0)
         oof["sentiment macro-recall"] = round(sum(recalls) / 3, 4)
+        sources = sorted({rows[i].source for i in ix})
+        if len(sources) > 1:
+            for source in sources:
+                mine_ix = [n for n, i in enumerate(ix) if rows[i].source == source]
+                per = []
+                for j, c in enumerate(SENTIMENTS):
+                    of_c = [zs[n] for n in mine_ix if rows[ix[n]].labels["sentiment"] == c]
+                    hit = sum(1 for z in of_c if max(range(3), key=z.__getitem__) == j)
+                    per.append(hit / len(of_c) if of_c else 0.0)
+                oof[f"sentiment macro-recall ({source})"] = round(sum(per) / 3, 4)
     floors = {
         "needs_human": options.needs_human_precision,
         "churn_risk": options.churn_precision,
@@ -642,7 +704,7 @@ def train(
     log(f"features for {len(rows)} rows ...")
     inputs = featurize(classifier.for_features(), rows)
     xs, dense_ids = vectors(inputs, options.min_df)
-    log(f"  {len({f for x in xs for f, _ in x})} distinct features after min_df={options.min_df}")
+    log(f"  {len({f for x in xs for f, _ in x.hashed})} distinct hashed features after min_df={options.min_df}")
     log(f"out-of-fold by operator ({options.folds} folds) for calibration and thresholds ...")
     logits = _oof_logits(layout, xs, rows, options, log)
     calibration, oof = calibrate(layout, logits, rows, options)

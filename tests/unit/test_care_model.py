@@ -86,7 +86,8 @@ def test_a_training_row_finds_its_operator_by_handle_or_name(lexicon_only: Class
 
 
 def _tiny_model(clf: Classifier, **extra: Any) -> dict[str, Any]:
-    """A hand-made model: the word 'dead' means outage, needs a person and reads negative."""
+    """A hand-made model: the word 'dead' means outage, needs a person and reads negative (word weights count
+    scaled by 1/sqrt(the post's hashed keys), so they are large here)."""
     from chalicelib.classify.features import bucket
 
     layout = Layout.build()
@@ -94,7 +95,7 @@ def _tiny_model(clf: Classifier, **extra: Any) -> dict[str, Any]:
     outage = layout.head("topic")["classes"].index("outage")
     negative = layout.head("sentiment")["start"]
     needs = layout.head("needs_human")["start"]
-    row = f"{bucket('w:dead')},{outage},3000,{negative},2500,{needs},4000"
+    row = f"{bucket('w:dead')},{outage},30000,{negative},25000,{needs},40000"
     doc = {
         "format": FORMAT,
         "dims": layout.dims,
@@ -119,16 +120,16 @@ def test_the_model_decides_fields_rules_read_and_says_why(lexicon_only: Classifi
     c = clf.classify_text("@bayanitelcares my line is dead", addressed_to_brand=True)
     assert (c.topic, c.sentiment.label, c.model) == ("outage", "negative", "care-test")
     assert c.topic_p == pytest.approx(c.topics["outage"]) and c.topic_p > 0.5
-    assert c.needs_human == {"value": True, "p": pytest.approx(0.982, abs=1e-3)}
+    assert c.needs_human["value"] is True and c.needs_human["p"] > 0.9
     assert c.sentiment.p is not None and c.sentiment.p["negative"] > 0.5
-    assert c.evidence["topic"][0].startswith("outage: model p=") and "'dead' +3.00" in c.evidence["topic"][0]
+    assert c.evidence["topic"][0].startswith("outage: model p=") and "from 'dead' +" in c.evidence["topic"][0]
     assert any("lexicon" not in e and "dead" in e for e in c.evidence["needs_human"])
     # the lexicon's own reading is still there, after the model's line
     assert len(c.evidence["sentiment"]) > 1
 
 
 def test_a_threshold_is_the_models_not_a_half(lexicon_only: Classifier) -> None:
-    doc = _tiny_model(lexicon_only, thresholds={"needs_human": 0.999})
+    doc = _tiny_model(lexicon_only, thresholds={"needs_human": 0.99999999})
     c = lexicon_only.with_model(CareModel(doc)).classify_text("dead", addressed_to_brand=True)
     assert c.needs_human["value"] is False and c.needs_human["p"] > 0.9
 

@@ -45,22 +45,24 @@ def test_inference_reads_the_features_training_wrote(base: Classifier, rows: lis
     inputs = T.featurize(base.for_features(), rows)
     xs, dense_ids = T.vectors(inputs, min_df=1)
     step = model.step
+    names = {i: n for n, i in dense_ids.items()}
     for x, encoded in zip(inputs, xs, strict=True):
         served = model.logits(x)
         # the same sum from the stored integers, feature by feature
-        expected = list(model.bias)
-        for f, v in encoded:
-            if f >= T.DENSE_BASE:
-                name = next(n for n, i in dense_ids.items() if i == f)
-                for i, w in model.dense.get(name, {}).items():
-                    expected[i] += w * v
-            else:
-                packed = model.hashed.get(f)
-                if packed is not None:
-                    flat = [int(p) for p in packed.split(",")]
-                    for j in range(0, len(flat), 2):
-                        expected[flat[j]] += flat[j + 1] * step * v
+        hashed = [0.0] * model.dims
+        for f, v in encoded.hashed:
+            packed = model.hashed.get(f)
+            if packed is not None:
+                flat = [int(p) for p in packed.split(",")]
+                for j in range(0, len(flat), 2):
+                    hashed[flat[j]] += flat[j + 1] * step * v
+        expected = [b + encoded.scale * h for b, h in zip(model.bias, hashed, strict=True)]
+        for f, v in encoded.dense:
+            for i, w in model.dense.get(names[f], {}).items():
+                expected[i] += w * v
         assert served == pytest.approx(expected, abs=1e-9)
+        n_keys = sum(v for _, v in encoded.hashed)
+        assert encoded.scale == pytest.approx(1 / n_keys**0.5 if n_keys else 1.0)
 
 
 def test_held_out_rows_are_never_trained_on(base: Classifier, rows: list[T.Row]) -> None:
