@@ -144,7 +144,7 @@ class Classifier:
 
     def _sentiment(
         self, senti: SentimentResult, stats: TextStats, word_tokens: list[Token], profane: bool, addressed: bool
-    ) -> tuple[SentimentLabel, float, list[str], tuple[float, float, float] | None]:
+    ) -> tuple[SentimentLabel, float, list[str]]:
         score = _profanity_rule(senti.score, profane, addressed)
         sent_ev = list(senti.evidence)
         if score != senti.score:
@@ -155,7 +155,7 @@ class Classifier:
         elif score <= NEGATIVE_AT:
             label = "negative"
         if self._sentiment_model is None:
-            return label, score, sent_ev, None
+            return label, score, sent_ev
         p_neg, p_neu, p_pos = self._sentiment_model.probabilities_of(senti, score, stats, len(word_tokens))
         # the first most likely class, as max() picks it
         best: SentimentLabel = "negative"
@@ -167,7 +167,7 @@ class Classifier:
         sent_ev.append(
             f"lexicon {score:+.2f} -> {label}; calibrated p(neg/neu/pos) {p_neg:.2f}/{p_neu:.2f}/{p_pos:.2f}"
         )
-        return best, p_pos - p_neg, sent_ev, (p_neg, p_neu, p_pos)
+        return best, p_pos - p_neg, sent_ev
 
     def _spam(
         self,
@@ -235,7 +235,7 @@ class Classifier:
 
         senti = score_sentiment(lex, stats, scan, word_tokens)
         abuse, profane, abuse_ev = abuse_flags(lex, scan)
-        label, score, sent_ev, calibrated = self._sentiment(senti, stats, word_tokens, profane, addressed)
+        label, score, sent_ev = self._sentiment(senti, stats, word_tokens, profane, addressed)
         evidence["sentiment"] = sent_ev or ["no sentiment words"]
 
         churn_score, to_competitor, churn_ev = churn(lex, scan)
@@ -314,7 +314,6 @@ class Classifier:
             senti.positive,
             senti.negative,
             senti.sarcasm,
-            calibrated,
             churn_score,
             sum(1 for e in churn_ev if e.startswith("churn phrase")),
             profane,

@@ -43,7 +43,6 @@ class LexiconReading(NamedTuple):
     positive: float
     negative: float
     sarcasm: bool
-    calibrated: tuple[float, float, float] | None
     churn: float
     churn_phrases: int
     profane: bool
@@ -167,7 +166,6 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
         dense.append(("ls:neg", min(-reading.negative, 8.0) / 4.0))
     if reading.sarcasm:
         dense.append(("ls:sarcasm", 1.0))
-    # Not the sentiment calibration's probabilities: that model is trained on TweetEval, which the bench scores on.
     if reading.churn:
         dense.append(("ch:score", reading.churn))
     if reading.churn_phrases:
