@@ -3,8 +3,8 @@
     POST /agent/escalations/{id}/corrections  {topic?, intent?, sentiment?, churn_risk?, needs_human?, spam?,
                                                abuse?, note?}                              200 {correction}
 
-The correction is kept on the escalated post's decision (`chalicelib/escalations/corrections.py`) and becomes a
-training row with `carewire train --export-corrections`. Any agent may correct an item they can see; it does not
+The correction is kept on the escalation item (`chalicelib/escalations/corrections.py`) and becomes a training
+row with `carewire train --export-corrections`. Any agent may correct an item they can see; it does not
 change the item's state (claim, resolve and correct in any order).
 """
 
@@ -40,9 +40,8 @@ def correct(escalation_id: str) -> Response:
         rt = runtime.current()
         principal = authorize(corrections.current_request, rt.settings, "agent", "supervisor")
         correction = parse_correction(_body())
-        item = rt.escalations.get(escalation_id)
-        store = Corrections(rt.dynamodb, rt.settings.table("decisions"))
-        recorded = store.record(str(item["post"]["key"]), correction, principal.id, rt.clock())
+        store = Corrections(rt.dynamodb, rt.settings.table("escalations"))
+        recorded = store.record(escalation_id, correction, principal.id, rt.clock())
     except (EscalationError, Unauthenticated, Forbidden) as exc:
         return error_response(exc)
     return Response(body={"correction": {"escalation_id": escalation_id, **recorded}}, status_code=200)

@@ -144,13 +144,13 @@ def _export_corrections(ctx: click.Context, export_to: Path) -> None:
 
     with _runtime(ctx) as runtime:
         channels = runtime.channels
-        store = Corrections(runtime.dynamodb, runtime.settings.table("decisions"))
+        store = Corrections(runtime.dynamodb, runtime.settings.table("escalations"))
         rows = []
-        for decision in store.corrected():
-            channel = channels.get((decision.get("post") or {}).get("channel", ""))
+        for item in store.corrected():
+            channel = channels.get((item.get("post") or {}).get("channel", ""))
             brand = (channel.brand or channel.id) if channel else ""
             handle = channel.brand_handles[0] if channel and channel.brand_handles else ""
-            row = training_row(decision, brand, handle)
+            row = training_row(item, brand, handle)
             if row is not None:
                 rows.append(row)
     rows.sort(key=lambda r: str(r["id"]))
@@ -306,9 +306,8 @@ def escalations_correct(ctx: click.Context, /, escalation_id: str, agent: str, *
     with _runtime(ctx) as runtime:
         try:
             correction = parse_correction(body)
-            item = runtime.escalations.get(escalation_id)
-            store = Corrections(runtime.dynamodb, runtime.settings.table("decisions"))
-            recorded = store.record(str(item["post"]["key"]), correction, agent, runtime.clock())
+            store = Corrections(runtime.dynamodb, runtime.settings.table("escalations"))
+            recorded = store.record(escalation_id, correction, agent, runtime.clock())
         except EscalationError as exc:
             raise CarewireCliError(str(exc)) from exc
     click.echo(json.dumps({"escalation_id": escalation_id, **recorded}, ensure_ascii=False, sort_keys=True))

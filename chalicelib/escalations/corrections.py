@@ -1,12 +1,14 @@
-"""Agents teach the classifier: a correction of an escalated post's labels, kept on its decision record.
+"""Agents teach the classifier: a correction of an escalated post's labels, kept on its escalation item.
 
 An agent who works an escalation may say the classifier was wrong — the topic, the sentiment, churn risk,
-whether it needed a person. The correction is stored on the post's decision (decisions table, attribute
-`correction`, one per post: the latest wins), so it travels with the post and the classification it corrects,
-and `carewire train --export-corrections` turns every corrected decision into a training row.
+whether it needed a person. The correction is stored on the escalation (attribute `correction`, one per item:
+the latest wins), which already holds the post and the classification it corrects, and
+`carewire train --export-corrections` turns every corrected escalation into a training row.
 
-Access pattern: UpdateItem on the decision (it must exist: every escalation is written with its decision);
-export scans the decisions table for items with a correction (an offline, operator-run job).
+Access pattern: one UpdateItem on the escalation, setting only `correction` (conditioned on the item existing;
+the queue's own updates never touch it, so neither overwrites the other) — the agent API's role already may
+update escalations and never touches the decisions table. Export scans the escalations table for items with a
+correction (an offline, operator-run job).
 """
 
 from __future__ import annotations
@@ -60,26 +62,26 @@ def parse_correction(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Corrections:
-    def __init__(self, client: DynamoDBClient, decisions_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, escalations_table: str) -> None:
         self._client = client
-        self._table = decisions_table
+        self._table = escalations_table
 
-    def record(self, post_key: str, correction: Mapping[str, Any], agent: str, now: datetime) -> dict[str, Any]:
+    def record(self, escalation_id: str, correction: Mapping[str, Any], agent: str, now: datetime) -> dict[str, Any]:
         doc = {**correction, "by": agent, "at": iso(now)}
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"post_key": {"S": post_key}},
+                Key={"escalation_id": {"S": escalation_id}},
                 UpdateExpression="SET correction = :c",
-                ConditionExpression="attribute_exists(post_key)",
+                ConditionExpression="attribute_exists(escalation_id)",
                 ExpressionAttributeValues={":c": {"M": to_item(doc)}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            raise EscalationNotFound(f"no decision for post {post_key!r} to correct") from None
+            raise EscalationNotFound(f"no escalation {escalation_id!r}") from None
         return doc
 
     def corrected(self) -> Iterator[dict[str, Any]]:
-        """Every decision that carries a correction."""
+        """Every escalation that carries a correction."""
         paginator = self._client.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self._table,
@@ -89,17 +91,17 @@ class Corrections:
                 yield from_item(item)
 
 
-def training_row(decision: Mapping[str, Any], brand: str = "", handle: str = "") -> dict[str, Any] | None:
-    """A corrected decision as a labelled training row (only the corrected labels; the rest stay unknown);
+def training_row(item: Mapping[str, Any], brand: str = "", handle: str = "") -> dict[str, Any] | None:
+    """A corrected escalation as a labelled training row (only the corrected labels; the rest stay unknown);
     `brand`/`handle`: the brand of the post's channel."""
-    post = decision.get("post") or {}
-    correction = decision.get("correction") or {}
+    post = item.get("post") or {}
+    correction = item.get("correction") or {}
     labels = dict(correction.get("labels") or {})
     if not post.get("text") or not labels:
         return None
     kind = "x_dm" if post.get("is_dm") else "x_reply" if post.get("in_reply_to_post_id") else "x_mention"
     return {
-        "id": decision.get("post_key"),
+        "id": post.get("key") or item.get("escalation_id"),
         "operator": brand or post.get("channel", ""),
         "brand_handle": handle,
         "channel": kind,
