@@ -241,13 +241,14 @@ class CareModel:
                 k = head.start + head.classes.index(max(p, key=p.__getitem__))
             col = parts.columns[k]
             values = [v * s for v in col[:n]] + list(col[n:]) if n and s != 1.0 else list(col)
-            out[name] = [_feature(names[values.index(v)], v) for v in sorted(values, reverse=True)[:3] if v > 0]
+            top = sorted(range(len(values)), key=values.__getitem__, reverse=True)[:3]
+            out[name] = [_feature(names[j], values[j], j < n) for j in top if values[j] > 0]
         return out
 
 
-def _feature(what: str, v: float) -> str:
-    """A word or word pair in quotes, a named feature (`lt:outage`) as it is."""
-    return f"{what} {v:+.2f}" if ":" in what or not what[:1].isalnum() else f"'{what}' {v:+.2f}"
+def _feature(what: str, v: float, text: bool) -> str:
+    """A word or word pair (`text`) in quotes, a named feature (`lt:outage`, `urgency`) as it is."""
+    return f"'{what}' {v:+.2f}" if text else f"{what} {v:+.2f}"
 
 
 _WordEntry = tuple[list[float] | None, int]
