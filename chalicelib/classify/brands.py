@@ -41,7 +41,11 @@ class Brand:
     """the brand's names as word sequences"""
 
     def is_us(self, match: Match[tuple[str, ...]]) -> bool:
-        return not self.operators.isdisjoint(match.value) or tuple(phrase_tokens(match.phrase)) in self.names
+        """The brand itself: one of its operators, or the start of one of its names ("Telkom" to Telkom Kenya)."""
+        if not self.operators.isdisjoint(match.value):
+            return True
+        seq = phrase_tokens(match.phrase)
+        return any(name[: len(seq)] == seq for name in self.names)
 
 
 NO_BRAND = Brand("", frozenset(), frozenset(), frozenset())

@@ -164,3 +164,10 @@ def test_a_broken_model_file_is_refused_naming_the_file(tmp_path: Path) -> None:
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelError, match=r"care_model\.json"):
         CareModel.load(bad)
+
+
+def test_the_short_form_of_the_brands_own_name_is_not_a_competitor(lexicon_only: Classifier) -> None:
+    brand = lexicon_only.lexicon.gazetteer.brand_named("Telkom Kenya", "@TelkomKenya")
+    x = lexicon_only.model_input("Telkom no data since morning", brand=brand, kind="mention", addressed=True)
+    names = {name for name, _ in x.dense}
+    assert "op:brand" in names and "op:competitor" not in names
