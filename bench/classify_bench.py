@@ -292,7 +292,7 @@ def tweeteval_sentiment(learned: Classifier, lexicon: Classifier, vader: Callabl
     gold = [SENT[i] for i in labels]
     senti_meta = (lexicon.lexicon.sentiment_model or {}).get("meta", {})
     meta = learned.model.meta if learned.model is not None else {}
-    trained_on_tweeteval = any("tweeteval" in str(src.get("file")) for src in meta.get("trained_on", []))
+    trained_on_tweeteval = "tweeteval" in meta.get("rows_by_source", {})
     ours = [learned.classify_text(t).sentiment.label for t in texts]
     if lexicon.lexicon.sentiment_model is not None:
         # The lexicon's calibration was trained on these rows: score each row with a calibration that never saw it.

@@ -1,6 +1,6 @@
 """Choose the care model's training options by cross-validation on the corpus's TRAIN split only, by operator.
 
-    .venv/bin/python scripts/tune_care_model.py [--corpus PATH] [--tweeteval DIR] [--grid NAME]
+    .venv/bin/python scripts/tune_care_model.py [--corpus PATH] [--extra ROWS.jsonl] [--grid NAME]
 
 Each option set is trained k times, each time holding out a fifth of the training operators, and scored on the
 operators it never saw (out-of-fold): topic macro-F1, sentiment macro-recall, churn and needs_human precision /
@@ -35,10 +35,13 @@ COLUMNS = (
     "topic macro-F1",
     "sentiment macro-recall",
     "sentiment macro-recall (tweeteval)",
+    "sentiment macro-recall (corpus.jsonl)",
     "churn_risk recall",
     "churn_risk precision",
     "needs_human recall",
     "needs_human precision",
+    "spam recall (corpus.jsonl)",
+    "spam precision (corpus.jsonl)",
     "spam recall",
     "spam precision",
 )
@@ -47,12 +50,12 @@ COLUMNS = (
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus" / "care-posts" / "corpus.jsonl")
-    parser.add_argument("--tweeteval", type=Path, default=None)
+    parser.add_argument("--extra", type=Path, default=None, help="rows from scripts/extra_training_rows.py")
     parser.add_argument("--grid", choices=sorted(GRIDS), default="default")
     args = parser.parse_args()
     rows = [r for r in T.read_rows(args.corpus) if r.split != "test"]
-    if args.tweeteval is not None:
-        rows += T.read_tweeteval(args.tweeteval)
+    if args.extra is not None:
+        rows += T.read_rows(args.extra)
     base = Classifier.from_policies(REPO / "policies", learned=False)
     inputs = T.featurize(base.for_features(), rows)
     layout = T.Layout.build()

@@ -28,12 +28,6 @@ def _repo_root(policies_dir: Path) -> Path:
     type=click.Path(dir_okay=False, path_type=Path),
     help="labelled JSONL (repeatable; default: corpus/care-posts/corpus.jsonl)",
 )
-@click.option(
-    "--tweeteval",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="also learn general-tweet sentiment from TweetEval sentiment val (folder with val_text.txt, val_labels.txt)",
-)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: policies/")
 @click.option("--force", is_flag=True, help="write the model even when it scores worse than the current one")
 @click.option(
@@ -47,7 +41,6 @@ def _repo_root(policies_dir: Path) -> Path:
 def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     ctx: click.Context,
     data_files: tuple[Path, ...],
-    tweeteval: Path | None,
     out: Path | None,
     force: bool,
     export_to: Path | None,
@@ -69,7 +62,6 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
         dumps,
         model_from_doc,
         read_rows,
-        read_tweeteval,
         sha256_file,
         train,
     )
@@ -84,16 +76,11 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
             found = read_rows(path)
             rows += found
             sources.append({"file": path.name, "sha256": sha256_file(path), "rows": len(found)})
-        if tweeteval is not None:
-            general = read_tweeteval(tweeteval)
-            rows += general
-            for name in ("val_text.txt", "val_labels.txt"):
-                sources.append({"file": f"tweeteval/{name}", "sha256": sha256_file(tweeteval / name)})
     except TrainingError as exc:
         raise CarewireCliError(str(exc)) from exc
     _hold_out_unsplit(rows)
     training = [r for r in rows if r.split != "test"]
-    held_out = [r for r in rows if r.split == "test" and r.source != "tweeteval"]
+    held_out = [r for r in rows if r.split == "test"]
     click.echo(f"{len(training)} training rows, {len(held_out)} held-out rows (never trained on)")
     base = Classifier.from_policies(settings.policies_dir, learned=False)
     options = Options()

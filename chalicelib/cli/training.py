@@ -186,37 +186,7 @@ def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
                 addressed=addressed,
                 labels=labels,
                 split=str(doc.get("split") or ""),
-                source=source or path.name,
-            )
-        )
-    return rows
-
-
-TWEETEVAL_SENTIMENT = ("negative", "neutral", "positive")
-"""TweetEval sentiment label ids 0, 1, 2 (mapping.txt)."""
-
-
-def read_tweeteval(folder: Path, folds: int = 5) -> list[Row]:
-    """TweetEval sentiment *val* (general tweets) as sentiment-only rows, spread over `folds` pseudo-operators
-    by crc32 of the text so that out-of-fold predictions exist for every one of them."""
-    try:
-        texts = (folder / "val_text.txt").read_text(encoding="utf-8").splitlines()
-        labels = (folder / "val_labels.txt").read_text(encoding="utf-8").split()
-    except OSError as exc:
-        raise TrainingError(f"{folder}: {exc}") from exc
-    rows = []
-    for i, (text, label) in enumerate(zip(texts, labels, strict=False)):
-        group = zlib.crc32(text.encode("utf-8")) % folds
-        rows.append(
-            Row(
-                id=f"tweeteval-val-{i}",
-                text=text,
-                operator=f"tweeteval-{group}",
-                handle="",
-                kind="post",
-                addressed=False,
-                labels={"sentiment": TWEETEVAL_SENTIMENT[int(label)]},
-                source="tweeteval",
+                source=source or str(doc.get("source") or "") or path.name,
             )
         )
     return rows
@@ -686,11 +656,16 @@ def calibrate(  # noqa: PLR0915 - one pass per head, in head order
             continue
         cut = pick_threshold(probs, gold_b, floors[label])
         thresholds[HEAD_OF[label]] = cut
-        tp = sum(1 for p, g in zip(probs, gold_b, strict=True) if g and p >= cut)
-        fp = sum(1 for p, g in zip(probs, gold_b, strict=True) if not g and p >= cut)
-        pos = sum(gold_b)
-        oof[f"{label} precision"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
-        oof[f"{label} recall"] = round(tp / pos, 4) if pos else 0.0
+        groups = {"": list(range(len(ix)))}
+        sources = sorted({rows[i].source for i in ix})
+        if len(sources) > 1:
+            groups.update({f" ({s})": [n for n, i in enumerate(ix) if rows[i].source == s] for s in sources})
+        for suffix, members in groups.items():
+            tp = sum(1 for n in members if gold_b[n] and probs[n] >= cut)
+            fp = sum(1 for n in members if not gold_b[n] and probs[n] >= cut)
+            pos = sum(1 for n in members if gold_b[n])
+            oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
+            oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
     return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
 
 
@@ -711,10 +686,14 @@ def train(
     log("final model on every training row ...")
     weights = train_weights(layout, xs, rows, options)
     intents = train_intents(inputs, xs, rows, options)
+    sources: dict[str, int] = {}
+    for r in rows:
+        sources[r.source] = sources.get(r.source, 0) + 1
     full_meta = {
         **meta,
         "options": options.as_meta(),
         "rows": len(rows),
+        "rows_by_source": dict(sorted(sources.items())),
         "out_of_fold": oof,
         "features": {"buckets": 1 << 18, "char_ngrams": [3, 4], "dense": len(dense_ids)},
     }
