@@ -12,7 +12,9 @@
 - Never: the airline tweets (CC BY-NC-SA: evaluation only), TweetEval emotion/irony, the Filipino or UMass sets.
 
 Each row belongs to a pseudo-operator `<source>-<crc32 % 5>` so the operator folds of `carewire train` spread it
-(every row gets an out-of-fold prediction) and a `source` the training report breaks figures down by.
+(every row gets an out-of-fold prediction), has a `source` the training report breaks figures down by, and is
+marked `domain: general`: it teaches the heads it has a label for, but calibration and thresholds are chosen
+on care posts only.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def row(source: str, number: int, text: str, labels: dict[str, Any]) -> dict[str
         "labels": labels,
         "split": "train",
         "source": source,
+        "domain": "general",
     }
 
 

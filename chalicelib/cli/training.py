@@ -95,6 +95,8 @@ class Row:
     labels: dict[str, Any]
     split: str = "train"
     source: str = ""
+    general: bool = False
+    """not a care post (public tweets, SMS, comments): teaches the heads it has labels for, never calibrates"""
 
 
 @dataclass
@@ -187,6 +189,7 @@ def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
                 labels=labels,
                 split=str(doc.get("split") or ""),
                 source=source or str(doc.get("source") or "") or path.name,
+                general=doc.get("domain") == "general",
             )
         )
     return rows
@@ -587,50 +590,63 @@ def _oof_logits(
     return out
 
 
-def calibrate(  # noqa: PLR0915 - one pass per head, in head order
+def _macro(gold: Sequence[int], zs: Sequence[Sequence[float]], k: int) -> tuple[float, float]:
+    """(macro-F1, macro-recall) of argmax predictions over the classes present in `gold`."""
+    pred = [max(range(k), key=z.__getitem__) for z in zs]
+    f1s, recalls = [], []
+    for c in sorted(set(gold)):
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == c)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == c and g != c)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        recalls.append(tp / (tp + fn) if tp + fn else 0.0)
+    return sum(f1s) / len(f1s), sum(recalls) / len(recalls)
+
+
+def _by_source(rows: Sequence[Row], ix: Sequence[int]) -> dict[str, list[int]]:
+    """Positions in `ix` per row source (only when there is more than one source)."""
+    sources = sorted({rows[i].source for i in ix})
+    if len(sources) < 2:
+        return {}
+    return {f" ({src})": [n for n, i in enumerate(ix) if rows[i].source == src] for src in sources}
+
+
+def calibrate(
     layout: Layout, logits: Sequence[Sequence[float]], rows: Sequence[Row], options: Options
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Temperatures, Platt scalings and thresholds from out-of-fold logits; and the out-of-fold figures."""
+    """Temperatures, Platt scalings and thresholds from out-of-fold logits; and the out-of-fold figures.
+
+    Calibration and thresholds are fitted on care posts only when there are any (rows marked `general` — public
+    tweets, SMS — teach the heads but would pull the thresholds toward their own base rates); the figures are
+    given for care posts, and per source when there are several."""
     temperature: dict[str, float] = {}
     platt: dict[str, list[float]] = {}
     thresholds: dict[str, float] = {}
     oof: dict[str, Any] = {}
     ok = [i for i, z in enumerate(logits) if z]
-    s = layout.head("topic")["start"]
-    ix = [i for i in ok if "topic" in rows[i].labels]
-    if ix:
-        zs = [logits[i][s : s + len(TOPICS)] for i in ix]
-        temperature["topic"] = fit_temperature(zs, [TOPICS.index(rows[i].labels["topic"]) for i in ix])
-        gold = [rows[i].labels["topic"] for i in ix]
-        pred = [TOPICS[max(range(len(TOPICS)), key=z.__getitem__)] for z in zs]
-        f1s = []
-        for c in TOPICS:
-            tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == c)
-            fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == c and g != c)
-            fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
-            f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-        oof["topic macro-F1"] = round(sum(f1s) / len(f1s), 4)
-    s = layout.head("sentiment")["start"]
-    ix = [i for i in ok if "sentiment" in rows[i].labels]
-    if ix:
-        zs = [logits[i][s : s + 3] for i in ix]
-        temperature["sentiment"] = fit_temperature(zs, [SENTIMENTS.index(rows[i].labels["sentiment"]) for i in ix])
-        recalls = []
-        for j, c in enumerate(SENTIMENTS):
-            mine = [z for z, i in zip(zs, ix, strict=True) if rows[i].labels["sentiment"] == c]
-            hit = sum(1 for z in mine if max(range(3), key=z.__getitem__) == j)
-            recalls.append(hit / len(mine) if mine else 0.0)
-        oof["sentiment macro-recall"] = round(sum(recalls) / 3, 4)
-        sources = sorted({rows[i].source for i in ix})
-        if len(sources) > 1:
-            for source in sources:
-                mine_ix = [n for n, i in enumerate(ix) if rows[i].source == source]
-                per = []
-                for j, c in enumerate(SENTIMENTS):
-                    of_c = [zs[n] for n in mine_ix if rows[ix[n]].labels["sentiment"] == c]
-                    hit = sum(1 for z in of_c if max(range(3), key=z.__getitem__) == j)
-                    per.append(hit / len(of_c) if of_c else 0.0)
-                oof[f"sentiment macro-recall ({source})"] = round(sum(per) / 3, 4)
+
+    def fitted(label: str) -> tuple[list[int], list[int]]:
+        every = [i for i in ok if label in rows[i].labels]
+        care = [i for i in every if not rows[i].general]
+        return (care or every), every
+
+    for name, classes in (("topic", TOPICS), ("sentiment", SENTIMENTS)):
+        s = layout.head(name)["start"]
+        ix, every = fitted(name)
+        if not ix:
+            continue
+        k = len(classes)
+        gold = [classes.index(rows[i].labels[name]) for i in ix]
+        temperature[name] = fit_temperature([logits[i][s : s + k] for i in ix], gold)
+        f1, recall = _macro(gold, [logits[i][s : s + k] for i in ix], k)
+        oof[f"{name} macro-F1"] = round(f1, 4)
+        oof[f"{name} macro-recall"] = round(recall, 4)
+        for suffix, members in _by_source(rows, every).items():
+            sub = [every[n] for n in members]
+            f1, recall = _macro(
+                [classes.index(rows[i].labels[name]) for i in sub], [logits[i][s : s + k] for i in sub], k
+            )
+            oof[f"{name} macro-recall{suffix}"] = round(recall, 4)
     floors = {
         "needs_human": options.needs_human_precision,
         "churn_risk": options.churn_precision,
@@ -638,15 +654,14 @@ def calibrate(  # noqa: PLR0915 - one pass per head, in head order
         "abuse": 0.8,
     }
     for label in BINARY:
-        head = layout.head(HEAD_OF[label])
-        ix = [i for i in ok if label in rows[i].labels]
+        start = layout.head(HEAD_OF[label])["start"]
+        ix, every = fitted(label)
         if not ix:
             continue
-        zs1 = [logits[i][head["start"]] for i in ix]
         gold_b = [bool(rows[i].labels[label]) for i in ix]
-        a, b = fit_platt(zs1, gold_b)
+        a, b = fit_platt([logits[i][start] for i in ix], gold_b)
         platt[HEAD_OF[label]] = [round(a, 6), round(b, 6)]
-        probs = [_sigmoid(a * z + b) for z in zs1]
+        probs = [_sigmoid(a * logits[i][start] + b) for i in ix]
         if label == "addressed_to_brand":
             # the cut below which a post the platform calls addressed is read as talk among others
             flip = [(1 - p, not g) for p, g, i in zip(probs, gold_b, ix, strict=True) if rows[i].addressed]
@@ -656,14 +671,12 @@ def calibrate(  # noqa: PLR0915 - one pass per head, in head order
             continue
         cut = pick_threshold(probs, gold_b, floors[label])
         thresholds[HEAD_OF[label]] = cut
-        groups = {"": list(range(len(ix)))}
-        sources = sorted({rows[i].source for i in ix})
-        if len(sources) > 1:
-            groups.update({f" ({s})": [n for n, i in enumerate(ix) if rows[i].source == s] for s in sources})
+        every_probs = {i: _sigmoid(a * logits[i][start] + b) for i in every}
+        groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
         for suffix, members in groups.items():
-            tp = sum(1 for n in members if gold_b[n] and probs[n] >= cut)
-            fp = sum(1 for n in members if not gold_b[n] and probs[n] >= cut)
-            pos = sum(1 for n in members if gold_b[n])
+            tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)
+            fp = sum(1 for i in members if not rows[i].labels[label] and every_probs[i] >= cut)
+            pos = sum(1 for i in members if rows[i].labels[label])
             oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
             oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
     return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
