@@ -7,6 +7,7 @@ Pure Python, deterministic, no network.
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 from collections.abc import Mapping
 from typing import Any
@@ -120,13 +121,15 @@ class Classifier:
         language_hint: str | None = None,
         brand: Brand | None = None,
         kind: str | None = None,
+        context: str | None = None,
     ) -> Classification:
         """`brand`: whose post it is (default: every configured channel's brand); `kind`: dm | reply | comment |
-        mention | post (default: from whether it is addressed)."""
+        mention | post (default: from whether it is addressed); `context`: the message it replies to, when known
+        (the model reads its words and topic phrases: "still nothing" after "is your internet back?")."""
         chosen = brand or self.default_brand
         if addressed_to_brand is not None:
-            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint, chosen, kind)
-        return self._classify(text, None, [], language_hint, chosen, kind)
+            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint, chosen, kind, context)
+        return self._classify(text, None, [], language_hint, chosen, kind, context)
 
     def sentiment_features(self, text: str, *, addressed_to_brand: bool | None = None) -> dict[str, float]:
         """The inputs of the learned sentiment calibration for `text` (used by scripts/train_sentiment.py)."""
@@ -194,10 +197,27 @@ class Classifier:
         return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"], spam_value, prob
 
     def model_input(
-        self, text: str, *, brand: Brand, kind: str, addressed: bool, language_hint: str | None = None
+        self,
+        text: str,
+        *,
+        brand: Brand,
+        kind: str,
+        addressed: bool,
+        language_hint: str | None = None,
+        context: str | None = None,
     ) -> ModelInput:
         """What the learned model reads for a post (training uses this; inference builds the same in `_classify`)."""
-        return self._read(text, addressed, [], language_hint, brand, kind)[1]
+        x = self._read(text, addressed, [], language_hint, brand, kind)[1]
+        return self._with_context(x, context) if context else x
+
+    def _with_context(self, x: ModelInput, context: str) -> ModelInput:
+        """The words of the message replied to (as `x:` keys) and its topic phrases (`ctx:` features)."""
+        scanned = self._scanner.scan(context)
+        keys = list(dict.fromkeys("x:" + w for w in scanned.words))
+        topics = dict.fromkeys(m.value[0] for m in scanned.scan.find(self.lexicon.topics))
+        dense = [*x.dense, ("ctx", 1.0), *(("ctx:lt:" + t, 1.0) for t in topics)]
+        n_keys = (1.0 / x.scale) ** 2 if x.scale < 1.0 else float(len(x.words) + len(x.pairs))
+        return ModelInput(x.words, [*x.pairs, *keys], dense, 1.0 / math.sqrt(n_keys + len(keys)))
 
     def _classify(
         self,
@@ -207,10 +227,11 @@ class Classifier:
         language_hint: str | None,
         brand: Brand,
         kind: str | PostShape | None,
+        context: str | None = None,
     ) -> Classification:
         fields, x = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
         if self.model is not None:
-            apply_model(fields, self.model, x)
+            apply_model(fields, self.model, self._with_context(x, context) if context else x)
         return Classification(**fields)
 
     def _read(  # noqa: PLR0915 - one flat pass over the post

@@ -72,8 +72,13 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
         line = _why("yes" if value else "no", p, strongest.get(head)) + f" (cut {cut:.2f})"
         evidence[field] = [line, *evidence.get(field, ())]
     if "churn" in judged:
-        fields["churn"] = judged["churn"]
-        fields["churn_risk"] = judged["churn"]["value"]
+        churn = judged["churn"]
+        if not churn["value"] and fields["topic"] == "cancellation":
+            # whoever asks to cancel, port out or switch shows churn risk, whatever the churn head's own p
+            churn = Judged(value=True, p=churn["p"])
+            evidence["churn_risk"].insert(0, "yes: the topic is cancellation")
+        fields["churn"] = churn
+        fields["churn_risk"] = churn["value"]
     if "spam" in judged:
         fields["spam"] = judged["spam"]["value"]
         fields["spam_p"] = judged["spam"]["p"]

@@ -85,6 +85,7 @@ class CareModel:
         self.bias = [q * step for q in doc["bias"]]
         self.dense = {name: _dequantise(flat, step) for name, flat in doc["dense"].items()}
         self.step = step
+        self.word_scale = float(doc.get("word_scale", 1.0))
         self.hashed = _rows(doc["hashed"])
         self.intents: dict[str, IntentTable] = {
             topic: IntentTable(
@@ -187,7 +188,7 @@ class CareModel:
             if vec is not None:
                 vecs.append(vec if value == 1.0 else [v * value for v in vec])
                 names.append(name)
-        s = x.scale
+        s = x.scale * self.word_scale
         if not vecs:
             return _Contributions(list(self.bias), [], names, s, 0)
         columns = list(zip(*vecs, strict=False))  # equal lengths by construction

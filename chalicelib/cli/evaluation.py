@@ -41,7 +41,9 @@ def predict(classifier: Classifier, rows: Sequence[Row]) -> list[dict[str, Any]]
     out = []
     for row in rows:
         brand = gazetteer.brand_named(row.operator, row.handle) if gazetteer is not None else None
-        c = classifier.classify_text(row.text, addressed_to_brand=row.addressed, brand=brand, kind=row.kind)
+        c = classifier.classify_text(
+            row.text, addressed_to_brand=row.addressed, brand=brand, kind=row.kind, context=row.context or None
+        )
         out.append(
             {
                 "topic": c.topic,

@@ -74,6 +74,8 @@ class Options:
     """quantisation step of stored weights"""
     prune: int = 8
     """stored weights with |w| < prune * step are dropped"""
+    word_scale: float = 3.0
+    """the hashed block (words, n-grams, pairs) of a post is scaled to this norm: 1/sqrt(keys) times word_scale"""
     balance: float = 0.5
     """class weights (n / (k * n_class)) ** balance for softmax heads (0 = none, 1 = fully balanced)"""
     needs_human_precision: float = 0.82
@@ -95,6 +97,8 @@ class Row:
     labels: dict[str, Any]
     split: str = "train"
     source: str = ""
+    context: str = ""
+    """the message this post replies to, when the data has it"""
     general: bool = False
     """not a care post (public tweets, SMS, comments): teaches the heads it has labels for, never calibrates"""
 
@@ -190,6 +194,7 @@ def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
                 split=str(doc.get("split") or ""),
                 source=source or str(doc.get("source") or "") or path.name,
                 general=doc.get("domain") == "general",
+                context=str(doc.get("context") or ""),
             )
         )
     return rows
@@ -200,7 +205,11 @@ def featurize(classifier: Classifier, rows: Sequence[Row]) -> list[ModelInput]:
     out = []
     for row in rows:
         brand = gazetteer.brand_named(row.operator, row.handle) if gazetteer is not None else classifier.default_brand
-        out.append(classifier.model_input(row.text, brand=brand, kind=row.kind, addressed=row.addressed))
+        out.append(
+            classifier.model_input(
+                row.text, brand=brand, kind=row.kind, addressed=row.addressed, context=row.context or None
+            )
+        )
     return out
 
 
@@ -237,7 +246,7 @@ def encode(x: ModelInput, dense_ids: Mapping[str, int]) -> Encoded:
     return Encoded(sorted(acc.items()), sorted(dense.items()), x.scale)
 
 
-def vectors(inputs: Sequence[ModelInput], min_df: int) -> tuple[list[Encoded], dict[str, int]]:
+def vectors(inputs: Sequence[ModelInput], min_df: int, word_scale: float = 1.0) -> tuple[list[Encoded], dict[str, int]]:
     names = sorted({name for x in inputs for name, _ in x.dense})
     dense_ids = {name: DENSE_BASE + i for i, name in enumerate(names)}
     encoded = [encode(x, dense_ids) for x in inputs]
@@ -245,7 +254,7 @@ def vectors(inputs: Sequence[ModelInput], min_df: int) -> tuple[list[Encoded], d
     for e in encoded:
         for f, _ in e.hashed:
             df[f] = df.get(f, 0) + 1
-    kept = [Encoded([(f, v) for f, v in e.hashed if df[f] >= min_df], e.dense, e.scale) for e in encoded]
+    kept = [Encoded([(f, v) for f, v in e.hashed if df[f] >= min_df], e.dense, e.scale * word_scale) for e in encoded]
     return kept, dense_ids
 
 
@@ -541,6 +550,7 @@ def quantised_doc(
         "format": FORMAT,
         "dims": layout.dims,
         "step": step,
+        "word_scale": options.word_scale,
         "heads": layout.heads,
         "bias": [round(v / step) for v in weights.bias],
         "dense": dense,
@@ -691,7 +701,7 @@ def train(
     layout = Layout.build()
     log(f"features for {len(rows)} rows ...")
     inputs = featurize(classifier.for_features(), rows)
-    xs, dense_ids = vectors(inputs, options.min_df)
+    xs, dense_ids = vectors(inputs, options.min_df, options.word_scale)
     log(f"  {len({f for x in xs for f, _ in x.hashed})} distinct hashed features after min_df={options.min_df}")
     log(f"out-of-fold by operator ({options.folds} folds) for calibration and thresholds ...")
     logits = _oof_logits(layout, xs, rows, options, log)

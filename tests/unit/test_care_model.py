@@ -171,3 +171,28 @@ def test_the_short_form_of_the_brands_own_name_is_not_a_competitor(lexicon_only:
     x = lexicon_only.model_input("Telkom no data since morning", brand=brand, kind="mention", addressed=True)
     names = {name for name, _ in x.dense}
     assert "op:brand" in names and "op:competitor" not in names
+
+
+def test_the_message_replied_to_is_read_when_known(lexicon_only: Classifier) -> None:
+    brand = lexicon_only.default_brand
+    alone = lexicon_only.model_input("still nothing", brand=brand, kind="reply", addressed=True)
+    replied = lexicon_only.model_input(
+        "still nothing", brand=brand, kind="reply", addressed=True, context="Is your internet back? No signal?"
+    )
+    assert "ctx" not in dict(alone.dense)
+    assert {"ctx", "ctx:lt:outage"} <= set(dict(replied.dense))
+    assert "x:internet" in replied.pairs and replied.scale < alone.scale
+
+
+def test_a_cancellation_is_churn_risk_whatever_the_churn_head_says(lexicon_only: Classifier) -> None:
+    from chalicelib.classify.features import bucket
+
+    layout = Layout.build()
+    cancel = layout.head("topic")["classes"].index("cancellation")
+    churn = layout.head("churn")["start"]
+    row = f"{bucket('w:cancel')},{cancel},40000,{churn},-40000"
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only, hashed=row)))
+    c = clf.classify_text("cancel", addressed_to_brand=True)
+    assert c.topic == "cancellation" and c.churn["p"] < 0.5
+    assert c.churn_risk and c.churn["value"]
+    assert c.evidence["churn_risk"][0] == "yes: the topic is cancellation"

@@ -43,7 +43,7 @@ def test_inference_reads_the_features_training_wrote(base: Classifier, rows: lis
     trained = _train(base, rows)
     model = T.model_from_doc(trained.doc)
     inputs = T.featurize(base.for_features(), rows)
-    xs, dense_ids = T.vectors(inputs, min_df=1)
+    xs, dense_ids = T.vectors(inputs, 1, FAST.word_scale)
     step = model.step
     names = {i: n for n, i in dense_ids.items()}
     for x, encoded in zip(inputs, xs, strict=True):
@@ -62,7 +62,7 @@ def test_inference_reads_the_features_training_wrote(base: Classifier, rows: lis
                 expected[i] += w * v
         assert served == pytest.approx(expected, abs=1e-9)
         n_keys = sum(v for _, v in encoded.hashed)
-        assert encoded.scale == pytest.approx(1 / n_keys**0.5 if n_keys else 1.0)
+        assert encoded.scale == pytest.approx(FAST.word_scale * (1 / n_keys**0.5 if n_keys else 1.0))
 
 
 def test_held_out_rows_are_never_trained_on(base: Classifier, rows: list[T.Row]) -> None:
