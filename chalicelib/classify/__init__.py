@@ -98,7 +98,8 @@ class Classifier:
         found: Brand | None = self.brands.get(channel)
         return found or self.default_brand
 
-    def classify(self, post: Post) -> Classification:
+    def classify(self, post: Post, context: str | None = None) -> Classification:
+        """`context`: the text of the message `post` replies to, when known."""
         if post.is_dm:
             why = "direct message to the brand"
         elif post.addressed_to_brand and post.in_reply_to_user_id:
@@ -110,7 +111,13 @@ class Classifier:
         addressed = post.addressed_to_brand or post.is_dm
         kind = "dm" if post.is_dm else "reply" if post.in_reply_to_post_id else "mention" if addressed else "post"
         return self._classify(
-            post.text, addressed, [why], post.language_hint, self.brand_of(post.channel), PostShape(kind, addressed)
+            post.text,
+            addressed,
+            [why],
+            post.language_hint,
+            self.brand_of(post.channel),
+            PostShape(kind, addressed),
+            context,
         )
 
     def classify_text(
