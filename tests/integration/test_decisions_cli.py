@@ -45,7 +45,7 @@ def test_decisions_show_explains_a_stored_decision(
     assert "decided: reply by rule outage-acknowledge — A clear outage report without a notice" in shown.output
     assert "action: reply (private=False, template=outage_ack) from outage-acknowledge" in shown.output
     assert "action: escalate (priority=2, queue=network) from outage-to-network" in shown.output
-    assert "rules: not-for-us → spam → abuse-with-an-issue" in shown.output
+    assert "rules: spam → not-for-us → abuse-with-an-issue" in shown.output
     assert "topic: outage/" in shown.output
 
     listed = CliRunner().invoke(cli, ["decisions", "list"])
