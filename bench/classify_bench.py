@@ -293,7 +293,8 @@ def tweeteval_sentiment(learned: Classifier, lexicon: Classifier, vader: Callabl
     senti_meta = (lexicon.lexicon.sentiment_model or {}).get("meta", {})
     meta = learned.model.meta if learned.model is not None else {}
     trained_on_tweeteval = "tweeteval" in meta.get("rows_by_source", {})
-    ours = [learned.classify_text(t).sentiment.label for t in texts]
+    # the care model reads posts that reached a brand (a mention, reply, comment or DM): read each tweet as one
+    ours = [learned.classify_text(t, addressed_to_brand=True).sentiment.label for t in texts]
     if lexicon.lexicon.sentiment_model is not None:
         # The lexicon's calibration was trained on these rows: score each row with a calibration that never saw it.
         lex = sentiment_trainer().cross_validate(lexicon, texts, labels)
@@ -312,7 +313,7 @@ def tweeteval_sentiment(learned: Classifier, lexicon: Classifier, vader: Callabl
     else:
         learned_recall = fmt(recall_macro(gold, ours, SENT))
         learned_accuracy = fmt(accuracy(gold, ours))
-        data = f"TweetEval sentiment val ({len(texts)}; learned: never trained on; {note})"
+        data = f"TweetEval sentiment val ({len(texts)}; learned: never trained on, read as mentions; {note})"
     rows.append(
         (
             "sentiment",

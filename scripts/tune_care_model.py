@@ -65,7 +65,7 @@ def main() -> int:
     for change in GRIDS[args.grid]:
         options = replace(T.Options(), **change)  # type: ignore[arg-type]
         start = time.perf_counter()
-        xs, _ = T.vectors(inputs, options.min_df)
+        xs, _ = T.vectors(inputs, options.min_df, options.word_scale)
         logits = T._oof_logits(layout, xs, rows, options, lambda _: None)
         calibration, oof = T.calibrate(layout, logits, rows, options)
         took = time.perf_counter() - start

@@ -150,9 +150,9 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
             seen.add(key)
             pairs.append(key)
 
+    # Whether the platform calls it addressed is not a feature: every post a channel hands the model is (the pack
+    # ignores the rest before any model-driven rule), so it would only be a second bias.
     dense: list[tuple[str, float]] = [("kind:" + shape.kind, 1.0)]
-    if shape.addressed:
-        dense.append(("addressed", 1.0))
     for topic, phrases in reading.topic_hits.items():
         dense.append(("lt:" + topic, float(min(3, len(phrases)))))
     for intent in dict.fromkeys(reading.intent_hits):

@@ -53,9 +53,11 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
     if senti:
         label = max(_LABELS, key=senti.__getitem__)
         p_neg, p_neu, p_pos = senti["negative"], senti["neutral"], senti["positive"]
+        # `score` stays the lexicon's intensity (anger, urgency and priorities read it as they always did); the
+        # label and the probabilities are the model's
         fields["sentiment"] = Sentiment(
             label,
-            round(p_pos - p_neg, 4),
+            fields["sentiment"].score,
             {"negative": round(p_neg, 4), "neutral": round(p_neu, 4), "positive": round(p_pos, 4)},
         )
         evidence["sentiment"] = [_why(label, senti[label], strongest.get("sentiment")), *evidence["sentiment"]]

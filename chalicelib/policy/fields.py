@@ -19,7 +19,7 @@ CLASSIFICATION_FIELDS: dict[str, Any] = {
     "intent_p": "number 0..1",
     "sentiment": {
         "label": "string: negative | neutral | positive",
-        "score": "number -1..1",
+        "score": "number -1..1: the lexicon's intensity (with a model, the label and `p` are the model's)",
         "p": {"negative": "number", "neutral": "number", "positive": "number"},
     },
     "churn_risk": "boolean",

@@ -46,7 +46,7 @@ def test_decisions_show_explains_a_stored_decision(
     assert "action: reply (private=False, template=outage_ack) from outage-acknowledge" in shown.output
     assert "action: escalate (priority=2, queue=network) from outage-to-network" in shown.output
     assert "rules: spam → not-for-us → abuse-with-an-issue" in shown.output
-    assert "topic: outage/" in shown.output
+    assert "topic: outage: model p=" in shown.output  # the evidence: the model's line, then the lexicon's
 
     listed = CliRunner().invoke(cli, ["decisions", "list"])
     assert "x#8001" in listed.output and "outage-acknowledge" in listed.output
