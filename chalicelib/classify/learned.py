@@ -22,7 +22,7 @@ from chalicelib.classify.features import ModelInput, bucket, word_keys
 FORMAT = "carewire-care-model/1"
 MODEL_FILE = Path("model") / "care_model.json"
 """Relative to the policies directory."""
-WORD_MEMO_MAX = 100_000
+WORD_MEMO_MAX = 250_000
 BINARY_HEADS = ("churn", "needs_human", "spam", "abuse", "addressed")
 
 
@@ -63,8 +63,11 @@ def _unpack(packed: str) -> list[int]:
     return [int(v) for v in packed.split(",")]
 
 
-def _pairs_of(flat: list[int]) -> list[tuple[int, int]]:
-    return [(flat[j], flat[j + 1]) for j in range(0, len(flat), 2)]
+def _dense_vector(flat: Sequence[int], step: float, size: int) -> list[float]:
+    vec = [0.0] * size
+    for i in range(0, len(flat), 2):
+        vec[int(flat[i])] = flat[i + 1] * step
+    return vec
 
 
 def _dequantise(flat: Sequence[int], step: float) -> dict[int, float]:
@@ -91,7 +94,7 @@ class CareModel:
             topic: IntentTable(
                 tuple(t["classes"]),
                 [q * step for q in t["bias"]],
-                {name: _dequantise(flat, step) for name, flat in t["dense"].items()},
+                {name: _dense_vector(flat, step, len(t["classes"])) for name, flat in t["dense"].items()},
                 _rows(t["hashed"]),
                 step,
             )
@@ -273,29 +276,32 @@ class IntentTable(NamedTuple):
 
     classes: tuple[str, ...]
     bias: list[float]
-    dense: dict[str, dict[int, float]]
+    dense: dict[str, list[float]]
+    """named feature -> its weight per intent"""
     hashed: dict[int, Any]
-    """bucket -> packed row (str) until first used, then [(index, weight), ...]"""
+    """bucket -> packed row (str) until first used, then its weight per intent (list)"""
     step: float
 
     def probabilities(self, unigrams: list[int], named: list[tuple[str, float]]) -> dict[str, float]:
         """`unigrams`: the buckets of the post's words' unigram keys; `named`: its named features."""
-        z = list(self.bias)
+        vecs = [self.bias]
         hashed = self.hashed
         for b in unigrams:
             row = hashed.get(b)
             if row is not None:
                 if type(row) is str:  # unpacked on first use, then kept
-                    row = hashed[b] = [(i, v * self.step) for i, v in _pairs_of(_unpack(row))]
-                for i, v in row:
-                    z[i] += v
+                    flat = _unpack(row)
+                    row = [0.0] * len(self.classes)
+                    for j in range(0, len(flat), 2):
+                        row[flat[j]] = flat[j + 1] * self.step
+                    hashed[b] = row
+                vecs.append(row)
         dense = self.dense
         for name, value in named:
-            drow = dense.get(name)
-            if drow is not None:
-                for i, v in drow.items():
-                    z[i] += v * value
-        return softmax(z, 1.0, self.classes)
+            vec = dense.get(name)
+            if vec is not None:
+                vecs.append(vec if value == 1.0 else [v * value for v in vec])
+        return softmax(list(map(sum, zip(*vecs, strict=False))), 1.0, self.classes)
 
 
 def _sigmoid(z: float) -> float:
