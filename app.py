@@ -8,6 +8,7 @@ from chalice.app import Chalice, Rate, Request, Response
 
 from chalicelib import runtime
 from chalicelib.api.agents import agents
+from chalicelib.api.corrections import corrections
 from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
@@ -19,6 +20,7 @@ INTAKE_QUEUE = "carewire-intake"
 
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
+app.register_blueprint(corrections, url_prefix="/agent")
 app.register_blueprint(notices, url_prefix="/notices")
 app.register_blueprint(incidents, url_prefix="/incidents")
 app.register_blueprint(console, url_prefix="/console")

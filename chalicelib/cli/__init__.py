@@ -87,6 +87,7 @@ from chalicelib.cli import (  # noqa: E402,F401
     escalations,
     incidents,
     local,
+    model,
     notices,
     operations,
     outbox,

@@ -1,9 +1,10 @@
 """The context document's schema, and the check that every field a rule reads exists and is compared with a
 value of its own type.
 
-The schema is what `carewire policies schema` publishes under `context`. Its `post` and `classification`
-parts are generated from the `model.Post` and `model.Classification` dataclasses (their `to_doc` mirrors
-the fields), so a field added there is a field rules may read, with nothing else to update; the other parts
+The schema is what `carewire policies schema --part context` publishes. Its `post` part is generated from
+the `model.Post` dataclass (its `to_doc` mirrors the fields) and its `classification` part from
+`CLASSIFICATION_FIELDS` (the classifier's table, kept equal to `Classification.to_doc` by a test), so a
+field added there is a field rules may read, with nothing else to update; the other parts
 mirror `policy.context.context_document`, `store.activity.context_parts`, `notices.matching.context_notices`
 and the incident document of `incidents.storms`.
 """
@@ -11,6 +12,7 @@ and the incident document of `incidents.storms`.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from functools import lru_cache
@@ -73,10 +75,37 @@ def dataclass_schema(cls: type, **extra: JSON) -> JSON:
 
 
 def classification_schema() -> JSON:
-    """The `classification` part: generated from `model.Classification`, the one place it is defined."""
-    from chalicelib.model import Classification
+    """The `classification` part, generated from `CLASSIFICATION_FIELDS` below — the one table of what the
+    classifier produces (a test keeps it equal to `Classification.to_doc`): add a field there and rules may
+    read it."""
+    return _spec_schema(CLASSIFICATION_FIELDS)
 
-    return dataclass_schema(Classification)
+
+_SPEC_TYPES = (
+    ("string or null", ["string", "null"]),
+    ("string", "string"),
+    ("number", "number"),
+    ("boolean", "boolean"),
+)
+_ENUM = re.compile(r"^string: ([a-z_]+(?: \| [a-z_]+)+)$")
+
+
+def _spec_schema(spec: Any) -> JSON:
+    """One entry of `CLASSIFICATION_FIELDS` as JSON Schema: "type: words" text, {"*": …} a map, [x] a list."""
+    if isinstance(spec, list):
+        return {"type": "array", "items": _spec_schema(spec[0]) if spec else {}}
+    if isinstance(spec, dict):
+        if "*" in spec:
+            return {"type": "object", "additionalProperties": _spec_schema(spec["*"])}
+        return _closed({name: _spec_schema(sub) for name, sub in spec.items()})
+    text = str(spec)
+    enum = _ENUM.match(text)
+    if enum:
+        return {"enum": enum[1].split(" | "), "description": text}
+    for prefix, kind in _SPEC_TYPES:
+        if text.startswith(prefix):
+            return {"type": kind, "description": text}
+    return {"description": text}  # "object: …": read, not typed
 
 
 def post_schema() -> JSON:
@@ -410,3 +439,90 @@ def field_problems(parsed: Any, schema: JSON | None = None) -> list[str]:
     checker = _Checker()
     checker.walk(parsed, schema or context_schema(), "")
     return list(dict.fromkeys(checker.problems))
+
+
+# --- the classifier's fields (the model branch's table; the schema above is generated from it) -----------
+
+_JUDGED = {"value": "boolean", "p": "number 0..1 (calibrated)"}
+
+CLASSIFICATION_FIELDS: dict[str, Any] = {
+    "topic": "string: outage | billing | device | account | cancellation | service_complaint | praise | other",
+    "topic_p": "number 0..1: calibrated probability of `topic` (1 when only the lexicon judged)",
+    "topics": {"*": "number 0..1: each topic's probability (empty without a learned model)"},
+    "intent": "string or null: the finer intent within the topic",
+    "intent_p": "number 0..1",
+    "sentiment": {
+        "label": "string: negative | neutral | positive",
+        "score": "number -1..1: the lexicon's intensity (with a model, the label and `p` are the model's)",
+        "p": {"negative": "number", "neutral": "number", "positive": "number"},
+    },
+    "churn_risk": "boolean",
+    "churn": _JUDGED,
+    "needs_human": _JUDGED,
+    "addressed_to_brand": "boolean",
+    "language": "string: en | tl | es | unknown",
+    "urgency": "number 0..1",
+    "is_question": "boolean",
+    "spam": "boolean",
+    "spam_p": "number 0..1",
+    "abuse": "boolean",
+    "abuse_p": "number 0..1",
+    "pii": ["object: type, start, end (never the value)"],
+    "regions": ["string"],
+    "services": ["string"],
+    "evidence": {"*": ["string"]},
+    "model": "string: the learned model's version ('' = lexicon only)",
+}
+
+
+def _chain(node: Any) -> list[str] | None:
+    """`a.b.c` as ['a', 'b', 'c'] when the node is a plain field path (however JMESPath nested it)."""
+    if not isinstance(node, dict):
+        return None
+    if node.get("type") == "field":
+        return [str(node["value"])]
+    if node.get("type") == "subexpression":
+        out: list[str] = []
+        for child in node.get("children", []):
+            part = _chain(child)
+            if part is None:
+                return out or None
+            out += part
+        return out
+    return None
+
+
+def unknown_classification_fields(node: Any) -> list[str]:
+    """Every `classification.<path>` in a parsed expression that names no field (as dotted paths)."""
+    found: list[str] = []
+    if not isinstance(node, dict):
+        return found
+    chain = _chain(node) if node.get("type") in ("field", "subexpression") else None
+    if chain and chain[0] == "classification":
+        spec: Any = CLASSIFICATION_FIELDS
+        for depth, name in enumerate(chain[1:], start=1):
+            if not isinstance(spec, dict):
+                break
+            if name in spec:
+                spec = spec[name]
+            elif "*" in spec:
+                spec = spec["*"]
+            else:
+                found.append(".".join(chain[: depth + 1]))
+                break
+        return found
+    for child in node.get("children", []):
+        found += unknown_classification_fields(child)
+    return found
+
+
+def valid_fields(prefix: str = "classification", spec: Any = None) -> list[str]:
+    """Dotted paths of every field, for error messages and the schema's description."""
+    spec = CLASSIFICATION_FIELDS if spec is None else spec
+    out: list[str] = []
+    for name, sub in spec.items():
+        path = f"{prefix}.{name}" if name != "*" else f"{prefix}.<name>"
+        out.append(path)
+        if isinstance(sub, dict):
+            out += valid_fields(path, sub)
+    return out

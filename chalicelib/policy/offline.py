@@ -58,7 +58,8 @@ def post_from_doc(
     doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig], created_at: str = DEFAULT_NOW
 ) -> tuple[Post, ChannelConfig]:
     """`{"id", "text"}` plus optional platform, channel, author, is_dm, in_reply_to, addressed_to_brand,
-    created_at (default `created_at`: the moment it is decided at)."""
+    created_at (default `created_at`: the moment it is decided at), and `context`, the text replied to,
+    which `decide` passes to the classifier."""
     if not isinstance(doc.get("text"), str):
         raise PostError("a post needs a text")
     channel_id = doc.get("channel") or next(iter(channels))
@@ -165,7 +166,8 @@ def decide(
     at = now or parse(str(doc.get("now") or DEFAULT_NOW))
     moment = iso(at)
     post, channel = post_from_doc(doc, channels, moment)
-    classification = classifier.classify(post)
+    context = doc.get("context")
+    classification = classifier.classify(post, context) if isinstance(context, str) else classifier.classify(post)
     if classification_overrides:
         classification = _override(classification, classification_overrides)
     if notices is None and notice_source is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.actions import ACTIONS
+from chalicelib.policy.fields import valid_fields
 
 RULE_NAME = "^[a-z0-9][a-z0-9_-]{0,79}$"
 
@@ -55,7 +56,8 @@ def rule_file_schema() -> dict[str, Any]:
                             "minLength": 1,
                             "description": "JMESPath over {post, classification, author, conversation, channel, "
                             "brand, notices, incident, now}; `carewire policies schema --part context` lists every "
-                            "field, and `carewire policies check` refuses any other",
+                            "field, and `carewire policies check` refuses any other; classification fields: "
+                            + ", ".join(valid_fields()),
                         },
                         "unless": {"type": "string", "minLength": 1},
                         "actions": {"type": "array", "items": _action_schema(), "minItems": 1},

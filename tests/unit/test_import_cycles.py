@@ -18,6 +18,8 @@ KNOWN = [
     {"chalicelib.delivery.wiring", "chalicelib.runtime"},
     # the platform registry, its modules' base and the channel config name each other (found at merge)
     {"chalicelib.channels.base", "chalicelib.channels.config", "chalicelib.channels.registry"},
+    # the lexicon and the operators' gazetteer read each other (found at merge)
+    {"chalicelib.classify.brands", "chalicelib.classify.lexicon"},
 ]
 
 
