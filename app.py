@@ -13,8 +13,8 @@ from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
 from chalicelib.observability import COUNTERS, logger
 
-INTAKE_QUEUE = "carewire-intake"
-"""Must match IntakeQueue's QueueName in infra/resources.yaml."""
+INTAKE_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:carewire-intake"
+"""A placeholder: infra/resources.yaml replaces it with the stack's own IntakeQueue (no fixed queue names)."""
 
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
@@ -63,7 +63,7 @@ def webhook_delivery(channel: str) -> Response:
     return Response(body=body, status_code=200)
 
 
-@app.on_sqs_message(queue=INTAKE_QUEUE, batch_size=10)
+@app.on_sqs_message(queue_arn=INTAKE_QUEUE_ARN, batch_size=10)
 def process_intake(event: Any) -> dict[str, Any]:
     from chalicelib.processor import process_sqs_batch
 

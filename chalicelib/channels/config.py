@@ -138,6 +138,11 @@ class SecretResolver:
             return self._env[ref.env]
         if ref.ssm and not self._settings.is_local:
             return self._ssm(ref.ssm)
+        stage_path = self._env.get("CAREWIRE_SECRETS_PATH")
+        if stage_path and not self._settings.is_local:  # a deployed stage: `carewire secrets set` wrote it here
+            from chalicelib.channels.stage_secrets import parameter_name, secret_names
+
+            return self._ssm(parameter_name(stage_path, channel.id, secret_names(channel)[0]))
         if self._settings.is_local:
             return self.development_secret(channel)
         return None

@@ -34,10 +34,9 @@ def test_sqs_source_reports_batch_item_failures(template: tuple[Path, dict[str, 
     source = template[1]["Resources"]["ProcessIntake"]["Properties"]["Events"]["ProcessIntakeSqsEventSource"]
     assert source["Type"] == "SQS"
     assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert source["Properties"]["Queue"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:carewire-intake"
-    }
-    assert template[1]["Resources"]["IntakeQueue"]["Properties"]["QueueName"] == "carewire-intake"
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
+    for queue in ("IntakeQueue", "IntakeDeadLetterQueue"):  # CloudFormation names them: stages never collide
+        assert "QueueName" not in template[1]["Resources"][queue]["Properties"]
 
 
 def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
