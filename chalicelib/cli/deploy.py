@@ -209,7 +209,7 @@ def logs(ctx: click.Context, function: str | None, since: str, follow: bool, pat
         groups = {function: groups[function]}
     start = datetime.now(UTC) - parse_since(since)
     client = Cloud(stage_for(ctx)).client("logs")
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     while True:
         for name, group in sorted(groups.items()):
             request: dict[str, Any] = {"logGroupName": group, "startTime": int(start.timestamp() * 1000)}
@@ -217,9 +217,9 @@ def logs(ctx: click.Context, function: str | None, since: str, follow: bool, pat
                 request["filterPattern"] = pattern
             for page in client.get_paginator("filter_log_events").paginate(**request):
                 for event in page.get("events", []):
-                    if event["eventId"] in seen:
+                    if (group, event["eventId"]) in seen:
                         continue
-                    seen.add(event["eventId"])
+                    seen.add((group, event["eventId"]))
                     stamp = datetime.fromtimestamp(event["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
                     click.echo(f"{stamp} {name:<14} {event['message'].rstrip()}")
         if not follow:

@@ -136,3 +136,14 @@ def test_the_lambda_package_holds_only_what_runs_in_lambda(built: tuple[Any, ...
     for local_only in ("chalicelib/cli/", "chalicelib/local/", "chalicelib/packaging.py"):
         assert not any(n.startswith(local_only) for n in names), f"{local_only} is not for Lambda"
     assert zip_path.stat().st_size < 8_000_000
+
+
+def test_no_function_is_left_with_the_deny_all_placeholder(built: tuple[Any, ...]) -> None:
+    resources = built[0]["Resources"]
+    for name, function in _functions(built[0]).items():
+        role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = _statements(resources, role)
+        assert statements, f"{name}'s role {role} has no permissions"
+        assert all(s["Effect"] == "Allow" for s in statements), f"{name}'s role {role} still denies everything"
+    storms = [a for s in _statements(resources, "ProcessIntakeRole") if "StormsTable" in repr(s) for a in _actions(s)]
+    assert "dynamodb:UpdateItem" in storms, "the processor counts storms"
