@@ -11,7 +11,7 @@ from chalicelib.api.agents import agents
 from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
-from chalicelib.observability import COUNTERS, logger
+from chalicelib.observability import COUNTERS, bind_invocation, logger
 
 INTAKE_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:carewire-intake"
 """A placeholder: infra/resources.yaml replaces it with the stack's own IntakeQueue (no fixed queue names)."""
@@ -36,6 +36,7 @@ def _raw_body(request: Request) -> bytes:
 
 @app.middleware("all")
 def observe(event: Any, get_response: Any) -> Any:
+    bind_invocation(app.lambda_context)
     try:
         return get_response(event)
     finally:

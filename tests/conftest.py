@@ -163,9 +163,13 @@ def _moto_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws_standin(_moto_server: str, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def aws_standin(_moto_server: str, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """AWS for one test: every service on moto's server except DynamoDB, which stays DynamoDB Local
-    (AWS_ENDPOINT_URL_DYNAMODB wins over AWS_ENDPOINT_URL)."""
+    (AWS_ENDPOINT_URL_DYNAMODB wins over AWS_ENDPOINT_URL). The environment is restored afterwards: a command
+    run with `--stage` applies the stage's recorded outputs to it, as a CLI process should."""
+    saved = dict(os.environ)
     monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
-    return _moto_server
+    yield _moto_server
+    os.environ.clear()
+    os.environ.update(saved)

@@ -41,12 +41,27 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _is_conflict(cause: BaseException | None) -> bool:
+    """Domain errors that mean "not found" or "conflict" (exit 3), wherever a command wraps them: the one map."""
+    if cause is None:
+        return False
+    from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound
+    from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeNotFound, StaleVersion
+
+    kinds = (EscalationNotFound, EscalationConflict, NoticeNotFound, NoticeExists, StaleVersion, InvalidTransition)
+    return isinstance(cause, kinds)
+
+
 class _Group(click.Group):
     """Turns AWS SDK failures (no credentials, no region, access denied, a missing resource) into one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except CarewireCliError as exc:
+            if type(exc) is CarewireCliError and _is_conflict(exc.__cause__):
+                raise NotFoundError(exc.message) from exc.__cause__
+            raise
         except click.ClickException:
             raise
         except Exception as exc:

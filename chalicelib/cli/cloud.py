@@ -29,6 +29,10 @@ class DeployFailed(RuntimeError):
     """The stack did not reach a good state; the message names the failing resource and CloudFormation's reason."""
 
 
+class StackBlocked(RuntimeError):
+    """The stack is in a state that forbids a change set (a conflict, not a failure)."""
+
+
 class NoChanges(Exception):
     """The change set is empty: the stack already matches."""
 
@@ -128,6 +132,17 @@ class Cloud:
         """A change set against the stage's stack (CREATE on first deploy); NoChanges when there is nothing to do."""
         cfn = self.client("cloudformation")
         existing = self.stack()
+        if existing is not None and existing["StackStatus"] == "ROLLBACK_COMPLETE":
+            raise StackBlocked(
+                f"stack {self.stage.stack} never finished its first create (ROLLBACK_COMPLETE) and cannot be "
+                f"updated; delete it with: carewire destroy --stage {self.stage.name}, then deploy again"
+            )
+        if (
+            existing is not None
+            and existing["StackStatus"].endswith("_IN_PROGRESS")
+            and (existing["StackStatus"] != "REVIEW_IN_PROGRESS")
+        ):
+            raise StackBlocked(f"stack {self.stage.stack} is {existing['StackStatus']}; wait for it to finish")
         kind = "CREATE" if existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS" else "UPDATE"
         name = f"carewire-{datetime.now().strftime('%Y%m%d%H%M%S')}"
         cfn.create_change_set(

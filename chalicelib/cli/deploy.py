@@ -54,7 +54,7 @@ def _say(line: str) -> None:
 @click.pass_context
 def deploy(ctx: click.Context, stage_name: str | None, yes: bool, prebuilt: Path | None, out: Path) -> None:
     """Package, upload, and deploy the stage through a CloudFormation change set; record its outputs."""
-    from chalicelib.cli.cloud import Cloud, DeployFailed, NoChanges
+    from chalicelib.cli.cloud import Cloud, DeployFailed, NoChanges, StackBlocked
 
     if stage_name:
         ctx.obj["settings"] = _with_stage(ctx, stage_name)
@@ -65,30 +65,11 @@ def deploy(ctx: click.Context, stage_name: str | None, yes: bool, prebuilt: Path
     if missing:
         fixes = "; ".join(f"carewire --stage {stage.name} secrets set {c} {n}" for c, n in missing)
         raise NotFoundError(f"stage {stage.name} is missing {len(missing)} channel secret(s); run: {fixes}")
-    folder = prebuilt / "cfn" if prebuilt and (prebuilt / "cfn").is_dir() else prebuilt
-    if folder is None:
-        from chalicelib.packaging import PackagingError, package
-
-        try:
-            template = package(out, stage="dev", say=_say)
-        except PackagingError as exc:
-            raise InfrastructureError(str(exc)) from exc
-        folder = template.parent
-    template, code = folder / "sam.yaml", folder / "deployment.zip"
-    if not template.exists():
-        raise NotFoundError(f"{folder}: no sam.yaml (run carewire package)")
-    bucket = cloud.artifacts_bucket(_say)
-    prefix = f"carewire/{stage.name}"
-    text = template.read_text(encoding="utf-8")
-    if code.exists():
-        code_key = cloud.upload(bucket, code, prefix)
-        text = text.replace("CodeUri: ./deployment.zip", f"CodeUri: s3://{bucket}/{code_key}")
-    resolved = folder / "sam.deploy.yaml"
-    resolved.write_text(text, encoding="utf-8")
-    template_key = cloud.upload(bucket, resolved, prefix)
-    _say(f"uploaded to s3://{bucket}/{prefix}/; creating a change set for stack {stage.stack} in {stage.region}")
+    template_url = _upload(cloud, _package_folder(prebuilt, out))
     try:
-        change_set, changes = cloud.create_change_set(cloud.template_url(bucket, template_key), stage.parameters())
+        change_set, changes = cloud.create_change_set(template_url, stage.parameters())
+    except StackBlocked as exc:
+        raise NotFoundError(str(exc)) from exc
     except NoChanges:
         click.echo(f"stack {stage.stack} is up to date: nothing to deploy")
         _record(ctx, cloud, channels)
@@ -107,6 +88,36 @@ def deploy(ctx: click.Context, stage_name: str | None, yes: bool, prebuilt: Path
     except DeployFailed as exc:
         raise InfrastructureError(str(exc)) from exc
     _record(ctx, cloud, channels)
+
+
+def _package_folder(prebuilt: Path | None, out: Path) -> Path:
+    """The folder holding sam.yaml and deployment.zip: the one given, or a fresh `carewire package`."""
+    if prebuilt is not None:
+        return prebuilt / "cfn" if (prebuilt / "cfn").is_dir() else prebuilt
+    from chalicelib.packaging import PackagingError, package
+
+    try:
+        return package(out, stage="dev", say=_say).parent
+    except PackagingError as exc:
+        raise InfrastructureError(str(exc)) from exc
+
+
+def _upload(cloud: Any, folder: Path) -> str:
+    """Upload the code and the template that points at it to the artifacts bucket; returns the template's URL."""
+    template, code = folder / "sam.yaml", folder / "deployment.zip"
+    if not template.exists():
+        raise NotFoundError(f"{folder}: no sam.yaml (run carewire package)")
+    bucket = cloud.artifacts_bucket(_say)
+    prefix = f"carewire/{cloud.stage.name}"
+    text = template.read_text(encoding="utf-8")
+    if code.exists():
+        code_key = cloud.upload(bucket, code, prefix)
+        text = text.replace("CodeUri: ./deployment.zip", f"CodeUri: s3://{bucket}/{code_key}")
+    resolved = folder / "sam.deploy.yaml"
+    resolved.write_text(text, encoding="utf-8")
+    template_key = cloud.upload(bucket, resolved, prefix)
+    _say(f"uploaded to s3://{bucket}/{prefix}/; creating a change set for stack {cloud.stage.stack}")
+    return str(cloud.template_url(bucket, template_key))
 
 
 def _with_stage(ctx: click.Context, stage_name: str) -> Any:

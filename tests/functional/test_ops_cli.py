@@ -213,3 +213,38 @@ def test_rollback_moves_the_live_alias_to_the_previous_version(recorded: StageOu
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
     again = runner.invoke(cli, ["--stage", recorded.stage, "rollback", "--yes"])
     assert again.exit_code == 3 and "nothing to roll back" in again.output
+
+
+class _StackIn:
+    """A CloudFormation client whose stack is in one state (the states moto cannot reach)."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.change_sets: list[str] = []
+
+    def describe_stacks(self, StackName: str) -> dict[str, object]:
+        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status}]}
+
+    def create_change_set(self, **request: object) -> None:
+        self.change_sets.append(str(request["ChangeSetName"]))
+
+
+class _Session:
+    def __init__(self, client: object) -> None:
+        self._client = client
+
+    def client(self, service: str) -> object:
+        return self._client
+
+
+@pytest.mark.parametrize("status", ["ROLLBACK_COMPLETE", "UPDATE_IN_PROGRESS"])
+def test_a_stack_that_cannot_take_a_change_set_is_a_conflict_with_its_fix(status: str) -> None:
+    from chalicelib.cli.cloud import Cloud, StackBlocked
+
+    client = _StackIn(status)
+    cloud = Cloud(load_stage("dev", REPO / "stages"), session=_Session(client))
+    with pytest.raises(StackBlocked) as caught:
+        cloud.create_change_set("https://bucket/key", {})
+    assert client.change_sets == []
+    if status == "ROLLBACK_COMPLETE":
+        assert "carewire destroy --stage dev, then deploy again" in str(caught.value)
