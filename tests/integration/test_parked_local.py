@@ -42,6 +42,11 @@ def test_a_replayed_event_is_decided_and_one_still_unprocessable_is_parked_again
     [again] = stack.store.parked()
     assert again["park_id"] not in (fixed, broken) and "x-gone" in again["reason"]
 
+    status = runner.invoke(cli, ["status", "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["parked"] == 1
+    assert set(json.loads(status.output)["open_escalations"]) == set(stack.policy.queues)
+
     discarded = runner.invoke(cli, ["parked", "discard", again["park_id"], "--yes"])
     assert discarded.exit_code == 0 and "discarded" in discarded.output
     assert stack.store.parked() == []

@@ -147,3 +147,11 @@ def test_no_function_is_left_with_the_deny_all_placeholder(built: tuple[Any, ...
         assert all(s["Effect"] == "Allow" for s in statements), f"{name}'s role {role} still denies everything"
     storms = [a for s in _statements(resources, "ProcessIntakeRole") if "StormsTable" in repr(s) for a in _actions(s)]
     assert "dynamodb:UpdateItem" in storms, "the processor counts storms"
+
+
+def test_every_function_runs_the_one_uploaded_package(built: tuple[Any, ...]) -> None:
+    """`carewire deploy` points `CodeUri: ./deployment.zip` at the uploaded zip; a function with other code
+    would be deployed without it."""
+    assert {f["Properties"]["CodeUri"] for f in _functions(built[0]).values()} == {"./deployment.zip"}
+    text = (built[2].parent / "sam.yaml").read_text(encoding="utf-8")
+    assert text.count("CodeUri: ./deployment.zip") == len(_functions(built[0]))
