@@ -6,6 +6,7 @@ Chalice ships only app.py, chalicelib/ and vendor/, so policies/ is copied into 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -103,6 +104,8 @@ def package(out: Path, stage: str = "dev", root: Path = ROOT, say: Callable[[str
             str(target.resolve()),
         ],
         cwd=src,
+        # `chalice package` makes no AWS call but refuses to run without a region; the template is region-free.
+        env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"},
         capture_output=True,
         text=True,
         check=False,
