@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,14 @@ def main() -> None:
     print(f"| unzipped | {sum(by_top.values()) / 1e6:.1f} MB in {len(infos)} files |")
     for top, size in by_top.most_common(8):
         print(f"| {top} | {size / 1e6:.2f} MB |")
+    machine = platform.machine()
+    foreign = [i.filename for i in infos if i.filename.endswith(".so") and machine not in i.filename]
+    if foreign:
+        print(
+            f"| import app | not measurable on this {machine} machine: the package is built for another architecture "
+            f"({foreign[0]}); measure from a package built with lambda_architecture x86_64 |"
+        )
+        return
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join([str(unzipped), sysconfig.get_paths()["purelib"]]),
