@@ -36,6 +36,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/pipeline_bench.py
 	$(BIN)/python bench/classify_bench.py
+	$(BIN)/python bench/delivery_bench.py
 
 package: install
 	$(BIN)/carewire package --out build/package

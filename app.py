@@ -90,3 +90,20 @@ def sweep_storms(event: Any) -> dict[str, Any]:
     """Finish incident setups a crash cut short; close incidents whose storm has passed."""
     rt = runtime.current()
     return rt.storms.sweep(rt.clock())
+
+
+@app.lambda_function(name="deliver_outbox")
+def deliver_outbox(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The outbox stream (new items, infra/resources.yaml): deliver each named lane, partial batch failures."""
+    from chalicelib.delivery.sender import process_stream_batch
+
+    return process_stream_batch(runtime.current().sender, event, context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_outbox(event: Any) -> dict[str, Any]:
+    """Retries whose time came, channels whose pause ended, unknowns to reconcile, leases that ran out."""
+    import time
+
+    reports = runtime.current().sender.sweep(deadline=time.monotonic() + 45)
+    return {"lanes": len(reports), "settled": sum(r.settled for r in reports)}

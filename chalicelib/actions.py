@@ -9,16 +9,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from chalicelib.channels.registry import TEXT_LIMITS
 from chalicelib.clock import iso
+from chalicelib.delivery.text import fit, text_length
 from chalicelib.escalations import counts, new_item
-from chalicelib.model import Classification, OutboxReply, Post, stable_id
+from chalicelib.model import Classification, Post
+from chalicelib.outbox import outbox_item
 from chalicelib.pii import mask
 from chalicelib.policy.model import Policy, ReplyTemplate
+from chalicelib.publishing import every_contact
 
 TEMPLATE_VARIABLES = ("handle", "name", "channel", "topic", "notice_title", "notice_body", "notice_link")
 """What a reply template may use, as `$handle`; every value is masked before rendering."""
 
-PLATFORM_TEXT_LIMITS = {"x": 280}
+PLATFORM_TEXT_LIMITS = TEXT_LIMITS
+"""Platform → longest public reply, as each platform module declares it (chalicelib/channels/registry.py)."""
 
 
 @dataclass(frozen=True)
@@ -108,20 +113,26 @@ class Escalate(Action):
 
 
 def _outbox(ctx: ActContext, template: str, text: str, private: bool, **extra: Any) -> Effect:
-    reply = OutboxReply(
-        reply_id=stable_id("reply", ctx.post.key),
-        status="pending",
-        channel=ctx.post.channel,
-        platform=ctx.post.platform,
-        in_reply_to_post_id=ctx.post.post_id,
-        conversation_id=ctx.post.conversation_id,
-        private=private or ctx.post.is_dm,
+    post = ctx.post
+    private = private or post.is_dm
+    item = outbox_item(
+        contacts=every_contact(ctx.policy.content_rules),
+        kind="dm" if private else "reply",
+        key=(post.key,),
+        channel=post.channel,
+        platform=post.platform,
+        created_at=iso(ctx.now),
         text=text,
+        private=private,
+        in_reply_to_post_id=post.post_id,
+        conversation_id=post.conversation_id,
+        recipient_id=post.author.id,
+        customer_at=post.created_at,
         template=template,
         rule=ctx.rule,
-        created_at=iso(ctx.now),
+        **extra,
     )
-    return Effect("outbox", item={**reply.to_doc(), **extra})
+    return Effect("outbox", item=item)
 
 
 class Reply(Action):
@@ -204,18 +215,17 @@ class Hide(Action):
     schema = {"type": "object", "properties": {"reason": {"type": "string"}}, "required": []}
 
     def effects(self, params: Mapping[str, Any], ctx: ActContext) -> list[Effect]:
-        item = {
-            "reply_id": stable_id("hide", ctx.post.key),
-            "status": "pending",
-            "kind": "hide",
-            "channel": ctx.post.channel,
-            "platform": ctx.post.platform,
-            "in_reply_to_post_id": ctx.post.post_id,
-            "conversation_id": ctx.post.conversation_id,
-            "rule": ctx.rule,
-            "created_at": iso(ctx.now),
-            "reason": params.get("reason", "spam"),
-        }
+        item = outbox_item(
+            kind="hide",
+            key=(ctx.post.key,),
+            channel=ctx.post.channel,
+            platform=ctx.post.platform,
+            created_at=iso(ctx.now),
+            in_reply_to_post_id=ctx.post.post_id,
+            conversation_id=ctx.post.conversation_id,
+            rule=ctx.rule,
+            reason=params.get("reason", "spam"),
+        )
         return [Effect("outbox", item=item)]
 
 
@@ -250,13 +260,14 @@ def render(
         values["notice_link"] = str(notice.get("link", ""))
     text = mask(template.text.safe_substitute({k: mask(v) for k, v in values.items()})).strip()
     limit = PLATFORM_TEXT_LIMITS.get(post.platform)
-    if cut and limit and len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+    if cut and limit:
+        text = fit(text, post.platform, limit)  # as the platform counts: on X a link is 23, a CJK character 2
     return text
 
 
 def rendered_length(template: ReplyTemplate, post: Post, classification: Classification) -> int:
-    """Length before the platform cut: the engine offers a DM instead of a reply that would be cut."""
+    """Length before the platform cut, as the platform counts it: the engine offers a DM instead of a reply
+    that would be cut."""
     values = {k: "" for k in TEMPLATE_VARIABLES}
     values["name"] = post.author.name.split(" ")[0] if post.author.name else ""
-    return len(template.text.safe_substitute(values).strip())
+    return text_length(template.text.safe_substitute(values).strip(), post.platform)

@@ -15,6 +15,7 @@ from chalicelib.channels.errors import (
     ChallengeRejected,
     DeliveryTooLarge,
     MalformedDelivery,
+    MethodNotAllowed,
     SignatureRejected,
     UnknownChannel,
 )
@@ -85,41 +86,57 @@ class Intake:
         self._max_body_bytes = max_body_bytes
         self._challenges = challenge_limiter or ChallengeLimiter()
 
-    def _channel(self, channel_id: str) -> tuple[ChannelConfig, Platform, str]:
+    def _channel(self, channel_id: str) -> tuple[ChannelConfig, Platform]:
         channel = self._channels.get(channel_id)
         if channel is None:
             raise UnknownChannel(f"no channel {channel_id!r}")
-        secret = self._secrets.resolve(channel)
-        if not secret:
+        return channel, self._platforms[channel.platform]
+
+    def _secrets_for(self, channel: ChannelConfig, name: str) -> tuple[str, ...]:
+        """Every value of secret `name` accepted now (two during a rotation window); fails closed when none."""
+        values = self._secrets.values(channel, name)
+        if not values:
             COUNTERS.count("SignaturesRejected")
-            logger().error("channel has no secret configured; failing closed", extra={"channel": channel.id})
+            logger().error(
+                "channel has no secret configured; failing closed", extra={"channel": channel.id, "secret": name}
+            )
             raise SignatureRejected("signature cannot be verified")
-        return channel, self._platforms[channel.platform], secret
+        return values
 
     def challenge(self, channel_id: str, query: Mapping[str, str] | None) -> ChallengeResponse:
         """The platform's answer to a challenge; refused ones (bad token, over budget) are counted."""
-        channel, platform, secret = self._channel(channel_id)
+        channel, platform = self._channel(channel_id)
+        if platform.challenge_secret is None:
+            raise MethodNotAllowed(f"{platform.name} channels take POST deliveries only")
+        secrets = self._secrets_for(channel, platform.challenge_secret)
         if not self._challenges.allow(channel.id):
             COUNTERS.count("ChallengesRateLimited")
             logger().warning("challenge rate-limited", extra={"channel": channel.id})
             raise ChallengeRateLimited("too many challenge requests for this channel; try again later")
-        try:
-            return platform.challenge(query or {}, secret)
-        except ChallengeRejected as exc:
-            COUNTERS.count("ChallengesRefused")
-            logger().warning("challenge refused", extra={"channel": channel.id, "reason": str(exc)})
-            raise
+        refused: ChallengeRejected | None = None
+        for secret in secrets:  # the current secret first; the previous one while it is being rotated
+            try:
+                return platform.challenge(query or {}, secret)
+            except ChallengeRejected as exc:
+                refused = refused or exc
+        COUNTERS.count("ChallengesRefused")
+        logger().warning("challenge refused", extra={"channel": channel.id, "reason": str(refused)})
+        raise refused or ChallengeRejected("challenge refused")
 
     def deliver(self, channel_id: str, headers: Mapping[str, str], raw_body: bytes) -> Receipt:
-        channel, platform, secret = self._channel(channel_id)
+        channel, platform = self._channel(channel_id)
+        secrets = self._secrets_for(channel, platform.signing_secret)
         if len(raw_body) > self._max_body_bytes:
             raise DeliveryTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
-        if not platform.verify(headers, raw_body, secret):
+        verified = False
+        for secret in secrets:  # every candidate is checked, so timing does not tell which one matched
+            verified = platform.verify(headers, raw_body, secret) or verified
+        if not verified:
             COUNTERS.count("SignaturesRejected")
             logger().warning("signature rejected", extra={"channel": channel.id})
             raise SignatureRejected("missing or invalid signature")
         body = parse_json(raw_body)
-        split = platform.split(body, channel, iso(self._clock()))
+        split = platform.split(body, channel, iso(self._clock()), headers)
         skipped: dict[str, int] = {}
         for skip in split.skipped:
             skipped[skip.kind] = skipped.get(skip.kind, 0) + skip.count

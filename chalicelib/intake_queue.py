@@ -1,16 +1,17 @@
-"""The intake queue between the webhook route and the processor: SQS in AWS, in-process locally."""
+"""The intake queue between the webhook route and the processor: SQS in AWS; locally a durable queue
+on SQLite (chalicelib/local/durable_queue.py). Either way `send` returns only once the events are
+persisted, or raises QueueUnavailable (the route answers 503 and the platform retries)."""
 
 from __future__ import annotations
 
 import json
-import queue
-import threading
-import time
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.model import Event
-from chalicelib.observability import COUNTERS, logger
+
+if TYPE_CHECKING:
+    from chalicelib.store.blobs import Blobs
 
 
 class IntakeQueue(Protocol):
@@ -21,21 +22,65 @@ class QueueUnavailable(RuntimeError):
     """Events could not be enqueued; the route answers 503 so the platform retries the delivery."""
 
 
+class RetryLater(RuntimeError):
+    """Not a failure of the event: try it again after `delay` seconds without spending an attempt
+    (e.g. another worker holds the post). SQS retries it after its visibility timeout."""
+
+    def __init__(self, message: str, delay: float = 2.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+SQS_MESSAGE_BYTES = 262_144
+"""SQS's limit, for one message and for one SendMessageBatch call together."""
+SQS_INLINE_BYTES = 240_000
+"""A message larger than this travels by reference (S3); the processor resolves it."""
+
+
 class SqsIntakeQueue:
     BATCH = 10
 
-    def __init__(self, url: str, client: Any) -> None:
+    def __init__(self, url: str, client: Any, blobs: Blobs | None = None) -> None:
         self._url = url
         self._client = client
+        self._blobs = blobs
+
+    def _bodies(self, events: Sequence[Event]) -> Iterator[str]:
+        for event in events:
+            body = json.dumps(event.to_message(), separators=(",", ":"))
+            if len(body.encode("utf-8")) > SQS_INLINE_BYTES:
+                if self._blobs is None:
+                    raise QueueUnavailable("an event is larger than SQS takes and no bucket is configured")
+                from chalicelib.store.blobs import by_reference
+
+                try:
+                    body = json.dumps(by_reference(event.to_message(), self._blobs))
+                except Exception as exc:  # S3 refused or unreachable: the platform retries the delivery
+                    raise QueueUnavailable(f"an oversized event could not be stored: {exc}") from exc
+            yield body
+
+    def _batches(self, events: Sequence[Event]) -> Iterator[list[dict[str, str]]]:
+        """At most 10 messages and 256 KB a call."""
+        batch: list[dict[str, str]] = []
+        size = 0
+        for body in self._bodies(events):
+            length = len(body.encode("utf-8"))
+            if batch and (len(batch) == self.BATCH or size + length > SQS_MESSAGE_BYTES):
+                yield batch
+                batch, size = [], 0
+            batch.append({"Id": str(len(batch)), "MessageBody": body})
+            size += length
+        if batch:
+            yield batch
 
     def send(self, events: Sequence[Event]) -> None:
-        for start in range(0, len(events), self.BATCH):
-            entries = [
-                {"Id": str(i), "MessageBody": json.dumps(e.to_message(), separators=(",", ":"))}
-                for i, e in enumerate(events[start : start + self.BATCH])
-            ]
+        for batch in self._batches(events):
+            entries = batch
             for _attempt in range(3):
-                result = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+                try:
+                    result = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+                except Exception as exc:  # botocore already retried; the platform retries the delivery
+                    raise QueueUnavailable(f"SQS did not take the events: {type(exc).__name__}") from exc
                 failed = {f["Id"] for f in result.get("Failed", [])}
                 entries = [e for e in entries if e["Id"] in failed]
                 if not entries:
@@ -46,53 +91,3 @@ class SqsIntakeQueue:
 
 Handler = Callable[[dict[str, Any]], Any]
 Park = Callable[[dict[str, Any], str], Any]
-
-
-class InProcessQueue:
-    """What SQS does for the processor, in this process: worker threads, retries with back-off, and
-    parking after the last attempt (SQS's dead-letter queue) — so a local run loses nothing either."""
-
-    def __init__(self, handler: Handler, park: Park, workers: int = 2, attempts: int = 3, backoff: float = 0.2) -> None:
-        self._handler = handler
-        self._park = park
-        self._attempts = attempts
-        self._backoff = backoff
-        self._queue: queue.Queue[tuple[dict[str, Any], int] | None] = queue.Queue()
-        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"intake-{n}") for n in range(workers)]
-        self.results: list[Any] = []
-        for thread in self._threads:
-            thread.start()
-
-    def send(self, events: Sequence[Event]) -> None:
-        for event in events:
-            self._queue.put((json.loads(json.dumps(event.to_message())), 1))
-
-    def join(self) -> None:
-        """Block until every event sent so far is processed or parked."""
-        self._queue.join()
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=5)
-
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                message, attempt = item
-                try:
-                    self.results.append(self._handler(message))
-                except Exception as exc:  # noqa: BLE001 - retried, then parked with its reason
-                    if attempt < self._attempts:
-                        time.sleep(self._backoff * attempt)
-                        self._queue.put((message, attempt + 1))
-                    else:
-                        COUNTERS.count("EventsParked")
-                        logger().exception("event failed on every attempt; parked")
-                        self._park(message, f"failed {attempt} times: {type(exc).__name__}: {exc}")
-            finally:
-                self._queue.task_done()

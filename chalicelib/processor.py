@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.actions import ACTIONS, ActContext
+from chalicelib.channels.base import DeliveryReport
 from chalicelib.channels.errors import MalformedEvent
 from chalicelib.clock import Clock, iso
 from chalicelib.model import Classification, Decision, Event, Post
@@ -19,6 +20,7 @@ from chalicelib.observability import COUNTERS, logger, post_keys, subsegment
 from chalicelib.policy.context import context_document
 from chalicelib.policy.engine import Plan, plan
 from chalicelib.store.activity import Facts, activity_effects, context_parts
+from chalicelib.store.blobs import resolve_message
 from chalicelib.store.dynamo import Recorded
 
 if TYPE_CHECKING:
@@ -58,6 +60,10 @@ CaseLink = Callable[[Post, dict[str, Any], datetime], "str | None"]
 StormSource = Callable[[Post, Classification, datetime], "dict[str, Any] | None"]
 """Count a post toward storm detection; the open incident it belongs to, or None (StormWatch.observe)."""
 
+DeliveryReports = Callable[[DeliveryReport], Any]
+"""Where WhatsApp statuses (and any platform's delivery reports) go: the delivery stage matches each to the
+outbox item it concerns. Not wired on this branch: reports are counted and logged."""
+
 FOLLOW_UP_RULE = "follow-up"
 """Not a policy rule: the pipeline's own, for a post that joins an escalation a person already owns."""
 
@@ -78,6 +84,7 @@ class Processor:
         follow_ups: FollowUps | None = None,
         storms: StormSource | None = None,
         case_link: CaseLink | None = None,
+        delivery_reports: DeliveryReports | None = None,
     ) -> None:
         self._channels = channels
         self._platforms = platforms
@@ -91,11 +98,13 @@ class Processor:
         self._follow_ups = follow_ups
         self._storms = storms
         self._case_link = case_link
+        self._delivery_reports = delivery_reports
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
-        """Entry point for one queue message; parks what can never be processed."""
+        """Entry point for one queue message (or a reference to one); parks what can never be processed.
+        Anything else raises, for the queue to retry; PostInProgress (a RetryLater) means "not yet"."""
         try:
-            event = Event.from_message(message)
+            event = Event.from_message(resolve_message(message, self._store.blobs))
             return self.process(event, context)
         except ValueError as exc:  # MalformedEvent and malformed messages: permanent, so parked
             park_id = self._store.park(message, f"{type(exc).__name__}: {exc}", self._clock())
@@ -107,15 +116,18 @@ class Processor:
         channel = self._channels.get(event.channel)
         if channel is None or channel.platform != event.platform or event.platform not in self._platforms:
             raise MalformedEvent(f"no {event.platform} channel {event.channel!r} is configured")
-        post = self._platforms[event.platform].normalize(event, channel)
+        platform = self._platforms[event.platform]
+        if event.kind in platform.report_kinds:
+            return self._delivery_report(platform.report(event, channel))
+        post = platform.normalize(event, channel)
         with post_keys(channel=post.channel, platform=post.platform, post_id=post.post_id):
             COUNTERS.count("PostsReceived")
             if post.by_brand:
                 COUNTERS.count("OwnPostsSkipped")
                 return Outcome("skipped", "the brand's own post or an echo of it", post.key)
-            if post.is_retweet:
-                COUNTERS.count("RetweetsSkipped")
-                return Outcome("skipped", "a retweet carries no new customer text", post.key)
+            if post.skip_reason:
+                COUNTERS.count("PostsSkipped")
+                return Outcome("skipped", post.skip_reason, post.key)
             once = self._dedupe.run_once(post, self._decide_and_act, context)
             outcome = Outcome(**once.result)
             if once.duplicate or outcome.status == "duplicate":
@@ -123,6 +135,14 @@ class Processor:
                 logger().info("duplicate delivery acknowledged")
                 return Outcome("duplicate", outcome.reason, post.key, outcome.action, outcome.rule)
             return outcome
+
+    def _delivery_report(self, report: DeliveryReport) -> Outcome:
+        """A platform's word on a message the brand sent: counted and handed to the delivery stage's hook."""
+        COUNTERS.count(f"DeliveryReports{report.status.capitalize()}" if report.status.isalpha() else "DeliveryReports")
+        if self._delivery_reports is not None:
+            self._delivery_reports(report)
+        logger().info("delivery report", extra={"channel": report.channel, "status": report.status})
+        return Outcome("skipped", f"delivery report: {report.status}", report.key)
 
     def _decide_and_act(self, post: Post) -> dict[str, Any]:
         with subsegment("classify"):

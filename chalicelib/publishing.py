@@ -110,6 +110,11 @@ class ContentRules:
         return False
 
 
+def every_contact(rules: Mapping[str, ContentRules]) -> ContentRules:
+    """One rule set holding every brand's own contact points (for a writer that does not know the brand)."""
+    return ContentRules("", contacts=tuple(c for r in rules.values() for c in r.contacts))
+
+
 def problems(text: str, rules: ContentRules) -> list[str]:
     """Why `text` may not be published for `rules.brand`, in words; empty when it may."""
     normal = normalise(text)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig, SecretResolver
     from chalicelib.classify import Classifier
     from chalicelib.dedupe import DeliveryDedupe
+    from chalicelib.delivery.sender import Sender
     from chalicelib.escalations.queue import EscalationQueue
     from chalicelib.escalations.sweep import Alerts
     from chalicelib.incidents.storms import StormWatch
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.publishing import Publishing
     from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
+    from chalicelib.store.outbox import OutboxStore
 
 
 def _client_config() -> Any:
@@ -51,9 +53,9 @@ class Runtime:
 
     @cached_property
     def platforms(self) -> dict[str, Platform]:
-        from chalicelib.channels import x
+        from chalicelib.channels import registry
 
-        return {x.PLATFORM.name: x.PLATFORM}
+        return registry.platforms()
 
     @cached_property
     def channels(self) -> dict[str, ChannelConfig]:
@@ -78,7 +80,7 @@ class Runtime:
         from chalicelib.privacy import Retention
         from chalicelib.store.dynamo import Store
 
-        return Store(self.dynamodb, self.settings, Retention.load(self.settings.policies_dir))
+        return Store(self.dynamodb, self.settings, retention=Retention.load(self.settings.policies_dir))
 
     @cached_property
     def escalations(self) -> EscalationQueue:
@@ -182,13 +184,17 @@ class Runtime:
             import boto3
 
             from chalicelib.intake_queue import SqsIntakeQueue
+            from chalicelib.store.blobs import blobs_for
 
-            return SqsIntakeQueue(self.settings.intake_queue_url, boto3.client("sqs", config=_client_config()))
-        from chalicelib.intake_queue import InProcessQueue
+            sqs = boto3.client("sqs", config=_client_config())
+            return SqsIntakeQueue(self.settings.intake_queue_url, sqs, blobs_for(self.settings))
+        from chalicelib.local.durable_queue import DurableQueue  # local runs and tests only
 
-        return InProcessQueue(
+        return DurableQueue(
+            self.settings.home / "intake.sqlite3",
             handler=lambda message: self.processor.process_message(message),
             park=lambda message, reason: self.store.park(message, reason, self.clock()),
+            blobs=self.store.blobs,
         )
 
     @cached_property
@@ -216,6 +222,19 @@ class Runtime:
             platforms={c.id: c.platform for c in self.channels.values()},
             clock=self.clock,
         )
+
+    @cached_property
+    def outbox(self) -> OutboxStore:
+        from chalicelib.store.outbox import OutboxStore
+
+        return OutboxStore(self.dynamodb, self.settings.table("outbox"))
+
+    @cached_property
+    def sender(self) -> Sender:
+        """The delivery stage; the local stack replaces it with one aimed at the platform sandbox."""
+        from chalicelib.delivery.wiring import build_sender
+
+        return build_sender(self)
 
 
 _current: Runtime | None = None

@@ -11,6 +11,8 @@ a supervisor may act on items held by someone else.
     POST /agent/escalations/{id}/transfer   {queue, note?}                                     200 {escalation}
     POST /agent/escalations/{id}/notes      {text}                                             200 {escalation}
     POST /agent/escalations/{id}/reply      {text, private?}  pending in the outbox           201 {reply}
+                                            the same text again: the same item (200, duplicate) — the
+                                            escalation records `answered_at` once the platform has it
     GET  /agent/stats[?days=N]              open by queue and priority, oldest wait, SLA compliance
 
 Errors are `{error, message}` (a 400 adds `field`) with the status from app.py's HTTP_STATUS: 401 without
@@ -165,7 +167,8 @@ def reply(escalation_id: str) -> Response:
         if private is not None and not isinstance(private, bool):
             raise InvalidRequest("private", "must be true or false")
         text = _string(body, "text")
-        return 201, {"reply": q.reply(escalation_id, who.id, text, rt.clock(), private=private, force=sup)}
+        queued = q.reply(escalation_id, who.id, text, rt.clock(), private=private, force=sup)
+        return (200 if queued.get("duplicate") else 201), {"reply": queued}
 
     return _handle(work)
 

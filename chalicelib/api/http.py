@@ -13,6 +13,8 @@ from chalicelib.channels.errors import (
     ChallengeRejected,
     DeliveryTooLarge,
     MalformedDelivery,
+    MethodNotAllowed,
+    SecretUnavailable,
     SignatureRejected,
     UnknownChannel,
 )
@@ -70,6 +72,8 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     ChallengeRateLimited: (429, "too_many_challenges"),
     DeliveryTooLarge: (413, "body_too_large"),
     QueueUnavailable: (503, "try_again"),
+    MethodNotAllowed: (405, "method_not_allowed"),
+    SecretUnavailable: (503, "try_again"),
     InputRejected: (400, "bad_request"),
     Unauthenticated: (401, "unauthenticated"),
     Forbidden: (403, "forbidden"),

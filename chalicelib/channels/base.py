@@ -1,10 +1,17 @@
-"""The contract every platform module implements."""
+"""The contract every platform module implements, and what a platform declares about itself.
+
+A platform is one module under `chalicelib/channels/` that defines a `Platform` subclass and exports one
+instance as `PLATFORM`; `registry.py` names the module. Nothing else in Carewire lists platforms.
+"""
 
 from __future__ import annotations
 
+import secrets as _secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.channels.errors import MethodNotAllowed
 
 if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig
@@ -15,6 +22,9 @@ INVALID_KIND = "invalid"
 """The kind of a queue event that intake found can never become a Post. Its payload carries `reason`
 and the original entry; the platform's `normalize` raises MalformedEvent for it, so the processor parks
 it with that reason (one write path for everything accepted: the intake queue)."""
+
+NOT_ACTED_ON = "not acted on"
+UNKNOWN_KIND = "unknown event kind"
 
 
 @dataclass(frozen=True)
@@ -40,24 +50,106 @@ class ChallengeResponse:
     content_type: str = "application/json"
 
 
-class Platform(Protocol):
-    """One social platform's webhook protocol.
+@dataclass(frozen=True)
+class DeliveryReport:
+    """Not a post: what the platform says happened to a message the brand sent (WhatsApp `statuses`).
 
-    `verify` sees the raw body bytes exactly as received; `split` sees the parsed JSON;
-    `normalize` runs later, in the processor, on one event taken off the intake queue.
+    The processor counts it and hands it to its `delivery_reports` hook, where the delivery stage
+    matches `message_id` (the id the platform returned when the outbox item was sent) to its item.
     """
 
-    name: str
-    signature_header: str
+    platform: str
+    channel: str
+    message_id: str
+    status: str
+    """sent | delivered | read | failed (WhatsApp's words)."""
+    at: str
+    recipient_id: str | None = None
+    errors: tuple[dict[str, Any], ...] = ()
+    """The platform's error entries for a failed send: code and title, as sent."""
 
-    def challenge(self, query: Mapping[str, str] | None, secret: str) -> ChallengeResponse: ...
+    @property
+    def key(self) -> str:
+        return f"{self.platform}#{self.message_id}#{self.status}"
 
-    def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool: ...
+    def to_doc(self) -> dict[str, Any]:
+        return {**self.__dict__, "errors": [dict(e) for e in self.errors], "key": self.key}
 
-    def split(self, body: Any, channel: ChannelConfig, received_at: str) -> Split: ...
 
-    def normalize(self, event: Event, channel: ChannelConfig) -> Post: ...
+class Platform:
+    """One social platform's webhook protocol. Subclasses declare the class attributes and implement
+    `verify`, `sign`, `split` and `normalize`; `challenge` only when the platform has a handshake.
+
+    `verify` sees the raw body bytes exactly as received and one candidate secret (intake tries each
+    secret valid in a rotation window); `split` sees the parsed JSON and the headers; `normalize` runs
+    later, in the processor, on one event taken off the intake queue.
+    """
+
+    name: str = ""
+    signature_header: str = ""
+    text_limit: int | None = None
+    """Longest public reply the platform accepts (characters); None when Carewire knows no limit."""
+    secret_names: tuple[str, ...] = ()
+    """Every named secret a channel of this platform may reference."""
+    signing_secret: str = ""
+    """The secret that verifies deliveries (required)."""
+    challenge_secret: str | None = None
+    """The secret the GET handshake checks or signs with (required when set); None: GET is 405."""
+    own_posts: str = ""
+    """What counts as the brand's own post on this platform (documentation; `normalize` applies it)."""
+    dedupe: str = ""
+    """What identifies one post across redeliveries (documentation; `normalize` sets `Post.dedupe_key`)."""
+    outbound: Any = None
+    """Slot for the delivery stage's client for this platform (replies, DMs, hides); None until wired."""
+
+    @property
+    def required_secrets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for n in (self.signing_secret, self.challenge_secret) if n))
+
+    def challenge(self, query: Mapping[str, str], secret: str) -> ChallengeResponse:
+        raise MethodNotAllowed(f"{self.name} channels answer POST only")
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
+        raise NotImplementedError
 
     def sign(self, raw_body: bytes, secret: str) -> dict[str, str]:
-        """Headers that make `raw_body` verify: used by the demo and tests to sign deliveries."""
-        ...
+        """Headers that make `raw_body` verify: used by the demo, `carewire replay` and tests."""
+        raise NotImplementedError
+
+    def split(
+        self, body: Any, channel: ChannelConfig, received_at: str, headers: Mapping[str, str] | None = None
+    ) -> Split:
+        raise NotImplementedError
+
+    report_kinds: frozenset[str] = frozenset()
+    """Queue event kinds that are delivery reports, not posts: the processor calls `report` for them."""
+
+    def normalize(self, event: Event, channel: ChannelConfig) -> Post:
+        raise NotImplementedError
+
+    def report(self, event: Event, channel: ChannelConfig) -> DeliveryReport:
+        raise NotImplementedError(f"{self.name} has no delivery reports")
+
+    def check(self, event: Event, channel: ChannelConfig) -> None:
+        """Raises what the processor would raise for `event` (intake runs it to park bad items early)."""
+        if event.kind in self.report_kinds:
+            self.report(event, channel)
+        else:
+            self.normalize(event, channel)
+
+    def generate_secret(self, name: str) -> str:
+        """A fresh random value for secret `name` in this platform's format (local stage only)."""
+        return _secrets.token_urlsafe(32)
+
+
+def header(headers: Any, name: str) -> Any:
+    """The value of header `name` (lower case), looked up case-insensitively in any mapping; None when absent."""
+    if not isinstance(headers, Mapping):
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, candidate in headers.items():
+        if isinstance(key, str) and key.lower() == name:
+            return candidate
+    return None

@@ -33,3 +33,11 @@ class ChallengeRateLimited(ChannelError):
 
 class MalformedEvent(ValueError):
     """An event on the intake queue that can never be normalised: parked, not retried."""
+
+
+class MethodNotAllowed(ChannelError):
+    """A GET to a channel whose platform has no handshake."""
+
+
+class SecretUnavailable(ChannelError):
+    """A secret could not be looked up right now (SSM throttled or down): 503, so the platform retries."""

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Skipped, Split
+from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Platform, Skipped, Split
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
@@ -209,11 +209,20 @@ def _referenced_user_ids(kind: str, event: dict[str, Any]) -> set[str]:
     return {i for i in map(_id, ids) if i}
 
 
-class XPlatform:
+RETWEET = "a retweet carries no new customer text"
+
+
+class XPlatform(Platform):
     name = "x"
     signature_header = "x-twitter-webhooks-signature"
+    text_limit = 280
+    secret_names = ("consumer_secret", "access_token")
+    signing_secret = "consumer_secret"
+    challenge_secret = "consumer_secret"
+    own_posts = "the author (or DM sender) is the delivery's for_user_id or one of the channel's brand_ids/handles"
+    dedupe = "x#<tweet id or DM event id>"
 
-    def challenge(self, query: Mapping[str, str] | None, secret: str) -> ChallengeResponse:
+    def challenge(self, query: Mapping[str, str], secret: str) -> ChallengeResponse:
         token = (query or {}).get("crc_token")
         problem = crc_token_problem(token)
         if problem is not None or not isinstance(token, str):
@@ -234,7 +243,9 @@ class XPlatform:
     def sign(self, raw_body: bytes, secret: str) -> dict[str, str]:
         return {self.signature_header: _hmac_b64(secret, raw_body)}
 
-    def split(self, body: Any, channel: ChannelConfig, received_at: str) -> Split:
+    def split(
+        self, body: Any, channel: ChannelConfig, received_at: str, headers: Mapping[str, str] | None = None
+    ) -> Split:
         """One queue event per acted-on entry, each validated on its own.
 
         An entry that cannot become a Post (wrong type, missing ids, nested too deep, not for the
@@ -416,7 +427,7 @@ class XPlatform:
             in_reply_to_user_id=reply_to_user,
             mentions=tuple(dict.fromkeys(_str(m.get("screen_name")).lower() for m in mentions if m.get("screen_name"))),
             is_quote=_truthy(tweet.get("is_quote_status")) or bool(quoted),
-            is_retweet=isinstance(tweet.get("retweeted_status"), dict),
+            skip_reason=RETWEET if isinstance(tweet.get("retweeted_status"), dict) else None,
             language_hint=lang if lang and lang != "und" else None,
             by_brand=is_brand(author_id) or channel.is_brand_handle(handle),
             addressed_to_brand=replies_to_brand or mentions_brand or quotes_brand,

@@ -159,4 +159,14 @@ def main() -> None:
 import chalicelib.cli.deploy  # noqa: E402
 import chalicelib.cli.recover  # noqa: E402
 import chalicelib.cli.secrets  # noqa: E402,F401
-from chalicelib.cli import escalations, incidents, local, notices, operations, privacy, records  # noqa: E402,F401
+from chalicelib.cli import (  # noqa: E402,F401
+    escalations,
+    incidents,
+    local,
+    notices,
+    operations,
+    outbox,
+    privacy,
+    records,
+    replay,
+)

@@ -94,6 +94,26 @@ def escalations_resolve(ctx: click.Context, escalation_id: str, outcome: str, ag
     click.echo(f"resolved {done['escalation_id']} ({done['outcome']}); SLA {met}")
 
 
+@escalations.command("reply")
+@click.argument("escalation_id")
+@click.argument("text")
+@click.option("--private/--public", default=None, help="default: as the customer wrote (a DM gets a DM)")
+@click.option("--agent", default=_default_agent, show_default="cli:$USER", help="the lease holder")
+@click.option("--force", is_flag=True, help="as a supervisor: answer whoever holds it")
+@click.pass_context
+def escalations_reply(
+    ctx: click.Context, escalation_id: str, text: str, private: bool | None, agent: str, force: bool
+) -> None:
+    """Answer the customer through the outbox; the item is marked answered once the platform has it."""
+    with _runtime(ctx) as runtime:
+        try:
+            reply = runtime.escalations.reply(escalation_id, agent, text, runtime.clock(), private=private, force=force)
+        except EscalationError as exc:
+            raise CarewireCliError(str(exc)) from exc
+    again = " (already queued: the same answer)" if reply.get("duplicate") else ""
+    click.echo(f"queued {reply['reply_id']} ({reply['visibility']} {reply['kind']}){again}")
+
+
 @escalations.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--days", type=click.IntRange(1, 31), default=1, show_default=True, help="SLA compliance window")

@@ -19,8 +19,9 @@ def channels() -> None:
 
 @channels.command("list")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--health", is_flag=True, help="also whether each channel can send (reads the outbox's channel state)")
 @click.pass_context
-def channels_list(ctx: click.Context, as_json: bool) -> None:
+def channels_list(ctx: click.Context, as_json: bool, health: bool) -> None:
     """Each channel's id, platform and webhook path (and, in the local stage, its development secret)."""
     from chalicelib.channels.config import ChannelConfigError, SecretResolver, load_channels
 
@@ -37,16 +38,35 @@ def channels_list(ctx: click.Context, as_json: bool) -> None:
             "platform": channel.platform,
             "webhook_path": channel.webhook_path,
             "secret_ref": channel.secret.describe(),
+            "secrets": {name: named.describe() for name, named in channel.secrets.items()},
             "brand_handles": list(channel.brand_handles),
         }
         if settings.is_local:
             row["development_secret"] = resolver.resolve(channel)
+            row["development_secrets"] = {name: resolver.value(channel, name) for name in channel.secrets}
         rows.append(row)
+    if health:
+        from chalicelib.cli.outbox import channel_health
+
+        with _runtime(ctx) as runtime:
+            for row in rows:
+                row["delivery"] = channel_health(runtime, row["id"])
     if as_json:
         _echo_json(rows)
     else:
         for row in rows:
-            click.echo(f"{row['id']:<16} {row['platform']:<6} {row['webhook_path']:<24} secret {row['secret_ref']}")
+            others = len(row["secrets"]) - 1  # the names are in --json
+            more = f" (+{others} more named)" if others > 0 else ""
+            line = f"{row['id']:<16} {row['platform']:<10} {row['webhook_path']:<26} secret {row['secret_ref']}{more}"
+            click.echo(line + (f"  {row['delivery']['summary']}" if health else ""))
+
+
+@channels.command("schema")
+def channels_schema() -> None:
+    """Print the JSON Schema of posts pushed to a generic (`webhook`, Standard Webhooks) channel."""
+    from chalicelib.channels.standard_webhooks import SCHEMA
+
+    _echo_json(SCHEMA)
 
 
 @cli.group()

@@ -33,15 +33,17 @@ def channels_for(ctx: click.Context) -> dict[str, Any]:
         raise CarewireCliError(str(exc)) from exc
 
 
+def parameter_for(stage: StageSettings, channel: Any, name: str) -> str:
+    """Where the stage keeps a channel's secret: the SSM name channels.yaml references, else the stage's path."""
+    from chalicelib.channels.stage_secrets import parameter_name
+
+    ref = channel.secrets[name].current
+    return str(ref.ssm) if ref.ssm else parameter_name(stage.secrets_path, channel.id, name)
+
+
 def required_parameters(stage: StageSettings, channels: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Every SSM parameter the stage's channels need → (channel, secret name)."""
-    from chalicelib.channels.stage_secrets import parameter_name, secret_names
-
-    return {
-        parameter_name(stage.secrets_path, c.id, name): (c.id, name)
-        for c in channels.values()
-        for name in secret_names(c)
-    }
+    return {parameter_for(stage, c, name): (c.id, name) for c in channels.values() for name in sorted(c.secrets)}
 
 
 def stored_parameters(ssm: Any, path: str) -> dict[str, dict[str, Any]]:
@@ -56,9 +58,21 @@ def stored_parameters(ssm: Any, path: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def missing_secrets(ssm: Any, stage: StageSettings, channels: dict[str, Any]) -> list[tuple[str, str]]:
+def stored_for(ssm: Any, stage: StageSettings, required: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Metadata of the stage's parameters and of the required ones channels.yaml names outside its path."""
     stored = stored_parameters(ssm, stage.secrets_path)
-    return [pair for name, pair in sorted(required_parameters(stage, channels).items()) if name not in stored]
+    elsewhere = [name for name in required if name not in stored and not name.startswith(stage.secrets_path + "/")]
+    for start in range(0, len(elsewhere), 10):
+        got = ssm.get_parameters(Names=elsewhere[start : start + 10], WithDecryption=False)
+        for parameter in got.get("Parameters", []):
+            stored[parameter["Name"]] = {k: v for k, v in parameter.items() if k != "Value"}
+    return stored
+
+
+def missing_secrets(ssm: Any, stage: StageSettings, channels: dict[str, Any]) -> list[tuple[str, str]]:
+    required = required_parameters(stage, channels)
+    stored = stored_for(ssm, stage, required)
+    return [pair for name, pair in sorted(required.items()) if name not in stored]
 
 
 def _read_value(prompt: str) -> str:
@@ -72,16 +86,14 @@ def _read_value(prompt: str) -> str:
 
 
 def _parameter(ctx: click.Context, channel_id: str, name: str) -> tuple[StageSettings, str]:
-    from chalicelib.channels.stage_secrets import parameter_name, secret_names
-
     stage = stage_for(ctx)
     channels = channels_for(ctx)
     if channel_id not in channels:
         raise NotFoundError(f"unknown channel {channel_id!r}; known: {', '.join(sorted(channels))}")
-    names = secret_names(channels[channel_id])
+    names = sorted(channels[channel_id].secrets)
     if name not in names:
         raise NotFoundError(f"channel {channel_id!r} has no secret {name!r}; its secrets: {', '.join(names)}")
-    return stage, parameter_name(stage.secrets_path, channel_id, name)
+    return stage, parameter_for(stage, channels[channel_id], name)
 
 
 @cli.group()
@@ -111,7 +123,7 @@ def secrets_list(ctx: click.Context) -> None:
 
     stage = stage_for(ctx)
     required = required_parameters(stage, channels_for(ctx))
-    stored = stored_parameters(Cloud(stage).client("ssm"), stage.secrets_path)
+    stored = stored_for(Cloud(stage).client("ssm"), stage, required)
     for parameter in sorted(set(required) | set(stored)):
         meta = stored.get(parameter)
         if meta is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 import random
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -21,7 +20,7 @@ from chalicelib.clock import iso, parse
 from chalicelib.escalations import counts, deadlines, keys
 from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound, InvalidRequest
 from chalicelib.escalations.priority import SLA_SEVERITY, classification_steps, effective_priority, sla_state
-from chalicelib.model import Classification, OutboxReply, Post
+from chalicelib.model import Classification, Post
 from chalicelib.publishing import Publishing
 from chalicelib.store.dynamo import from_item, to_item
 
@@ -471,7 +470,13 @@ class EscalationQueue:
     ) -> dict[str, Any]:
         """Queue the agent's answer in the outbox (pending, author = the agent) and record the first response,
         in one transaction. Public replies must pass the brand's content rules (chalicelib/publishing.py: no
-        personal data, links only to the brand's domains, no markup, few mentions) and fit the platform."""
+        personal data, links only to the brand's domains, no markup, few mentions) and fit the platform.
+
+        The item's id derives from the escalation, the post answered and the text: the same answer sent
+        twice (a retried request, a double click) is one item, returned again with `duplicate: true`."""
+        from chalicelib.delivery.text import text_length
+        from chalicelib.outbox import OutboxRejected, outbox_item
+
         text = _text(text)
         for _ in range(WRITE_RETRIES):
             item = self.get(escalation_id)
@@ -481,25 +486,32 @@ class EscalationQueue:
             limit = self._limits.get(latest["platform"])
             if not is_private and (problems := self._publishing.problems(text, latest["channel"])):
                 raise InvalidRequest("text", "not publishable in a public reply: " + "; ".join(problems))
-            if not is_private and limit and len(text) > limit:
-                raise InvalidRequest("text", f"{len(text)} characters; {latest['platform']} allows {limit}")
-            reply = OutboxReply(
-                reply_id="reply-" + uuid.uuid4().hex[:20],
-                status="pending",
-                channel=latest["channel"],
-                platform=latest["platform"],
-                in_reply_to_post_id=latest["post_id"],
-                conversation_id=latest["conversation_id"],
-                private=is_private,
-                text=text,
-                template="",
-                rule=item["rule"],
-                created_at=iso(now),
-            )
-            doc = {**reply.to_doc(), "author": agent, "escalation_id": escalation_id}
+            length = text_length(text, latest["platform"])
+            if not is_private and limit and length > limit:
+                raise InvalidRequest("text", f"{length} characters; {latest['platform']} allows {limit}")
+            try:
+                doc = outbox_item(
+                    contacts=self._publishing.for_channel(latest["channel"]),
+                    kind="agent_reply",
+                    key=(escalation_id, latest["key"], text),
+                    channel=latest["channel"],
+                    platform=latest["platform"],
+                    created_at=iso(now),
+                    text=text,
+                    private=is_private,
+                    in_reply_to_post_id=latest["post_id"],
+                    conversation_id=latest["conversation_id"],
+                    recipient_id=str((latest.get("author") or {}).get("id") or ""),
+                    customer_at=str(latest.get("created_at") or ""),
+                    rule=item["rule"],
+                    author=agent,
+                    escalation_id=escalation_id,
+                )
+            except OutboxRejected as exc:
+                raise InvalidRequest(exc.field, exc.message) from None
             sets = {
                 "first_response_at": item.get("first_response_at") or iso(now),
-                "replies": [*item.get("replies", []), {"reply_id": reply.reply_id, "at": iso(now), "by": agent}],
+                "replies": [*item.get("replies", []), {"reply_id": doc["reply_id"], "at": iso(now), "by": agent}],
                 "updated_at": iso(now),
             }
             update = self._update_request(item, sets, [])
@@ -516,10 +528,37 @@ class EscalationQueue:
                         },
                     ]
                 )
-            except self._client.exceptions.TransactionCanceledException:
+            except self._client.exceptions.TransactionCanceledException as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    return {**doc, "duplicate": True}  # the same answer is already in the outbox
                 continue  # the item changed between read and write: read again and re-check who holds it
             return doc
         raise EscalationConflict(f"escalation {escalation_id!r} keeps changing under this reply; try again")
+
+    def mark_answered(self, escalation_id: str, reply_id: str, platform_id: str, now: datetime) -> None:
+        """The delivery stage reports an agent's answer delivered: the item records when the customer was
+        answered (the first time) and which reply got there. Any status: a resolved item keeps the fact."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"escalation_id": {"S": escalation_id}},
+                ConditionExpression="attribute_exists(escalation_id)",
+                UpdateExpression=(
+                    "SET answered_at = if_not_exists(answered_at, :now), last_delivered = :d, updated_at = :now "
+                    "ADD #version :one"
+                ),
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":now": iso(now),
+                        ":d": {"reply_id": reply_id, "platform_id": platform_id, "at": iso(now)},
+                        ":one": 1,
+                    }
+                ),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise EscalationNotFound(f"no escalation {escalation_id!r}") from None
 
     # ---------------------------------------------------------------------------------------------- sweep
 

@@ -1,5 +1,5 @@
-"""The local stack: DynamoDB Local (data kept under `.carewire/`), tables from `infra/`, and a runtime
-with the in-process queue — the same code that runs in Lambda."""
+"""The local stack: DynamoDB Local (data kept under `.carewire/`, restarted if it dies), tables from
+`infra/`, and a runtime with the durable local queue — the same code that runs in Lambda."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def local_stack(settings: Settings | None = None, announce: bool = False) -> Ite
     server: DynamoDBLocal | None = None
     marker = settings.home / "dynamodb.json"
     if endpoint is None:
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         server = DynamoDBLocal(data_dir=settings.home / "dynamodb", log_path=settings.home / "dynamodb.log").start()
+        server.supervise()  # a killed DynamoDB Local comes back on the same port and data
         endpoint = server.endpoint
         marker.write_text(json.dumps({"endpoint": endpoint, "pid": os.getpid()}), encoding="utf-8")
         if announce:
@@ -60,6 +62,9 @@ def local_stack(settings: Settings | None = None, announce: bool = False) -> Ite
         yield runtime
     finally:
         use(None)
+        queue = runtime.__dict__.get("queue")
+        if queue is not None and hasattr(queue, "close"):
+            queue.close()  # handlers in flight finish while DynamoDB Local still runs; the rest stays queued
         if server is not None:
             os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
             marker.unlink(missing_ok=True)

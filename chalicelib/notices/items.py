@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import iso
-from chalicelib.model import Classification, Notice, OutboxReply, Post, stable_id
+from chalicelib.model import Classification, Notice, Post
 from chalicelib.notices.render import render_announcement, render_follow_up
+from chalicelib.outbox import outbox_item
+from chalicelib.publishing import ContentRules
 
 NOTICE_SK = "notice"
 CITED = "cited#"
@@ -47,6 +49,7 @@ def citation_item(
         "channel": post.channel,
         "post_id": post.post_id,
         "conversation_id": post.conversation_id,
+        "author_id": post.author.id,
         "is_dm": post.is_dm,
         "language": classification.language,
         "cited_at": iso(now),
@@ -68,37 +71,45 @@ def follow_up_marker(notice: Notice, citation: dict[str, Any], now: datetime) ->
     }
 
 
-def follow_up_reply(notice: Notice, citation: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """A pending outbox reply to the cited post, saying the service is back; its id is stable per conversation."""
-    reply = OutboxReply(
-        reply_id=stable_id("notice-followup", citation["platform"], citation["conversation_id"]),
-        status="pending",
+def follow_up_reply(
+    notice: Notice, citation: dict[str, Any], now: datetime, contacts: ContentRules | None = None
+) -> dict[str, Any]:
+    """A pending outbox reply to the cited post, saying the service is back; its id is stable per conversation.
+    `contacts`: the brand's own contact points, which the notice text may carry."""
+    return outbox_item(
+        contacts=contacts,
+        kind="notice_follow_up",
+        key=(citation["platform"], citation["conversation_id"]),
         channel=citation["channel"],
         platform=citation["platform"],
+        created_at=iso(now),
+        text=render_follow_up(notice, str(citation.get("language") or notice.language), citation["platform"]),
+        private=bool(citation.get("is_dm")),
         in_reply_to_post_id=citation["post_id"],
         conversation_id=citation["conversation_id"],
-        private=bool(citation.get("is_dm")),
-        text=render_follow_up(notice, str(citation.get("language") or notice.language), citation["platform"]),
+        recipient_id=str(citation.get("author_id") or ""),
+        customer_at=str(citation.get("cited_at") or ""),
         template="notice-follow-up",
         rule=f"notice:{notice.id}",
-        created_at=iso(now),
+        notice_id=notice.id,
+        notice_version=notice.version,
     )
-    return {**reply.to_doc(), "kind": "notice_follow_up", "notice_id": notice.id, "notice_version": notice.version}
 
 
-def announcement_item(notice: Notice, channel: str, platform: str, now: datetime) -> dict[str, Any]:
+def announcement_item(
+    notice: Notice, channel: str, platform: str, now: datetime, contacts: ContentRules | None = None
+) -> dict[str, Any]:
     """A pending outbox brand post announcing `notice` on `channel` (a post of its own, not a reply)."""
-    reply = OutboxReply(
-        reply_id=stable_id("notice-post", notice.id, channel),
-        status="pending",
+    return outbox_item(
+        contacts=contacts,
+        kind="brand_post",
+        key=(notice.id, channel),
         channel=channel,
         platform=platform,
-        in_reply_to_post_id="",
-        conversation_id="",
-        private=False,
+        created_at=iso(now),
         text=render_announcement(notice, platform),
         template="notice-announcement",
         rule=f"notice:{notice.id}",
-        created_at=iso(now),
+        notice_id=notice.id,
+        notice_version=notice.version,
     )
-    return {**reply.to_doc(), "kind": "brand_post", "notice_id": notice.id, "notice_version": notice.version}

@@ -135,7 +135,9 @@ class Notices:
         status = "scheduled" if parse(current.starts_at) > now else "active"
         notice = _next(replace(current, status=status), now, author, "published", ["status"])
         outbox = [
-            announcement_item(notice, channel, self._platforms[channel], now)
+            announcement_item(
+                notice, channel, self._platforms[channel], now, self._vocabulary.publishing.for_channel(channel)
+            )
             for channel in notice.announce_on
             if channel in self._platforms
         ]
@@ -172,8 +174,12 @@ class Notices:
             if key not in latest or citation["cited_at"] > latest[key]["cited_at"]:
                 latest[key] = citation
         now = self._clock()
+        publishing = self._vocabulary.publishing
         return sum(
-            self._store.queue_follow_up(follow_up_marker(notice, c, now), follow_up_reply(notice, c, now))
+            self._store.queue_follow_up(
+                follow_up_marker(notice, c, now),
+                follow_up_reply(notice, c, now, publishing.for_channel(str(c.get("channel", "")))),
+            )
             for c in latest.values()
         )
 

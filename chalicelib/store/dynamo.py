@@ -20,6 +20,8 @@ from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from chalicelib.store.blobs import Blobs
 else:
     DynamoDBClient = Any
 
@@ -52,11 +54,32 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+PARK_INLINE_BYTES = 300_000
+"""A parked message larger than this goes by reference (DynamoDB items stop at 400 KB)."""
+PARK_REASON_CHARS = 4_000
+
+
 class Store:
-    def __init__(self, client: DynamoDBClient, settings: Settings, retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        settings: Settings,
+        blobs: Blobs | None = None,
+        retention: Retention | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings
+        self._blobs = blobs
         self._retention = retention or Retention()
+
+    @property
+    def blobs(self) -> Blobs:
+        """Where oversized events are kept (files under the local home; S3 in AWS), built on first use."""
+        if self._blobs is None:
+            from chalicelib.store.blobs import blobs_for
+
+            self._blobs = blobs_for(self._settings)
+        return self._blobs
 
     def table(self, logical: str) -> str:
         return self._settings.table(logical)
@@ -107,9 +130,15 @@ class Store:
         return {"Update": update}
 
     def park(self, message: dict[str, Any], reason: str, now: datetime) -> str:
-        """Keep an event that cannot be processed, with why, for ops to replay or discard."""
+        """Keep an event that cannot be processed, with why, for ops to replay or discard. One too large
+        for a DynamoDB item is kept by reference (`message` is then `{"message_ref": ..., "bytes": n}`)."""
         park_id = str(uuid.uuid4())
-        doc = {"park_id": park_id, "reason": reason, "parked_at": iso(now), "message": json.dumps(message)}
+        body = json.dumps(message)
+        if len(body.encode("utf-8")) > PARK_INLINE_BYTES:
+            from chalicelib.store.blobs import by_reference
+
+            body = json.dumps(by_reference(message, self.blobs))
+        doc = {"park_id": park_id, "reason": reason[:PARK_REASON_CHARS], "parked_at": iso(now), "message": body}
         doc = self._retention.stamp("parked", doc, now)
         self._client.put_item(TableName=self.table("parked"), Item=to_item(doc))
         return park_id

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from chalicelib.cli import cli
 from chalicelib.cli.cloud import first_failure
 from chalicelib.cli.stages import StageError, StageOutputs, load_stage, write_outputs
+from tests.integration.test_ops_stage import store_other_secrets
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -132,6 +133,7 @@ def test_a_template_cloudformation_refuses_is_one_line_exit_4(
     monkeypatch.setenv("CAREWIRE_STAGES_DIR", str(tmp_path / "stages"))
     monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
     boto3.client("ssm").put_parameter(Name=f"/carewire/{stage}/x-care/consumer_secret", Value="v", Type="SecureString")
+    store_other_secrets(stage)
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "sam.yaml").write_text('{"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": []}},')
     failed = CliRunner().invoke(cli, ["deploy", "--stage", stage, "--from", str(tmp_path / "pkg"), "--yes"])

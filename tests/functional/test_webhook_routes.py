@@ -216,7 +216,6 @@ def test_unknown_event_kind_is_acknowledged_and_counted(client: Client) -> None:
 def test_missing_secret_fails_closed(client: Client, route_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     object.__setattr__(route_runtime.settings, "stage", "prod")  # no development secrets outside local
     monkeypatch.delenv("CAREWIRE_X_CARE_CONSUMER_SECRET")
-    route_runtime.secrets._cache.clear()
     body = mention_delivery("115", "@bayanitelcares hi")
     assert client.http.post(PATH, headers=x_headers(body, X_SECRET), body=body).status_code == 401
     assert client.http.get(f"{PATH}?crc_token=abc").status_code == 401

@@ -96,3 +96,113 @@ def test_serve_stops_dynamodb_local_on_sigterm(tmp_path: Path) -> None:
     assert not marker.exists()
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{ddb_port}", timeout=1)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, from /proc/net (Linux)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+LOOPBACK_HEX = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket table")
+def test_dynamodb_local_listens_on_loopback_only_and_keeps_its_files_private(tmp_path: Path) -> None:
+    """Issue 9 #7: it listened on every interface without auth, and its data file was mode 644."""
+    import boto3
+
+    from chalicelib.local.dynamodb_local import DynamoDBLocal
+
+    data = tmp_path / "dynamodb"
+    with DynamoDBLocal(data_dir=data, log_path=tmp_path / "dynamodb.log") as server:
+        addresses = _listening_addresses(server.port)
+        assert addresses and addresses <= LOOPBACK_HEX, addresses
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint)
+        client.create_table(
+            TableName="private",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
+        client.put_item(TableName="private", Item={"k": {"S": "+63 917 555 0100"}})
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [p for p in data.iterdir() if p.is_file()]
+    assert files and {p.name: p.stat().st_mode & 0o777 for p in files} == {p.name: 0o600 for p in files}
+    assert (tmp_path / "dynamodb.log").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_killed_dynamodb_local_is_restarted_with_its_data(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    import boto3
+
+    from chalicelib.local.dynamodb_local import DynamoDBLocal
+
+    with DynamoDBLocal(data_dir=tmp_path / "dynamodb") as server:
+        server.supervise(interval=0.2)
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint)
+        client.create_table(
+            TableName="kept",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )
+        client.put_item(TableName="kept", Item={"k": {"S": "before"}})
+        first = server.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while server.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert server.restarts == 1 and server.pid != first
+        assert client.get_item(TableName="kept", Key={"k": {"S": "before"}})["Item"]["k"]["S"] == "before"
+
+
+def test_the_demo_decides_delivers_and_opens_a_storm_incident(tmp_path: Path) -> None:
+    """What `make run` shows: every demo delivery decided, the replies delivered to the sandbox with their
+    platform ids, and a small storm that opens one incident with its escalation and draft notice."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from chalicelib.local.dynamodb_local import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL_DYNAMODB"}
+    env.update(CAREWIRE_HOME=str(tmp_path / "home"), POWERTOOLS_LOG_LEVEL="WARNING")
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.cli", "serve", "--demo", "--port", str(free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert serve.stdout is not None
+    while time.monotonic() < deadline:
+        line = serve.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("Carewire is serving"):
+            break
+    serve.send_signal(signal.SIGTERM)
+    serve.communicate(timeout=30)
+    output = "".join(lines)
+    assert re.search(r"^9 decisions in", output, re.M), output[-3000:]  # 7 on X, a Facebook comment, a WhatsApp message
+    delivered = re.search(r"Delivered to the platform sandbox: (\d+) of (\d+) outbox items", output)
+    assert delivered and delivered.group(1) == delivered.group(2) != "0", output[-3000:]
+    storm = re.search(r"^Storm: .* incident (inc-\w+) is open .* draft notice (draft-inc-\w+)", output, re.M)
+    assert storm and storm.group(2) == "draft-" + storm.group(1), output[-3000:]

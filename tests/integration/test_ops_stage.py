@@ -86,11 +86,27 @@ def run(*args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=stdin)
 
 
+def store_other_secrets(stage: str) -> None:
+    """Every channel secret of the stage but x-care's, straight into the stand-in's SSM."""
+    from chalicelib.channels.config import load_channels
+    from chalicelib.cli.secrets import required_parameters
+    from chalicelib.cli.stages import load_stage, stages_dir
+
+    required = required_parameters(load_stage(stage, stages_dir()), load_channels(POLICIES / "channels.yaml"))
+    ssm = boto3.client("ssm")
+    for name, (channel, _secret) in required.items():
+        if channel != "x-care":
+            ssm.put_parameter(Name=name, Value="v", Type="SecureString", Overwrite=True)
+
+
 def test_deploy_refuses_without_secrets_then_records_outputs_every_command_reads(stage: str, tmp_path: Path) -> None:
     package = standin_package(tmp_path / "pkg")
     refused = run("deploy", "--stage", stage, "--from", str(package), "--yes")
     assert refused.exit_code == 3
     assert f"carewire --stage {stage} secrets set x-care consumer_secret" in refused.output
+    assert f"carewire --stage {stage} secrets set community webhook_secret" in refused.output
+    store_other_secrets(stage)
+    assert "community webhook_secret" not in run("deploy", "--stage", stage, "--from", str(package)).output
 
     stored = run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="s3cret-value\n")
     assert stored.exit_code == 0, stored.output
@@ -137,6 +153,7 @@ def test_deploy_refuses_without_secrets_then_records_outputs_every_command_reads
 
 
 def _deployed(stage: str, tmp_path: Path) -> dict[str, Any]:
+    store_other_secrets(stage)
     assert run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="v1\n").exit_code == 0
     done = run("deploy", "--stage", stage, "--from", str(standin_package(tmp_path / "pkg")), "--yes")
     assert done.exit_code == 0, done.output
@@ -151,7 +168,7 @@ def test_parked_and_dead_letters_go_back_to_the_stage_intake_queue(stage: str, t
     from chalicelib.store.dynamo import Store
 
     settings = Settings(stage=stage, policies_dir=POLICIES, table_names=outputs["tables"])
-    store = Store(boto3.client("dynamodb"), settings, Retention.load(POLICIES))
+    store = Store(boto3.client("dynamodb"), settings, retention=Retention.load(POLICIES))
     message = {"platform": "x", "channel": "x-care", "kind": "tweet_create", "payload": {"id": "1"}}
     park_id = store.park(message, "MalformedEvent: no text", datetime(2026, 11, 30, tzinfo=UTC))
 
@@ -190,6 +207,7 @@ def test_parked_and_dead_letters_go_back_to_the_stage_intake_queue(stage: str, t
 
 
 def test_a_change_set_not_confirmed_is_not_executed(stage: str, tmp_path: Path) -> None:
+    store_other_secrets(stage)
     assert run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="v1\n").exit_code == 0
     answer = run("deploy", "--stage", stage, "--from", str(standin_package(tmp_path / "pkg")), stdin="n\n")
     assert answer.exit_code == 0, answer.output

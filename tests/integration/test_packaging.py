@@ -46,7 +46,7 @@ def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[Path, dict[str, Any]]) -> None:
     resources = template[1]["Resources"]
-    for role in ("ApiHandlerRole", "ProcessIntakeRole", "ExpireNoticesRole", "SweepSlasRole"):
+    for role in ("ApiHandlerRole", "ProcessIntakeRole", "ExpireNoticesRole", "SweepSlasRole", "SweepStormsRole"):
         for statement in _statements(resources, role):
             assert statement["Effect"] == "Allow", f"{role}: the deny-all placeholder survived the merge"
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -64,7 +64,12 @@ def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[P
 def test_agent_api_and_sla_sweep_touch_only_the_queue(template: tuple[Path, dict[str, Any]]) -> None:
     resources = template[1]["Resources"]
     api = {s["Sid"]: s for s in _statements(resources, "ApiHandlerRole")}
-    assert api["AgentQueue"]["Action"] == ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    assert api["AgentQueue"]["Action"] == [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",  # the queues' counters (stats)
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+    ]
     assert "EscalationsTable" in repr(api["AgentQueue"]["Resource"])
     assert api["AgentReplies"] == {**api["AgentReplies"], "Action": ["dynamodb:PutItem"]}
     assert api["AgentReplies"]["Resource"] == {"Fn::GetAtt": ["OutboxTable", "Arn"]}
@@ -76,6 +81,22 @@ def test_agent_api_and_sla_sweep_touch_only_the_queue(template: tuple[Path, dict
     assert event["Properties"]["Schedule"] == "rate(1 minute)"
     variables = template[1]["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["CAREWIRE_ESCALATION_ALERTS_TOPIC"] == {"Ref": "EscalationAlertsTopic"}
+
+
+def test_storm_roles_reach_the_storms_table_and_nothing_they_do_not_need(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    storms = {"Fn::GetAtt": ["StormsTable", "Arn"]}
+    processor = repr(_statements(resources, "ProcessIntakeRole"))
+    assert repr(storms) in processor and "EscalationAlertsTopic" in processor
+    sweep = {s["Sid"]: s for s in _statements(resources, "SweepStormsRole")}
+    assert sweep["Storms"]["Resource"] == storms
+    assert "DecisionsTable" not in repr(sweep) and "OutboxTable" not in repr(sweep)
+    [event] = resources["SweepStorms"]["Properties"]["Events"].values()
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    api = {s["Sid"]: s for s in _statements(resources, "ApiHandlerRole")}
+    assert api["Incidents"]["Resource"] == storms and "dynamodb:PutItem" not in api["Incidents"]["Action"]
+    variables = template[1]["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["CAREWIRE_STORMS_TABLE"] == {"Ref": "StormsTable"}
 
 
 def test_functions_get_table_names_from_infra(template: tuple[Path, dict[str, Any]]) -> None:
@@ -92,3 +113,34 @@ def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]])
     assert "chalicelib/policies/rules/10-default.yaml" in names
     assert "chalicelib/policies/channels.yaml" in names
     assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"
+
+
+def test_oversized_events_have_a_private_bucket_the_functions_can_reach(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    bucket = resources["OversizedEventsBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    objects = {"Fn::Sub": "${OversizedEventsBucket.Arn}/events/*"}
+    grants = {
+        role: [a for s in _statements(resources, role) if s.get("Resource") == objects for a in s["Action"]]
+        for role in ("WebhooksRole", "ProcessIntakeRole")  # the webhook path runs in Webhooks
+    }
+    assert grants == {"WebhooksRole": ["s3:PutObject"], "ProcessIntakeRole": ["s3:GetObject", "s3:PutObject"]}
+    env = template[1]["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["CAREWIRE_OVERSIZE_BUCKET"] == {"Ref": "OversizedEventsBucket"}
+
+
+def test_the_outbox_stream_feeds_the_sender_with_partial_failures(template: tuple[Path, dict[str, Any]]) -> None:
+    resources = template[1]["Resources"]
+    source = resources["DeliverOutbox"]["Properties"]["Events"]["OutboxStream"]
+    assert source["Type"] == "DynamoDB"
+    assert source["Properties"]["Stream"] == {"Fn::GetAtt": ["OutboxTable", "StreamArn"]}
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert resources["OutboxTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    [event] = resources["SweepOutbox"]["Properties"]["Events"].values()
+    assert event["Properties"]["Schedule"] == "rate(1 minute)"
+    for role in ("DeliverOutboxRole", "SweepOutboxRole"):
+        statements = {s["Sid"]: s for s in _statements(resources, role)}
+        assert all(s["Effect"] == "Allow" for s in statements.values())
+        assert "DecisionsTable" not in repr(statements) and "IdempotencyTable" not in repr(statements)
+        assert statements["AgentAnswered"]["Action"] == ["dynamodb:UpdateItem"]
+    assert "OutboxStream" not in {s["Sid"] for s in _statements(resources, "SweepOutboxRole")}

@@ -37,7 +37,9 @@ def _functions(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
 
 
-def test_the_webhook_role_can_only_enqueue_and_read_its_stage_secrets(built: tuple[Any, ...]) -> None:
+def test_the_webhook_role_can_only_enqueue_store_oversized_events_and_read_its_stage_secrets(
+    built: tuple[Any, ...],
+) -> None:
     resources = built[0]["Resources"]
     assert resources["Webhooks"]["Properties"]["Role"] == {"Fn::GetAtt": ["WebhooksRole", "Arn"]}
     allowed = {a for s in _statements(resources, "WebhooksRole") for a in _actions(s)}
@@ -46,12 +48,14 @@ def test_the_webhook_role_can_only_enqueue_and_read_its_stage_secrets(built: tup
         "logs:PutLogEvents",
         "sqs:SendMessage",
         "ssm:GetParameter",
+        "s3:PutObject",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }
     by_sid = {s["Sid"]: s for s in _statements(resources, "WebhooksRole")}
     assert by_sid["IntakeSend"]["Resource"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
     assert by_sid["ChannelSecrets"]["Resource"]["Fn::Sub"].endswith(":parameter/carewire/${Stage}/*")
+    assert by_sid["OversizedEvents"]["Resource"] == {"Fn::Sub": "${OversizedEventsBucket.Arn}/events/*"}
     assert "Table" not in repr(_statements(resources, "WebhooksRole"))
     # The agent/notices API keeps its tables and loses the queue and the secrets.
     api = [a for s in _statements(resources, "ApiHandlerRole") for a in _actions(s)]
@@ -163,3 +167,15 @@ def test_every_function_runs_on_arm64_with_arm64_native_code(built: tuple[Any, .
     native = [n for n in built[1] if n.endswith(".so")]
     assert native, "regex, PyYAML, wrapt and rpds ship compiled code"
     assert all("aarch64" in n for n in native), [n for n in native if "aarch64" not in n]
+
+
+def test_infra_names_each_resource_once() -> None:
+    """YAML keeps the last of two equal keys: a second `Resources` entry would silently replace the first."""
+    from chalicelib.store.tables import INFRA_FILE
+
+    names = [
+        line.split(":")[0].strip()
+        for line in INFRA_FILE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":")
+    ]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

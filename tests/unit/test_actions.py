@@ -7,6 +7,7 @@ from string import Template
 from typing import Any
 
 from chalicelib.actions import ACTIONS, ActContext, Effect, render
+from chalicelib.delivery.text import x_length
 from chalicelib.model import Author, Classification, Post, Sentiment
 from chalicelib.policy.loader import load_policy
 from chalicelib.policy.model import ReplyTemplate
@@ -89,5 +90,5 @@ def test_render_masks_personal_data_in_variables() -> None:
 
 def test_render_respects_the_platform_limit() -> None:
     text = render(ReplyTemplate(Template("x" * 400)), _post(), _classification())
-    assert len(text) == 280
+    assert x_length(text) == 280  # as X counts: "…" weighs 2
     assert text.endswith("…")

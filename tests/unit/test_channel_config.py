@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from chalicelib.channels.config import ChannelConfigError, SecretResolver, load_channels
+from chalicelib.channels.config import (
+    ChannelConfig,
+    ChannelConfigError,
+    NamedSecret,
+    SecretRef,
+    SecretResolver,
+    load_channels,
+)
+from chalicelib.channels.errors import SecretUnavailable
 from chalicelib.settings import Settings
 from tests.conftest import POLICIES
 
@@ -67,9 +77,7 @@ def test_local_development_secret_is_random_private_and_stable(tmp_path: Path) -
 
 def test_ssm_reference_is_read_with_decryption(tmp_path: Path) -> None:
     channel = load_channels(POLICIES / "channels.yaml")["x-care"]
-    ssm_channel = type(channel)(
-        channel.id, "x", channel.brand_handles, channel.brand_ids, type(channel.secret)(ssm="/carewire/prod/x-care")
-    )
+    ssm_channel = replace(channel, secrets={"consumer_secret": NamedSecret(SecretRef(ssm="/carewire/prod/x-care"))})
     calls = []
 
     class FakeSsm:
@@ -81,3 +89,118 @@ def test_ssm_reference_is_read_with_decryption(tmp_path: Path) -> None:
     assert resolver.resolve(ssm_channel) == "from-ssm"
     assert resolver.resolve(ssm_channel) == "from-ssm"
     assert calls == [("/carewire/prod/x-care", True)]
+
+
+class FlakySsm:
+    """SSM that throttles the first `failures` calls, then answers."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def get_parameter(self, Name: str, WithDecryption: bool) -> dict[str, dict[str, str]]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("ThrottlingException")
+        return {"Parameter": {"Value": f"value-of-{Name}"}}
+
+
+def _ssm_channel() -> ChannelConfig:
+    channel = load_channels(POLICIES / "channels.yaml")["x-care"]
+    return replace(channel, secrets={"consumer_secret": NamedSecret(SecretRef(ssm="/carewire/prod/x-care"))})
+
+
+def test_a_throttled_lookup_is_retried_not_cached_as_no_secret(tmp_path: Path) -> None:
+    ssm = FlakySsm(failures=1)
+    resolver = SecretResolver(
+        Settings(stage="prod", home=tmp_path), env={}, ssm_client_factory=lambda: ssm, retry_delay=0
+    )
+    assert resolver.resolve(_ssm_channel()) == "value-of-/carewire/prod/x-care"
+    assert ssm.calls == 2
+
+
+def test_a_lookup_failing_every_attempt_is_unavailable_then_recovers(tmp_path: Path) -> None:
+    ssm = FlakySsm(failures=3)
+    resolver = SecretResolver(
+        Settings(stage="prod", home=tmp_path), env={}, ssm_client_factory=lambda: ssm, retry_delay=0
+    )
+    with pytest.raises(SecretUnavailable):
+        resolver.values(_ssm_channel(), "consumer_secret")
+    assert resolver.values(_ssm_channel(), "consumer_secret") == ("value-of-/carewire/prod/x-care",)
+
+
+def test_ssm_values_are_read_again_after_max_age(tmp_path: Path) -> None:
+    ssm = FlakySsm(failures=0)
+    resolver = SecretResolver(
+        Settings(stage="prod", home=tmp_path), env={}, ssm_client_factory=lambda: ssm, max_age=0, retry_delay=0
+    )
+    resolver.resolve(_ssm_channel())
+    resolver.resolve(_ssm_channel())
+    assert ssm.calls == 2
+
+
+ROTATING = """channels:
+  - id: page
+    platform: facebook
+    brand_ids: ["1"]
+    secrets:
+      app_secret: {env: NEW, previous: {env: OLD, until: "2026-12-01T00:00:00Z"}}
+      verify_token: {env: TOKEN}
+"""
+
+
+def test_rotation_accepts_both_secrets_until_the_window_ends(tmp_path: Path) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(ROTATING, encoding="utf-8")
+    channel = load_channels(path)["page"]
+    env = {"NEW": "new-secret", "OLD": "old-secret", "TOKEN": "t"}
+    before = datetime(2026, 11, 30, tzinfo=UTC)
+    after = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
+    settings = Settings(stage="prod", home=tmp_path)
+    assert SecretResolver(settings, env=env, now=lambda: before).values(channel, "app_secret") == (
+        "new-secret",
+        "old-secret",
+    )
+    assert SecretResolver(settings, env=env, now=lambda: after).values(channel, "app_secret") == ("new-secret",)
+    assert SecretResolver(settings, env=env).value(channel, "verify_token") == "t"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            "{id: a, platform: facebook, brand_ids: ['1'], secrets: {app_secret: {env: S}}}",
+            "facebook channels need secret(s) ['verify_token']",
+        ),
+        (
+            "{id: a, platform: telegram, brand_ids: ['1'], secrets: {secret_token: {env: S}, pin: {env: P}}}",
+            "unknown secret name(s) ['pin']; telegram names: ['secret_token', 'bot_token']",
+        ),
+        (
+            "{id: a, platform: discourse, brand_ids: ['1'], secret: {env: S}, secrets: {webhook_secret: {env: S}}}",
+            "either `secret`",
+        ),
+        (
+            "{id: a, platform: discourse, brand_ids: ['1'], secrets: {webhook_secret: {ssm: /other/secret}}}",
+            "secrets.webhook_secret: SSM parameters live under /carewire/",
+        ),
+        (
+            "{id: a, platform: discourse, brand_ids: ['1'], secrets: {webhook_secret: {env: S, previous: {env: O}}}}",
+            "secrets.webhook_secret.previous needs `until`",
+        ),
+    ],
+)
+def test_named_secrets_are_checked_against_the_platform(tmp_path: Path, entry: str, message: str) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(f"channels:\n  - {entry}\n", encoding="utf-8")
+    with pytest.raises(ChannelConfigError) as caught:
+        load_channels(path)
+    assert message in str(caught.value)
+
+
+def test_local_development_secrets_follow_the_platform_format(tmp_path: Path) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text("channels:\n  - {id: hooks, platform: webhook, brand_ids: ['1'], secret: {env: S}}\n")
+    channel = load_channels(path)["hooks"]
+    value = SecretResolver(Settings(stage="local", home=tmp_path), env={}).resolve(channel)
+    assert value is not None and value.startswith("whsec_")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.channels.base import INVALID_KIND
-from chalicelib.channels.config import ChannelConfig, SecretRef
+from chalicelib.channels.config import ChannelConfig, NamedSecret, SecretRef
 from chalicelib.channels.errors import MalformedDelivery, MalformedEvent
 from chalicelib.channels.x import PLATFORM
 from chalicelib.model import Author, Event
@@ -21,18 +21,16 @@ MENTION_REPLY = "x/aaa_tweet_create_mention_reply.json"
 DM_INBOUND = "x/aaa_direct_message_events_inbound_captured.json"
 DM_BY_BOT = "x/aaa_direct_message_events_sent_by_bot.json"
 
+X_SECRETS = {"consumer_secret": NamedSecret(SecretRef(env="X_SECRET"))}
+
 
 def channel_for(body: dict[str, Any], handles: tuple[str, ...] = ()) -> ChannelConfig:
     """A channel whose brand account is the delivery's subscribed user."""
     brand_ids = (str(body["for_user_id"]),) if "for_user_id" in body else ()
-    return ChannelConfig(
-        id="telco-x", platform="x", brand_handles=handles, brand_ids=brand_ids, secret=SecretRef(env="X_SECRET")
-    )
+    return ChannelConfig(id="telco-x", platform="x", brand_handles=handles, brand_ids=brand_ids, secrets=X_SECRETS)
 
 
-BRANDLESS = ChannelConfig(
-    id="telco-x", platform="x", brand_handles=("bigtelco",), brand_ids=("1",), secret=SecretRef(env="X_SECRET")
-)
+BRANDLESS = ChannelConfig(id="telco-x", platform="x", brand_handles=("bigtelco",), brand_ids=("1",), secrets=X_SECRETS)
 
 
 def one_event(body: dict[str, Any], channel: ChannelConfig) -> Event:
@@ -93,7 +91,7 @@ def test_mention_reply_sample_normalises_to_one_tweet_post() -> None:
     assert post.conversation_id == "1332252354599555074"
     assert post.language_hint == "en"
     assert post.is_dm is False
-    assert post.is_retweet is False
+    assert post.skip_reason is None
     assert post.is_quote is False
     assert post.by_brand is False
     assert post.addressed_to_brand is True
@@ -109,7 +107,7 @@ def test_mention_of_another_account_is_not_addressed_to_the_brand() -> None:
 
 def test_brand_handle_mention_addresses_the_brand_when_its_id_is_not_listed() -> None:
     channel = ChannelConfig(
-        id="telco-x", platform="x", brand_handles=("learn_awesome",), brand_ids=("9",), secret=SecretRef(env="X_SECRET")
+        id="telco-x", platform="x", brand_handles=("learn_awesome",), brand_ids=("9",), secrets=X_SECRETS
     )
     body = mention_reply()
     body["for_user_id"] = "9"
@@ -195,7 +193,7 @@ def test_retweet_is_flagged() -> None:
     body = mention_reply()
     tweet = body["tweet_create_events"][0]
     tweet["retweeted_status"] = {"id_str": "99", "text": "original", "user": {"id_str": "5", "screen_name": "o"}}
-    assert normalize_body(body).is_retweet is True
+    assert normalize_body(body).skip_reason == "a retweet carries no new customer text"
 
 
 def test_language_und_gives_no_hint_and_integer_ids_become_strings() -> None:
@@ -251,7 +249,7 @@ def test_dm_sent_from_another_brand_account_is_by_brand() -> None:
         platform="x",
         brand_handles=(),
         brand_ids=(str(body["for_user_id"]), "767659860"),
-        secret=SecretRef(env="X_SECRET"),
+        secrets=X_SECRETS,
     )
     assert normalize_body(body, channel).by_brand is True
 

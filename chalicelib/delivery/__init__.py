@@ -1,0 +1,1 @@
+"""The delivery stage: platform clients and the sender that empties the outbox (see `sender.py`)."""
