@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install run test lint bench package clean
+.PHONY: install run test lint bench package clean chromium
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ lint: install
 	$(BIN)/carewire policies check
 	$(BIN)/carewire stages check
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest
+
+# The console's browser tests (tests/browser/) drive Debian's headless Chromium; installed here when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium package for the console's browser tests (apt-get, as root)..."; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Not root: run 'sudo apt-get install -y chromium'; until then the browser tests are skipped."; fi; }
 
 bench: install
 	$(BIN)/python bench/pipeline_bench.py

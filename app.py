@@ -8,9 +8,11 @@ from chalice.app import Chalice, Rate, Request, Response
 
 from chalicelib import runtime
 from chalicelib.api.agents import agents
+from chalicelib.api.corrections import corrections
 from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
+from chalicelib.console.routes import console
 from chalicelib.observability import COUNTERS, bind_invocation, logger
 
 INTAKE_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:carewire-intake"
@@ -18,8 +20,10 @@ INTAKE_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:carewire-intake"
 
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
+app.register_blueprint(corrections, url_prefix="/agent")
 app.register_blueprint(notices, url_prefix="/notices")
 app.register_blueprint(incidents, url_prefix="/incidents")
+app.register_blueprint(console, url_prefix="/console")
 
 
 def _request() -> Request:

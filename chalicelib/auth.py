@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.settings import Settings
 
-ROLES = ("agent", "supervisor", "marketer", "admin")
+ROLES = ("agent", "supervisor", "marketer", "care_lead", "admin")
 
 
 class Unauthenticated(Exception):

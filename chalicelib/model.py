@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 Action = Literal["escalate", "reply", "ignore"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
@@ -106,6 +106,16 @@ class Sentiment:
     label: SentimentLabel
     score: float
     """-1 (very negative) .. +1 (very positive)."""
+    p: dict[str, float] | None = None
+    """Calibrated probability of each label (negative, neutral, positive); None without a learned model."""
+
+
+class Judged(TypedDict):
+    """A yes/no judgement policies can read both ways: `classification.needs_human.value` or `.p >= `0.6``."""
+
+    value: bool
+    p: float
+    """calibrated probability of yes (0 or 1 when only the lexicon judged)"""
 
 
 @dataclass(frozen=True)
@@ -126,10 +136,28 @@ class Classification:
     services: tuple[str, ...] = ()
     evidence: dict[str, list[str]] = field(default_factory=dict)
     """Per field, the lexicon entries or signals that produced it."""
+    needs_human: Judged = field(default_factory=lambda: Judged(value=False, p=0.0))
+    """A care agent should see this post (whatever its topic)."""
+    churn: Judged = field(default_factory=lambda: Judged(value=False, p=0.0))
+    """`churn_risk` with its probability."""
+    topic_p: float = 1.0
+    """Calibrated probability of `topic` (1.0 when only the lexicon judged)."""
+    topics: dict[str, float] = field(default_factory=dict)
+    """Every topic's probability (empty without a learned model)."""
+    intent_p: float = 1.0
+    spam_p: float = 0.0
+    abuse_p: float = 0.0
+    model: str = ""
+    """The learned model's version ('' = lexicon only)."""
 
     def to_doc(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
         doc["sentiment"] = dict(self.sentiment.__dict__)
+        if self.sentiment.p is not None:
+            doc["sentiment"]["p"] = dict(self.sentiment.p)
+        doc["needs_human"] = dict(self.needs_human)
+        doc["churn"] = dict(self.churn)
+        doc["topics"] = dict(self.topics)
         doc["pii"] = [dict(p) for p in self.pii]
         doc["regions"] = list(self.regions)
         doc["services"] = list(self.services)

@@ -6,9 +6,17 @@ Pure Python, deterministic, no network.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import pathlib
+from collections.abc import Mapping
+from typing import Any
 
+from chalicelib.classify.brands import Brand, channel_brands
+from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, model_input
+from chalicelib.classify.judgement import apply_model
 from chalicelib.classify.language import detect_language
+from chalicelib.classify.learned import MODEL_FILE, CareModel
 from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
 from chalicelib.classify.scanner import PostScanner
 from chalicelib.classify.sentiment import (
@@ -20,10 +28,10 @@ from chalicelib.classify.sentiment import (
 from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
-from chalicelib.model import Classification, Post, Sentiment, SentimentLabel
+from chalicelib.model import Classification, Judged, Post, Sentiment, SentimentLabel
 from chalicelib.pii import find_pii_counted
 
-__all__ = ["Classifier", "LexiconError"]
+__all__ = ["Brand", "CareModel", "Classifier", "LexiconError"]
 
 POSITIVE_AT = 0.05
 NEGATIVE_AT = -0.05
@@ -34,18 +42,64 @@ PROFANITY_PENALTY = 0.6
 """Profanity in a post to or about the brand reads negative even without a lexicon word."""
 
 
+CARE_TOPICS = frozenset({"outage", "billing", "device", "account", "cancellation", "service_complaint"})
+
+
 class Classifier:
-    def __init__(self, lexicon: Lexicon) -> None:
+    """The lexicon's reading of a post, and — when `policies/model/care_model.json` is present — the learned
+    model's judgement on top of it (`model=None`: the lexicon alone, as before the model existed)."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        model: CareModel | None = None,
+        brands: Mapping[str, Brand] | None = None,
+    ) -> None:
         self.lexicon = lexicon
+        self.model = model
         self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
-        self._sentiment_model = SentimentModel(lexicon.sentiment_model) if lexicon.sentiment_model else None
+        # The learned model reads the plain lexicon score: the calibration is trained on TweetEval, which the
+        # bench scores the model on, and the model calibrates sentiment itself.
+        calibration = lexicon.sentiment_model if model is None else None
+        self._sentiment_model = SentimentModel(calibration) if calibration else None
         self._scanner = PostScanner(lexicon, self._spam_model)
+        self.brands: dict[str, Brand] = dict(brands or {})
+        """channel id -> the brand it speaks for"""
+        gazetteer = lexicon.gazetteer
+        self.default_brand: Brand
+        if self.brands and gazetteer is not None:
+            self.default_brand = gazetteer.merge(self.brands.values())
+        else:  # no channels: the lexicon's example operator
+            names = frozenset(seq for options in lexicon.brand_names._by_first.values() for seq, _, _ in options)
+            self.default_brand = Brand(lexicon.operator.lower(), lexicon.brand_handles, frozenset(), names)
 
     @classmethod
-    def from_policies(cls, policies_dir: pathlib.Path) -> Classifier:
-        return cls(Lexicon.load(pathlib.Path(policies_dir) / "lexicon"))
+    def from_policies(cls, policies_dir: pathlib.Path, *, learned: bool = True) -> Classifier:
+        """The lexicon, the channels' brands, and (unless `learned=False` or the file is absent) the model."""
+        policies_dir = pathlib.Path(policies_dir)
+        lexicon = Lexicon.load(policies_dir / "lexicon")
+        model_path = policies_dir / MODEL_FILE
+        model = CareModel.load(model_path) if learned and model_path.is_file() else None
+        return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"))
 
-    def classify(self, post: Post) -> Classification:
+    def without_model(self) -> Classifier:
+        return Classifier(self.lexicon, None, self.brands)
+
+    def for_features(self) -> Classifier:
+        """The classifier whose `model_input` is what a model reads at serving time (no sentiment calibration)."""
+        return Classifier(dataclasses.replace(self.lexicon, sentiment_model=None), None, self.brands)
+
+    def with_model(self, model: CareModel | None) -> Classifier:
+        return Classifier(self.lexicon, model, self.brands)
+
+    def brand_of(self, channel: str | None) -> Brand:
+        if channel is None:
+            return self.default_brand
+        found: Brand | None = self.brands.get(channel)
+        return found or self.default_brand
+
+    def classify(self, post: Post, context: str | None = None) -> Classification:
+        """`context`: the text of the message `post` replies to, when known."""
         if post.is_dm:
             why = "direct message to the brand"
         elif post.addressed_to_brand and post.in_reply_to_user_id:
@@ -54,14 +108,35 @@ class Classifier:
             why = "mentions the brand (channel)"
         else:
             why = "not addressed to the brand (channel)"
-        return self._classify(post.text, post.addressed_to_brand or post.is_dm, [why], post.language_hint)
+        addressed = post.addressed_to_brand or post.is_dm
+        kind = "dm" if post.is_dm else "reply" if post.in_reply_to_post_id else "mention" if addressed else "post"
+        return self._classify(
+            post.text,
+            addressed,
+            [why],
+            post.language_hint,
+            self.brand_of(post.channel),
+            PostShape(kind, addressed),
+            context,
+        )
 
     def classify_text(
-        self, text: str, *, addressed_to_brand: bool | None = None, language_hint: str | None = None
+        self,
+        text: str,
+        *,
+        addressed_to_brand: bool | None = None,
+        language_hint: str | None = None,
+        brand: Brand | None = None,
+        kind: str | None = None,
+        context: str | None = None,
     ) -> Classification:
+        """`brand`: whose post it is (default: every configured channel's brand); `kind`: dm | reply | comment |
+        mention | post (default: from whether it is addressed); `context`: the message it replies to, when known
+        (the model reads its words and topic phrases: "still nothing" after "is your internet back?")."""
+        chosen = brand or self.default_brand
         if addressed_to_brand is not None:
-            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint)
-        return self._classify(text, None, [], language_hint)
+            return self._classify(text, addressed_to_brand, ["given by caller"], language_hint, chosen, kind, context)
+        return self._classify(text, None, [], language_hint, chosen, kind, context)
 
     def sentiment_features(self, text: str, *, addressed_to_brand: bool | None = None) -> dict[str, float]:
         """The inputs of the learned sentiment calibration for `text` (used by scripts/train_sentiment.py)."""
@@ -113,22 +188,69 @@ class Classifier:
         run5: bool,
         unigram_sum: float,
         bigram_weights: list[float],
-    ) -> tuple[bool, list[str]]:
+    ) -> tuple[bool, list[str], float, float | None]:
         lex = self.lexicon
         spam_value, spam_ev = spam_cue_score(lex, stats, scan, money, run5)
         if self._spam_model is None:
-            return spam_value >= lex.spam_threshold, [
-                *spam_ev,
-                f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})",
-            ]
+            return (
+                spam_value >= lex.spam_threshold,
+                [*spam_ev, f"score {spam_value:.2f} (cut {lex.spam_threshold:.2f})"],
+                spam_value,
+                None,
+            )
         # A care complaint needs a surer model before it is dropped as spam.
         cut = SPAM_CUT_COMPLAINT if topic not in ("other", "praise") else SPAM_CUT
         prob = self._spam_model.probability_from(unigram_sum, bigram_weights, stats, len(scan.words), money, run5)
-        return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"]
+        return prob >= cut, [*spam_ev, f"model p={prob:.2f} (cut {cut:.2f})"], spam_value, prob
+
+    def model_input(
+        self,
+        text: str,
+        *,
+        brand: Brand,
+        kind: str,
+        addressed: bool,
+        language_hint: str | None = None,
+        context: str | None = None,
+    ) -> ModelInput:
+        """What the learned model reads for a post (training uses this; inference builds the same in `_classify`)."""
+        x = self._read(text, addressed, [], language_hint, brand, kind)[1]
+        return self._with_context(x, context) if context else x
+
+    def _with_context(self, x: ModelInput, context: str) -> ModelInput:
+        """The words of the message replied to (as `x:` keys) and its topic phrases (`ctx:` features)."""
+        scanned = self._scanner.scan(context)
+        keys = list(dict.fromkeys("x:" + w for w in scanned.words))
+        topics = dict.fromkeys(m.value[0] for m in scanned.scan.find(self.lexicon.topics))
+        dense = [*x.dense, ("ctx", 1.0), *(("ctx:lt:" + t, 1.0) for t in topics)]
+        n_keys = (1.0 / x.scale) ** 2 if x.scale < 1.0 else float(len(x.words) + len(x.pairs))
+        return ModelInput(x.words, [*x.pairs, *keys], dense, 1.0 / math.sqrt(n_keys + len(keys)))
 
     def _classify(
-        self, text: str, addressed: bool | None, addressed_evidence: list[str], language_hint: str | None
+        self,
+        text: str,
+        addressed: bool | None,
+        addressed_evidence: list[str],
+        language_hint: str | None,
+        brand: Brand,
+        kind: str | PostShape | None,
+        context: str | None = None,
     ) -> Classification:
+        fields, x = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        if self.model is not None:
+            apply_model(fields, self.model, self._with_context(x, context) if context else x)
+        return Classification(**fields)
+
+    def _read(  # noqa: PLR0915 - one flat pass over the post
+        self,
+        text: str,
+        addressed: bool | None,
+        addressed_evidence: list[str],
+        language_hint: str | None,
+        brand: Brand,
+        kind: str | PostShape | None,
+    ) -> tuple[dict[str, Any], ModelInput]:
+        """The lexicon's reading as `Classification` fields, and what the learned model reads."""
         lex = self.lexicon
         tokens, word_tokens, words, stats, mentions, decimal, isdigits, run5, scan, spam_uni, spam_bi = (
             self._scanner.scan(text)
@@ -136,7 +258,7 @@ class Classifier:
         evidence: dict[str, list[str]] = {}
 
         if addressed is None:
-            addressed, addressed_evidence = addressed_by_text(lex, tokens, words, mentions)
+            addressed, addressed_evidence = _addressed(lex, brand, tokens, words, mentions)
         evidence["addressed_to_brand"] = addressed_evidence
 
         senti = score_sentiment(lex, stats, scan, word_tokens)
@@ -162,7 +284,7 @@ class Classifier:
         evidence["language"] = lang_ev
 
         money = has_money(text, decimal)
-        spam, evidence["spam"] = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
+        spam, evidence["spam"], spam_cues, spam_p = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
@@ -181,22 +303,70 @@ class Classifier:
             services = tuple(dict.fromkeys(m.value for m in service_hits))
             evidence["services"] = [f"'{m.phrase}' -> {m.value}" for m in service_hits]
 
-        return Classification(
-            topic.topic,
-            Sentiment(label, round(score, 4)),
-            churn_risk,
-            addressed,
-            language,
-            topic.intent,
-            urg,
-            question,
-            spam,
-            abuse,
-            pii,
-            regions,
-            services,
-            evidence,
+        needs = (
+            addressed
+            and not spam
+            and (topic.topic in CARE_TOPICS or churn_risk or (question and topic.topic == "other") or abuse)
         )
+        fields: dict[str, Any] = {
+            "topic": topic.topic,
+            "sentiment": Sentiment(label, round(score, 4)),
+            "churn_risk": churn_risk,
+            "addressed_to_brand": addressed,
+            "language": language,
+            "intent": topic.intent,
+            "urgency": urg,
+            "is_question": question,
+            "spam": spam,
+            "abuse": abuse,
+            "pii": pii,
+            "regions": regions,
+            "services": services,
+            "evidence": evidence,
+            "needs_human": Judged(value=needs, p=1.0 if needs else 0.0),
+            "churn": Judged(value=churn_risk, p=1.0 if churn_risk else 0.0),
+            "spam_p": 1.0 if spam else 0.0,
+            "abuse_p": 1.0 if abuse else 0.0,
+        }
+        if self.model is None and kind is None:
+            return fields, _NO_INPUT
+        if isinstance(kind, PostShape):
+            shape = kind
+        else:
+            shape = PostShape(kind or ("mention" if addressed else "post"), addressed)
+        reading = LexiconReading(
+            topic.hits,
+            [f"{t}/{i}" for t, i in (m.value for m in scan.find(lex.topics))],
+            topic.topic,
+            _profanity_rule(senti.score, profane, addressed),
+            senti.positive,
+            senti.negative,
+            senti.sarcasm,
+            churn_score,
+            sum(1 for e in churn_ev if e.startswith("churn phrase")),
+            profane,
+            abuse,
+            question,
+            urg,
+            language,
+            spam_cues,
+            spam_p,
+            money,
+            run5,
+            bool(pii),
+        )
+        return fields, model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+
+
+_NO_INPUT = ModelInput([], [], [])
+
+
+def _addressed(
+    lex: Lexicon, brand: Brand, tokens: list[Token], words: list[str], mentions: list[str]
+) -> tuple[bool, list[str]]:
+    """Addressed by the text alone: a handle of `brand` (the channel's, not the example operator's), else the
+    lexicon's second-person cues."""
+    return addressed_by_text(lex, tokens, words, mentions, brand.handles or lex.brand_handles)
 
 
 def _profanity_rule(score: float, profane: bool, addressed: bool) -> float:

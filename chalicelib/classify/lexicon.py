@@ -392,6 +392,10 @@ class Lexicon:
     question_starters: frozenset[str]
     spam_model: dict[str, Any] | None = None
     sentiment_model: dict[str, Any] | None = None
+    operators: PhraseMatcher[tuple[str, ...]] = field(default_factory=PhraseMatcher)
+    """every operator name in the gazetteer (`operators.yaml`) -> the operator ids it names"""
+    gazetteer: Any = None
+    """`brands.Gazetteer` of `operators.yaml` (None when the file is absent)"""
     sizes: dict[str, int] = field(default_factory=dict)
     language_index: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """word -> the languages whose cue list has it (built from `languages`)."""
@@ -474,6 +478,9 @@ class Lexicon:
             return PhraseMatcher.build((p, True) for p in _str_list(data, where))
 
         competitors = _canon_map(op.get("competitors"), "operator.yaml competitors")
+        from chalicelib.classify.brands import Gazetteer  # brands reads this module's matchers
+
+        gazetteer = Gazetteer.load(lexicon_dir / "operators.yaml")
         lex = cls(
             operator=str(op.get("operator", "")),
             brand_handles=frozenset(fold(h).lstrip("@") for h in _str_list(op.get("brand_handles"), "brand_handles")),
@@ -513,6 +520,8 @@ class Lexicon:
             question_starters=frozenset(fold(w) for w in _str_list(lang.get("question_starters"), "question_starters")),
             spam_model=opt_json("spam_weights.json"),
             sentiment_model=opt_json("sentiment_weights.json"),
+            operators=gazetteer.matcher,
+            gazetteer=gazetteer,
         )
         for code, vocab in sorted(languages.items()):
             for w in vocab:

@@ -130,18 +130,24 @@ def is_question(lex: Lexicon, stats: TextStats, words: list[str]) -> tuple[bool,
 
 
 def addressed_by_text(
-    lex: Lexicon, tokens: list[Token], words: list[str], mentions: list[str] | None = None
+    lex: Lexicon,
+    tokens: list[Token],
+    words: list[str],
+    mentions: list[str] | None = None,
+    brand_handles: frozenset[str] | None = None,
 ) -> tuple[bool, list[str]]:
-    """`mentions`: the mention tokens' handles without '@' (`Analysis.mentions`), if already known."""
+    """`mentions`: the mention tokens' handles without '@' (`Analysis.mentions`), if already known;
+    `brand_handles`: the brand's (default: the lexicon's example operator's)."""
     if mentions is None:
         mentions = [t.norm.lstrip("@") for t in tokens if t.kind == "mention"]
+    if brand_handles is None:
+        brand_handles = lex.brand_handles
     if mentions:  # else the first token is no mention either
         for first in tokens:
             if first.kind != "punct":
-                if first.kind == "mention" and first.norm.lstrip("@") in lex.brand_handles:
+                if first.kind == "mention" and first.norm.lstrip("@") in brand_handles:
                     return True, [f"leading brand handle {first.raw}"]
                 break
-        brand_handles = lex.brand_handles
         if not brand_handles.isdisjoint(mentions):
             brand = next(m for m in mentions if m in brand_handles)
             return True, [f"mentions brand handle @{brand}"]

@@ -163,10 +163,12 @@ from chalicelib.cli import (  # noqa: E402,F401
     escalations,
     incidents,
     local,
+    model,
     notices,
     operations,
     outbox,
     privacy,
     records,
     replay,
+    users,
 )

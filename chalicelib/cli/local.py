@@ -50,6 +50,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
         base_url = f"http://127.0.0.1:{port}"
         if demo:
             _run_demo(runtime, base_url)
+            click.echo(_console_welcome(runtime, base_url))
         click.echo(f"Carewire is serving on {base_url} — webhooks at {base_url}/webhooks/<channel>. Ctrl-C stops.")
         try:
             thread.join()
@@ -57,6 +58,12 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
             click.echo("\nstopping…")
         finally:
             server.shutdown()
+
+
+def _console_welcome(runtime: Any, base_url: str) -> str:
+    from chalicelib.console.demo import console_welcome
+
+    return console_welcome(runtime, base_url)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

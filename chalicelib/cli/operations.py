@@ -126,15 +126,24 @@ def policies_schema() -> None:
 
 @cli.command()
 @click.argument("text", required=False)
+@click.option("--channel", "channel_id", default=None, help="judge for this channel's brand (default: every channel's)")
+@click.option("--lexicon-only", is_flag=True, help="the lexicon alone, without the learned model")
 @click.pass_context
-def classify(ctx: click.Context, text: str | None) -> None:
+def classify(ctx: click.Context, text: str | None, channel_id: str | None, lexicon_only: bool) -> None:
     """Classify TEXT, or JSONL {"id", "text"} lines on stdin; one JSON line out per post."""
-    from chalicelib.classify import Classifier
+    from chalicelib.classify import Classifier, LexiconError
+    from chalicelib.classify.learned import ModelError
 
-    classifier = Classifier.from_policies(_settings(ctx).policies_dir)
+    try:
+        classifier = Classifier.from_policies(_settings(ctx).policies_dir, learned=not lexicon_only)
+    except (LexiconError, ModelError) as exc:
+        raise CarewireCliError(str(exc)) from exc
+    if channel_id is not None and channel_id not in classifier.brands:
+        raise CarewireCliError(f"unknown channel {channel_id!r}; known: {sorted(classifier.brands)}")
+    brand = classifier.brand_of(channel_id)
 
     def emit(post_id: Any, body: str) -> None:
-        doc = classifier.classify_text(body).to_doc()
+        doc = classifier.classify_text(body, brand=brand).to_doc()
         click.echo(json.dumps({"id": post_id, **doc}, ensure_ascii=False))
 
     if text is not None:

@@ -15,6 +15,7 @@ import yaml
 from chalicelib.actions import ACTIONS, TEMPLATE_VARIABLES
 from chalicelib.policy.errors import PolicyError, PolicyErrors
 from chalicelib.policy.expressions import FUNCTIONS, compile_expression, compile_regex, options
+from chalicelib.policy.fields import CLASSIFICATION_FIELDS, unknown_classification_fields
 from chalicelib.policy.model import Guardrails, Policy, Queue, ReplyTemplate, Rule, Schedule, Scope, own_fragments
 from chalicelib.policy.schema import GUARDRAILS_SCHEMA, QUEUES_SCHEMA, TEMPLATES_SCHEMA, rule_file_schema
 from chalicelib.publishing import BrandFileError, ContentRules, load_rules
@@ -151,6 +152,10 @@ def _check_expression(path: Path, rule: str, expression: str, field: str = "when
     unknown = sorted(_functions_called(parsed.parsed) - set(FUNCTIONS))
     if unknown:
         return [PolicyError(str(path), f"unknown function(s) {unknown}; valid: {FUNCTIONS}", rule, field)]
+    misspelt = unknown_classification_fields(parsed.parsed)
+    if misspelt:
+        valid = sorted(CLASSIFICATION_FIELDS)
+        return [PolicyError(str(path), f"unknown field(s) {misspelt}; classification has {valid}", rule, field)]
     return [PolicyError(str(path), problem, rule, field) for problem in _regex_problems(parsed.parsed)]
 
 

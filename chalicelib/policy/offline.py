@@ -22,7 +22,8 @@ class PostError(ValueError):
 
 
 def post_from_doc(doc: Mapping[str, Any], channels: Mapping[str, ChannelConfig]) -> tuple[Post, ChannelConfig]:
-    """`{"id", "text"}` plus optional platform, channel, author, is_dm, in_reply_to, addressed_to_brand."""
+    """`{"id", "text"}` plus optional platform, channel, author, is_dm, in_reply_to, addressed_to_brand (and
+    `context`, the text replied to, which `decide` passes to the classifier)."""
     if not isinstance(doc.get("text"), str):
         raise PostError("a post needs a text")
     channel_id = doc.get("channel") or next(iter(channels))
@@ -85,7 +86,8 @@ def decide(
 ) -> dict[str, Any]:
     """One post → what the policy would do, and why. Reads and writes nothing."""
     post, channel = post_from_doc(doc, channels)
-    classification = classifier.classify(post)
+    context = doc.get("context")
+    classification = classifier.classify(post, context) if isinstance(context, str) else classifier.classify(post)
     if classification_overrides:
         classification = _override(classification, classification_overrides)
     moment = iso(now or parse(str(doc.get("now") or DEFAULT_NOW)))

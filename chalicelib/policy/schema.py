@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.actions import ACTIONS
+from chalicelib.policy.fields import valid_fields
 
 RULE_NAME = "^[a-z0-9][a-z0-9_-]{0,79}$"
 
@@ -54,7 +55,7 @@ def rule_file_schema() -> dict[str, Any]:
                             "type": "string",
                             "minLength": 1,
                             "description": "JMESPath over {post, classification, author, conversation, channel, "
-                            "brand, notices, incident, now}",
+                            "brand, notices, incident, now}; classification fields: " + ", ".join(valid_fields()),
                         },
                         "unless": {"type": "string", "minLength": 1},
                         "actions": {"type": "array", "items": _action_schema(), "minItems": 1},

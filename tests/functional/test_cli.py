@@ -33,7 +33,7 @@ def test_policies_check_exits_2_naming_file_and_rule(runner: CliRunner, tmp_path
     rules.write_text(rules.read_text(encoding="utf-8").replace("queue: network", "queue: nocc"), encoding="utf-8")
     result = runner.invoke(cli, ["--policies", str(broken), "policies", "check"])
     assert result.exit_code == 2
-    assert f"{rules}: rule 'outage-report': actions[0].queue: unknown queue 'nocc'" in result.output
+    assert f"{rules}: rule 'outage-to-network': actions[0].queue: unknown queue 'nocc'" in result.output
 
 
 def test_channels_list_json_shows_dev_secret_only_locally(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,8 +121,12 @@ def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Pat
         rules.read_text(encoding="utf-8")
         .replace("{type: escalate, queue: retention, priority: 1}", "{type: escalate, queue: care, priority: 3}")
         .replace(
-            "{type: escalate, queue: moderation, priority: 4}",
-            "{type: reply, template: fiber_upgrade}\n      - {type: escalate, queue: moderation, priority: 4}",
+            "{type: escalate, queue: moderation, priority: 3}",
+            "{type: reply, template: fiber_upgrade}\n      - {type: escalate, queue: moderation, priority: 3}",
+        )
+        .replace(
+            "{type: hide, reason: abuse}",
+            "{type: reply, template: fiber_upgrade}\n      - {type: hide, reason: abuse}",
         ),
         encoding="utf-8",
     )
@@ -142,8 +146,9 @@ def test_policies_diff_shows_what_a_change_does(runner: CliRunner, tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert "p1: churn-to-retention: escalate(retention)  →  churn-to-retention: escalate(care)" in result.output
     assert "p2:" not in result.output
-    assert "p3: unchanged, abuse-to-moderation: escalate(moderation) — a guardrail holds:" in result.output
-    assert "guardrail: abuse-to-moderation: reply blocked: promotional template" in result.output
+    # abuse with or without an issue to act on (the classifier decides which): either rule, the upsell is stopped
+    assert "p3: unchanged, abuse" in result.output and " — a guardrail holds:" in result.output
+    assert "guardrail: abuse" in result.output and ": reply blocked: promotional template" in result.output
     assert "1 of 3 decisions change between HEAD and the working policy; guardrails stop the change for 1 more" in (
         result.output
     )

@@ -42,11 +42,11 @@ def test_decisions_show_explains_a_stored_decision(
 
     shown = CliRunner().invoke(cli, ["decisions", "show", "x#8001"])
     assert shown.exit_code == 0, shown.output
-    assert "decided: reply by rule outage-acknowledge — No notice yet. Acknowledge" in shown.output
+    assert "decided: reply by rule outage-acknowledge — A clear outage report without a notice" in shown.output
     assert "action: reply (private=False, template=outage_ack) from outage-acknowledge" in shown.output
-    assert "action: escalate (priority=2, queue=network) from outage-acknowledge" in shown.output
-    assert "rules: not-for-us → spam → abuse-to-moderation" in shown.output
-    assert "topic: outage/" in shown.output
+    assert "action: escalate (priority=2, queue=network) from outage-to-network" in shown.output
+    assert "rules: spam → not-for-us → abuse-with-an-issue" in shown.output
+    assert "topic: outage: model p=" in shown.output  # the evidence: the model's line, then the lexicon's
 
     listed = CliRunner().invoke(cli, ["decisions", "list"])
     assert "x#8001" in listed.output and "outage-acknowledge" in listed.output

@@ -40,8 +40,7 @@ def test_sqs_source_reports_batch_item_failures(template: tuple[Path, dict[str, 
 
 
 def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    [policy] = resources[role]["Properties"]["Policies"]
-    return list(policy["PolicyDocument"]["Statement"])
+    return [s for policy in resources[role]["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
 def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[Path, dict[str, Any]]) -> None:
@@ -53,9 +52,12 @@ def test_roles_are_least_privilege_and_the_placeholder_is_gone(template: tuple[P
             if any(a.startswith(("dynamodb:", "sqs:", "ssm:")) for a in actions):
                 assert statement["Resource"] != "*", f"{role} {statement['Sid']} is not scoped"
     # Every route runs in APIHandler: the webhooks (no table) and the agent and notices APIs (their tables only).
-    api_resources = repr([s.get("Resource") for s in _statements(resources, "ApiHandlerRole")])
-    for table in ("DecisionsTable", "IdempotencyTable"):
-        assert table not in api_resources, f"ApiHandlerRole must not touch {table}"
+    # The console reads decisions (dashboard, decision path) and adds corrections to them; nothing else does.
+    api = _statements(resources, "ApiHandlerRole")
+    assert "IdempotencyTable" not in repr([s.get("Resource") for s in api]), "ApiHandlerRole must not touch it"
+    on_decisions = [s for s in api if "DecisionsTable" in repr(s.get("Resource"))]
+    assert [s["Sid"] for s in on_decisions] == ["ConsoleDecisions"]
+    assert on_decisions[0]["Action"] == ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
     expiry_resources = repr([s.get("Resource") for s in _statements(resources, "ExpireNoticesRole")])
     assert "NoticesTable" in expiry_resources
     assert not any(t in expiry_resources for t in ("DecisionsTable", "OutboxTable", "EscalationsTable"))
@@ -112,6 +114,7 @@ def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]])
     names = zipfile.ZipFile(template[0].parent / "deployment.zip").namelist()
     assert "chalicelib/policies/rules/10-default.yaml" in names
     assert "chalicelib/policies/channels.yaml" in names
+    assert "chalicelib/console/static/app.js" in names  # the console's assets are package data
     assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"
 
 

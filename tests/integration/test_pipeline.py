@@ -49,14 +49,14 @@ def test_mention_matching_an_escalate_rule_ends_as_one_escalation(ddb_runtime: R
     escalations = ddb_runtime.store.escalations()
     assert len(escalations) == 1
     escalation = escalations[0]
-    assert (escalation["queue"], escalation["priority"], escalation["rule"]) == ("network", 2, "outage-acknowledge")
+    assert (escalation["queue"], escalation["priority"], escalation["rule"]) == ("network", 2, "outage-to-network")
     assert escalation["post"]["post_id"] == "2001"
     assert escalation["due_at"] == "2026-11-23T10:30:00.000Z"  # network SLA 60 min from the fixed clock
     decision = ddb_runtime.store.decision("x#2001")
     assert decision is not None
     assert decision["action"] == "reply"  # the first of its actions: acknowledge, then escalate
     assert decision["classification"]["topic"] == "outage"
-    assert decision["rules_evaluated"][-1] == "outage-acknowledge+"
+    assert decision["rules_evaluated"][-2:] == ["outage-acknowledge+", "outage-to-network+"]
     assert [a["type"] for a in decision["actions"]] == ["reply", "escalate"]
     [reply] = ddb_runtime.store.outbox()
     assert reply["template"] == "outage_ack" and reply["private"] is False

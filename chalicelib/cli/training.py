@@ -1,0 +1,725 @@
+"""Training the care model (`carewire train`): deterministic, pure Python, byte-for-byte reproducible.
+
+Labelled JSONL rows (the shipped corpus, an operator's own labelled history, exported agent corrections) →
+`ModelInput` through the same classifier code that serves posts → multinomial logistic regression heads trained
+by plain SGD in a fixed order (a seeded shuffle per epoch) → temperature / Platt calibration and thresholds chosen
+on out-of-fold predictions (folds by operator, so every choice is made on operators the fold never saw) → integer
+weights, sparse, sorted, written with sorted keys. Rows whose `split` is `test` are never trained on; they are
+only scored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import add
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from chalicelib.classify import Classifier
+from chalicelib.classify.features import ModelInput, bucket, word_keys
+from chalicelib.classify.learned import FORMAT, CareModel
+
+TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
+INTENTS: dict[str, tuple[str, ...]] = {
+    "outage": ("no_service", "slow_speed", "intermittent", "tv_down", "app_down", "area_query", "general"),
+    "billing": ("overcharge", "refund", "payment", "price_rise", "roaming", "general"),
+    "device": ("repair", "unlock", "upgrade", "delivery", "setup", "general"),
+    "account": ("login", "sim", "porting_in", "plan_change", "moving", "appointment", "security", "general"),
+    "cancellation": ("cancel", "switch_to_competitor", "contract_end", "general"),
+    "service_complaint": ("no_response", "wait_time", "staff", "technician", "general"),
+    "praise": ("general",),
+    "other": ("question", "sales", "chat", "general"),
+}
+SENTIMENTS = ("negative", "neutral", "positive")
+BINARY = ("churn_risk", "needs_human", "spam", "abuse", "addressed_to_brand")
+HEAD_OF = {
+    "churn_risk": "churn",
+    "needs_human": "needs_human",
+    "spam": "spam",
+    "abuse": "abuse",
+    "addressed_to_brand": "addressed",
+}
+CHANNEL_KINDS = {
+    "x_dm": "dm",
+    "messenger": "dm",
+    "whatsapp": "dm",
+    "x_reply": "reply",
+    "forum": "comment",
+    "fb_comment": "comment",
+    "ig_comment": "comment",
+    "x_mention": "mention",
+}
+
+
+class TrainingError(ValueError):
+    """Training data or options that cannot produce a model; the message says which row or option."""
+
+
+@dataclass(frozen=True)
+class Options:
+    epochs: int = 6
+    rate: float = 0.2
+    l2: float = 0.0
+    """weight decay per epoch"""
+    seed: int = 20261130
+    folds: int = 5
+    min_df: int = 2
+    step: float = 0.001
+    """quantisation step of stored weights"""
+    prune: int = 8
+    """stored weights with |w| < prune * step are dropped"""
+    word_scale: float = 3.0
+    """the hashed block (words, n-grams, pairs) of a post is scaled to this norm: 1/sqrt(keys) times word_scale"""
+    balance: float = 0.5
+    """class weights (n / (k * n_class)) ** balance for softmax heads (0 = none, 1 = fully balanced)"""
+    needs_human_precision: float = 0.82
+    churn_precision: float = 0.65
+    spam_precision: float = 0.9
+
+    def as_meta(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Row:
+    id: str
+    text: str
+    operator: str
+    handle: str
+    kind: str
+    addressed: bool
+    labels: dict[str, Any]
+    split: str = "train"
+    source: str = ""
+    context: str = ""
+    """the message this post replies to, when the data has it"""
+    general: bool = False
+    """not a care post (public tweets, SMS, comments): teaches the heads it has labels for, never calibrates"""
+
+
+@dataclass
+class Layout:
+    """Where each head's logits sit in the one output vector."""
+
+    heads: list[dict[str, Any]] = field(default_factory=list)
+    dims: int = 0
+
+    @classmethod
+    def build(cls) -> Layout:
+        layout = cls()
+        layout.heads.append({"name": "topic", "start": 0, "classes": list(TOPICS)})
+        start = len(TOPICS)
+        layout.heads.append({"name": "sentiment", "start": start, "classes": list(SENTIMENTS)})
+        start += len(SENTIMENTS)
+        for label in BINARY:
+            layout.heads.append({"name": HEAD_OF[label], "start": start, "classes": ["yes"]})
+            start += 1
+        layout.dims = start
+        return layout
+
+    def head(self, name: str) -> dict[str, Any]:
+        return next(h for h in self.heads if h["name"] == name)
+
+
+# ---------------------------------------------------------------------------------------------------- rows
+
+
+def _bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y"):
+        return True
+    if text in ("0", "false", "no", "n"):
+        return False
+    return None
+
+
+def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
+    """Labelled posts from JSONL: labels under `labels` or at top level; any label may be missing."""
+    rows: list[Row] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TrainingError(f"{path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingError(f"{path}:{number}: not JSON: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+            raise TrainingError(f"{path}:{number}: expected an object with a text")
+        nested = doc.get("labels")
+        raw: dict[str, Any] = nested if isinstance(nested, dict) else doc
+        labels: dict[str, Any] = {}
+        if raw.get("topic") in TOPICS:
+            labels["topic"] = raw["topic"]
+            intent = raw.get("intent")
+            if intent in INTENTS[raw["topic"]]:
+                labels["intent"] = intent
+        if raw.get("sentiment") in SENTIMENTS:
+            labels["sentiment"] = raw["sentiment"]
+        for name in BINARY:
+            value = _bool(raw.get(name))
+            if value is not None:
+                labels[name] = value
+        channel = str(doc.get("channel") or "")
+        kind = CHANNEL_KINDS.get(channel) or str(doc.get("kind") or "mention")
+        text = doc["text"]
+        handle = str(doc.get("brand_handle") or "")
+        # Every channel in the corpus reaches the brand (a DM, a reply in its thread, a comment on its page, a
+        # mention of its handle): the platform calls each of them addressed; the label may still say no.
+        addressed = kind != "post"
+        rows.append(
+            Row(
+                id=str(doc.get("id") or f"{path.name}:{number}"),
+                text=text,
+                operator=str(doc.get("operator") or ""),
+                handle=handle,
+                kind=kind,
+                addressed=addressed,
+                labels=labels,
+                split=str(doc.get("split") or ""),
+                source=source or str(doc.get("source") or "") or path.name,
+                general=doc.get("domain") == "general",
+                context=str(doc.get("context") or ""),
+            )
+        )
+    return rows
+
+
+def featurize(classifier: Classifier, rows: Sequence[Row]) -> list[ModelInput]:
+    gazetteer = classifier.lexicon.gazetteer
+    out = []
+    for row in rows:
+        brand = gazetteer.brand_named(row.operator, row.handle) if gazetteer is not None else classifier.default_brand
+        out.append(
+            classifier.model_input(
+                row.text, brand=brand, kind=row.kind, addressed=row.addressed, context=row.context or None
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- vectors
+
+DENSE_BASE = 1 << 20
+
+
+class Encoded(NamedTuple):
+    """One row as training sees it: z = bias + dense . W + scale * (hashed . W), as inference sums it."""
+
+    hashed: list[tuple[int, float]]
+    """bucket, how many of the post's hashed keys fall in it"""
+    dense: list[tuple[int, float]]
+    """named feature id, value"""
+    scale: float
+
+
+def encode(x: ModelInput, dense_ids: Mapping[str, int]) -> Encoded:
+    """Feature ids and values, as inference sums them: each hashed key adds its bucket's row once."""
+    acc: dict[int, float] = {}
+    for w in x.words:
+        for key in word_keys(w):
+            b = bucket(key)
+            acc[b] = acc.get(b, 0.0) + 1.0
+    for key in x.pairs:
+        b = bucket(key)
+        acc[b] = acc.get(b, 0.0) + 1.0
+    dense: dict[int, float] = {}
+    for name, value in x.dense:
+        fid = dense_ids.get(name)
+        if fid is not None and value:
+            dense[fid] = dense.get(fid, 0.0) + value
+    return Encoded(sorted(acc.items()), sorted(dense.items()), x.scale)
+
+
+def vectors(inputs: Sequence[ModelInput], min_df: int, word_scale: float = 1.0) -> tuple[list[Encoded], dict[str, int]]:
+    names = sorted({name for x in inputs for name, _ in x.dense})
+    dense_ids = {name: DENSE_BASE + i for i, name in enumerate(names)}
+    encoded = [encode(x, dense_ids) for x in inputs]
+    df: dict[int, int] = {}
+    for e in encoded:
+        for f, _ in e.hashed:
+            df[f] = df.get(f, 0) + 1
+    kept = [Encoded([(f, v) for f, v in e.hashed if df[f] >= min_df], e.dense, e.scale * word_scale) for e in encoded]
+    return kept, dense_ids
+
+
+# ---------------------------------------------------------------------------------------------------- SGD
+
+
+@dataclass
+class Weights:
+    bias: list[float]
+    rows: dict[int, list[float]]
+
+    def logits(self, e: Encoded) -> list[float]:
+        rows = self.rows
+        zh: list[float] | None = None
+        for f, v in e.hashed:
+            r = rows.get(f)
+            if r is None:
+                continue
+            if zh is None:
+                zh = r if v == 1.0 else [v * b for b in r]
+            else:
+                zh = list(map(add, zh, r)) if v == 1.0 else [a + v * b for a, b in zip(zh, r, strict=True)]
+        z = self.bias
+        for f, v in e.dense:
+            r = rows.get(f)
+            if r is not None:
+                z = list(map(add, z, r)) if v == 1.0 else [a + v * b for a, b in zip(z, r, strict=True)]
+        if zh is None:
+            return list(z)
+        s = e.scale
+        return [a + s * b for a, b in zip(z, zh, strict=True)]
+
+
+def _softmax(z: Sequence[float]) -> list[float]:
+    m = max(z)
+    e = [math.exp(v - m) for v in z]
+    t = sum(e)
+    return [v / t for v in e]
+
+
+def _sigmoid(z: float) -> float:
+    z = max(-30.0, min(30.0, z))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def class_weights(rows: Sequence[Row], balance: float) -> dict[str, dict[Any, float]]:
+    out: dict[str, dict[Any, float]] = {}
+    for name, classes in (("topic", TOPICS), ("sentiment", SENTIMENTS), *((b, (True, False)) for b in BINARY)):
+        counts = {c: sum(1 for r in rows if r.labels.get(name) == c) for c in classes}
+        n = sum(counts.values())
+        k = sum(1 for c in counts.values() if c)
+        out[name] = {c: ((n / (k * m)) ** balance if m else 0.0) for c, m in counts.items()}
+    return out
+
+
+def residual(
+    layout: Layout, z: Sequence[float], labels: Mapping[str, Any], cw: Mapping[str, Mapping[Any, float]]
+) -> list[float]:
+    """d(loss)/d(logits) for one row: zero for heads the row has no label for."""
+    g = [0.0] * layout.dims
+    topic = labels.get("topic")
+    if topic is not None:
+        h = layout.heads[0]
+        s = h["start"]
+        p = _softmax(z[s : s + len(TOPICS)])
+        w = cw["topic"][topic]
+        gold = TOPICS.index(topic)
+        for j, pj in enumerate(p):
+            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
+    sentiment = labels.get("sentiment")
+    if sentiment is not None:
+        s = layout.heads[1]["start"]
+        p = _softmax(z[s : s + 3])
+        w = cw["sentiment"][sentiment]
+        gold = SENTIMENTS.index(sentiment)
+        for j, pj in enumerate(p):
+            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
+    for k, name in enumerate(BINARY):
+        value = labels.get(name)
+        if value is not None:
+            s = layout.heads[2 + k]["start"]
+            g[s] = cw[name][value] * (_sigmoid(z[s]) - (1.0 if value else 0.0))
+    return g
+
+
+def _add_step(rows_w: dict[int, list[float]], features: list[tuple[int, float]], step: list[float]) -> None:
+    for f, v in features:
+        r = rows_w.get(f)
+        if r is None:
+            rows_w[f] = step if v == 1.0 else [v * s for s in step]
+        elif v == 1.0:
+            rows_w[f] = list(map(add, r, step))
+        else:
+            rows_w[f] = [a + v * s for a, s in zip(r, step, strict=True)]
+
+
+def train_weights(layout: Layout, xs: Sequence[Encoded], rows: Sequence[Row], options: Options) -> Weights:
+    cw = class_weights(rows, options.balance)
+    weights = Weights([0.0] * layout.dims, {})
+    rows_w = weights.rows
+    order = list(range(len(xs)))
+    for epoch in range(options.epochs):
+        random.Random(options.seed + epoch).shuffle(order)
+        rate = options.rate / (1.0 + epoch)
+        for i in order:
+            x = xs[i]
+            z = weights.logits(x)
+            g = residual(layout, z, rows[i].labels, cw)
+            step = [-rate * v for v in g]
+            weights.bias = list(map(add, weights.bias, step))
+            _add_step(rows_w, x.dense, step)
+            _add_step(rows_w, x.hashed, [x.scale * v for v in step])
+        if options.l2:  # weight decay once per epoch (keeps the updates above pure C-speed additions)
+            decay = 1.0 - options.l2
+            for f, r in rows_w.items():
+                rows_w[f] = [a * decay for a in r]
+    return weights
+
+
+def train_intents(
+    inputs: Sequence[ModelInput], xs: Sequence[Encoded], rows: Sequence[Row], options: Options
+) -> dict[str, Weights]:
+    """One softmax per topic over its intents, from the words (no character n-grams) and the named features of
+    the rows labelled with that topic; each row touches only its own topic's few classes."""
+    out: dict[str, Weights] = {}
+    for topic in TOPICS:
+        classes = INTENTS[topic]
+        ix = [i for i, r in enumerate(rows) if r.labels.get("topic") == topic and "intent" in r.labels]
+        if len(classes) < 2 or not ix:
+            continue
+        feats = {i: intent_features(inputs[i], xs[i]) for i in ix}
+        weights = Weights([0.0] * len(classes), {})
+        rows_w = weights.rows
+        order = list(ix)
+        for epoch in range(options.epochs):
+            random.Random(options.seed + epoch).shuffle(order)
+            rate = options.rate / (1.0 + epoch)
+            for i in order:
+                x = feats[i]
+                p = _softmax(weights.logits(x))
+                gold = classes.index(rows[i].labels["intent"])
+                step = [-rate * (pj - (1.0 if j == gold else 0.0)) for j, pj in enumerate(p)]
+                weights.bias = list(map(add, weights.bias, step))
+                _add_step(rows_w, x.dense, step)
+                _add_step(rows_w, x.hashed, step)
+        out[topic] = weights
+    return out
+
+
+def intent_features(x: ModelInput, encoded: Encoded) -> Encoded:
+    """What the intent heads read: the post's word unigrams (once each, unscaled) and its named features."""
+    kept = {f for f, _ in encoded.hashed}
+    unigrams = sorted({b for b in (bucket("w:" + w) for w in x.words) if b in kept})
+    return Encoded([(b, 1.0) for b in unigrams], encoded.dense, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------- folds
+
+
+def operator_folds(rows: Sequence[Row], k: int) -> list[int]:
+    """Fold of each row: operators (largest first, ties by name) go to the currently smallest fold."""
+    sizes: dict[str, int] = {}
+    for r in rows:
+        sizes[r.operator] = sizes.get(r.operator, 0) + 1
+    fold_of: dict[str, int] = {}
+    totals = [0] * k
+    for op in sorted(sizes, key=lambda o: (-sizes[o], zlib.crc32(o.encode()))):
+        j = min(range(k), key=lambda i: (totals[i], i))
+        fold_of[op] = j
+        totals[j] += sizes[op]
+    return [fold_of[r.operator] for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------------- calibration
+
+
+def fit_temperature(logits: Sequence[Sequence[float]], gold: Sequence[int]) -> float:
+    best_t, best_nll = 1.0, math.inf
+    for i in range(10, 401, 5):
+        t = i / 100
+        nll = 0.0
+        for z, y in zip(logits, gold, strict=True):
+            m = max(z)
+            lse = m / t + math.log(sum(math.exp((v - m) / t) for v in z))
+            nll += lse - z[y] / t
+        if nll < best_nll - 1e-12:
+            best_t, best_nll = t, nll
+    return best_t
+
+
+def fit_platt(scores: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
+    """sigmoid(a * z + b) by Newton's method on the log-loss (Platt 1999, with his label smoothing)."""
+    pos = sum(1 for y in gold if y)
+    neg = len(gold) - pos
+    if not pos or not neg:
+        return 1.0, 0.0
+    hi, lo = (pos + 1) / (pos + 2), 1 / (neg + 2)
+    t = [hi if y else lo for y in gold]
+    a, b = 1.0, 0.0
+    for _ in range(50):
+        ga = gb = haa = hab = hbb = 0.0
+        for z, ti in zip(scores, t, strict=True):
+            p = _sigmoid(a * z + b)
+            d = p - ti
+            w = max(p * (1 - p), 1e-12)
+            ga += d * z
+            gb += d
+            haa += w * z * z
+            hab += w * z
+            hbb += w
+        det = haa * hbb - hab * hab
+        if abs(det) < 1e-18:
+            break
+        da = (hbb * ga - hab * gb) / det
+        db = (haa * gb - hab * ga) / det
+        a, b = a - da, b - db
+        if abs(da) < 1e-9 and abs(db) < 1e-9:
+            break
+    return a, b
+
+
+def pick_threshold(probs: Sequence[float], gold: Sequence[bool], min_precision: float) -> float:
+    """The lowest cut whose precision is at least `min_precision` (most recall); else the best-F1 cut."""
+    pairs = sorted(zip(probs, gold, strict=True), key=lambda p: -p[0])
+    total = sum(1 for g in gold if g)
+    tp = fp = 0
+    best_cut, best_f1, chosen = 0.5, -1.0, None
+    for i, (p, g) in enumerate(pairs):
+        tp += g
+        fp += not g
+        if i + 1 < len(pairs) and pairs[i + 1][0] == p:
+            continue
+        precision = tp / (tp + fp)
+        recall = tp / total if total else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        if f1 > best_f1:
+            best_f1, best_cut = f1, p
+        if precision >= min_precision:
+            chosen = p
+    cut = chosen if chosen is not None else best_cut
+    return round(min(0.99, max(0.01, cut)), 4)
+
+
+# ---------------------------------------------------------------------------------------------------- writing
+
+
+def quantised_doc(
+    layout: Layout,
+    weights: Weights,
+    intents: Mapping[str, Weights],
+    dense_ids: Mapping[str, int],
+    options: Options,
+    calibration: Mapping[str, Any],
+    meta: Mapping[str, Any],
+) -> dict[str, Any]:
+    step = options.step
+
+    def q(values: Sequence[float]) -> list[int]:
+        flat: list[int] = []
+        for i, v in enumerate(values):
+            n = round(v / step)
+            if abs(n) >= options.prune:
+                flat += [i, n]
+        return flat
+
+    names = {fid: name for name, fid in dense_ids.items()}
+
+    def split(w: Weights) -> tuple[dict[str, list[int]], str]:
+        dense: dict[str, list[int]] = {}
+        hashed: list[str] = []
+        for f in sorted(w.rows):
+            flat = q(w.rows[f])
+            if not flat:
+                continue
+            if f >= DENSE_BASE:
+                dense[names[f]] = flat
+            else:
+                hashed.append(",".join(map(str, [f, *flat])))
+        return dense, " ".join(hashed)
+
+    dense, hashed = split(weights)
+    intent_doc = {}
+    for topic, w in intents.items():
+        i_dense, i_hashed = split(w)
+        intent_doc[topic] = {
+            "classes": list(INTENTS[topic]),
+            "bias": [round(v / step) for v in w.bias],
+            "dense": i_dense,
+            "hashed": i_hashed,
+        }
+    return {
+        "intents": intent_doc,
+        "format": FORMAT,
+        "dims": layout.dims,
+        "step": step,
+        "word_scale": options.word_scale,
+        "heads": layout.heads,
+        "bias": [round(v / step) for v in weights.bias],
+        "dense": dense,
+        "hashed": hashed,
+        **calibration,
+        "meta": dict(meta),
+    }
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_from_doc(doc: Mapping[str, Any]) -> CareModel:
+    return CareModel(json.loads(dumps(doc)), source="(trained)")
+
+
+# ---------------------------------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Trained:
+    doc: dict[str, Any]
+    oof: dict[str, Any]
+    """out-of-fold figures (by operator) that every calibration choice was made on"""
+
+
+def _oof_logits(
+    layout: Layout, xs: Sequence[Encoded], rows: Sequence[Row], options: Options, log: Any
+) -> list[list[float]]:
+    folds = operator_folds(rows, options.folds)
+    out: list[list[float]] = [[] for _ in rows]
+    for k in range(options.folds):
+        train_ix = [i for i, f in enumerate(folds) if f != k]
+        test_ix = [i for i, f in enumerate(folds) if f == k]
+        if not test_ix or not train_ix:
+            continue
+        w = train_weights(layout, [xs[i] for i in train_ix], [rows[i] for i in train_ix], options)
+        for i in test_ix:
+            out[i] = w.logits(xs[i])
+        ops = sorted({rows[i].operator for i in test_ix})
+        log(f"  fold {k + 1}/{options.folds}: {len(test_ix)} rows, operators held out: {', '.join(ops)}")
+    return out
+
+
+def _macro(gold: Sequence[int], zs: Sequence[Sequence[float]], k: int) -> tuple[float, float]:
+    """(macro-F1, macro-recall) of argmax predictions over the classes present in `gold`."""
+    pred = [max(range(k), key=z.__getitem__) for z in zs]
+    f1s, recalls = [], []
+    for c in sorted(set(gold)):
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == c)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == c and g != c)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+        recalls.append(tp / (tp + fn) if tp + fn else 0.0)
+    return sum(f1s) / len(f1s), sum(recalls) / len(recalls)
+
+
+def _by_source(rows: Sequence[Row], ix: Sequence[int]) -> dict[str, list[int]]:
+    """Positions in `ix` per row source (only when there is more than one source)."""
+    sources = sorted({rows[i].source for i in ix})
+    if len(sources) < 2:
+        return {}
+    return {f" ({src})": [n for n, i in enumerate(ix) if rows[i].source == src] for src in sources}
+
+
+def calibrate(
+    layout: Layout, logits: Sequence[Sequence[float]], rows: Sequence[Row], options: Options
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Temperatures, Platt scalings and thresholds from out-of-fold logits; and the out-of-fold figures.
+
+    Calibration and thresholds are fitted on care posts only when there are any (rows marked `general` — public
+    tweets, SMS — teach the heads but would pull the thresholds toward their own base rates); the figures are
+    given for care posts, and per source when there are several."""
+    temperature: dict[str, float] = {}
+    platt: dict[str, list[float]] = {}
+    thresholds: dict[str, float] = {}
+    oof: dict[str, Any] = {}
+    ok = [i for i, z in enumerate(logits) if z]
+
+    def fitted(label: str) -> tuple[list[int], list[int]]:
+        every = [i for i in ok if label in rows[i].labels]
+        care = [i for i in every if not rows[i].general]
+        return (care or every), every
+
+    for name, classes in (("topic", TOPICS), ("sentiment", SENTIMENTS)):
+        s = layout.head(name)["start"]
+        ix, every = fitted(name)
+        if not ix:
+            continue
+        k = len(classes)
+        gold = [classes.index(rows[i].labels[name]) for i in ix]
+        temperature[name] = fit_temperature([logits[i][s : s + k] for i in ix], gold)
+        f1, recall = _macro(gold, [logits[i][s : s + k] for i in ix], k)
+        oof[f"{name} macro-F1"] = round(f1, 4)
+        oof[f"{name} macro-recall"] = round(recall, 4)
+        for suffix, members in _by_source(rows, every).items():
+            sub = [every[n] for n in members]
+            f1, recall = _macro(
+                [classes.index(rows[i].labels[name]) for i in sub], [logits[i][s : s + k] for i in sub], k
+            )
+            oof[f"{name} macro-recall{suffix}"] = round(recall, 4)
+    floors = {
+        "needs_human": options.needs_human_precision,
+        "churn_risk": options.churn_precision,
+        "spam": options.spam_precision,
+        "abuse": 0.8,
+    }
+    for label in BINARY:
+        start = layout.head(HEAD_OF[label])["start"]
+        ix, every = fitted(label)
+        if not ix:
+            continue
+        gold_b = [bool(rows[i].labels[label]) for i in ix]
+        a, b = fit_platt([logits[i][start] for i in ix], gold_b)
+        platt[HEAD_OF[label]] = [round(a, 6), round(b, 6)]
+        probs = [_sigmoid(a * logits[i][start] + b) for i in ix]
+        if label == "addressed_to_brand":
+            # the cut below which a post the platform calls addressed is read as talk among others
+            flip = [(1 - p, not g) for p, g, i in zip(probs, gold_b, ix, strict=True) if rows[i].addressed]
+            if flip:
+                cut = pick_threshold([f for f, _ in flip], [g for _, g in flip], 0.9)
+                thresholds["addressed"] = round(1 - cut, 4)
+            continue
+        cut = pick_threshold(probs, gold_b, floors[label])
+        thresholds[HEAD_OF[label]] = cut
+        every_probs = {i: _sigmoid(a * logits[i][start] + b) for i in every}
+        groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
+        for suffix, members in groups.items():
+            tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)
+            fp = sum(1 for i in members if not rows[i].labels[label] and every_probs[i] >= cut)
+            pos = sum(1 for i in members if rows[i].labels[label])
+            oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
+            oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
+    return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
+
+
+def train(
+    classifier: Classifier, rows: Sequence[Row], options: Options, meta: Mapping[str, Any], log: Any = print
+) -> Trained:
+    """Train on `rows` (callers pass only rows that may be trained on), calibrate out of fold, quantise."""
+    if len(rows) < options.folds * 4:
+        raise TrainingError(f"{len(rows)} labelled rows are too few to train and calibrate ({options.folds} folds)")
+    layout = Layout.build()
+    log(f"features for {len(rows)} rows ...")
+    inputs = featurize(classifier.for_features(), rows)
+    xs, dense_ids = vectors(inputs, options.min_df, options.word_scale)
+    log(f"  {len({f for x in xs for f, _ in x.hashed})} distinct hashed features after min_df={options.min_df}")
+    log(f"out-of-fold by operator ({options.folds} folds) for calibration and thresholds ...")
+    logits = _oof_logits(layout, xs, rows, options, log)
+    calibration, oof = calibrate(layout, logits, rows, options)
+    log("final model on every training row ...")
+    weights = train_weights(layout, xs, rows, options)
+    intents = train_intents(inputs, xs, rows, options)
+    sources: dict[str, int] = {}
+    for r in rows:
+        sources[r.source] = sources.get(r.source, 0) + 1
+    full_meta = {
+        **meta,
+        "options": options.as_meta(),
+        "rows": len(rows),
+        "rows_by_source": dict(sorted(sources.items())),
+        "out_of_fold": oof,
+        "features": {"buckets": 1 << 18, "char_ngrams": [3, 4], "dense": len(dense_ids)},
+    }
+    doc = quantised_doc(layout, weights, intents, dense_ids, options, calibration, full_meta)
+    doc["version"] = "care-" + hashlib.sha256(dumps({**doc, "version": ""}).encode()).hexdigest()[:12]
+    return Trained(doc, oof)

@@ -1,0 +1,79 @@
+"""Choose the care model's training options by cross-validation on the corpus's TRAIN split only, by operator.
+
+    .venv/bin/python scripts/tune_care_model.py [--corpus PATH] [--extra ROWS.jsonl] [--grid NAME]
+
+Each option set is trained k times, each time holding out a fifth of the training operators, and scored on the
+operators it never saw (out-of-fold): topic macro-F1, sentiment macro-recall, churn and needs_human precision /
+recall at the thresholds calibration picks. Rows with `split: test` are dropped before anything else: no choice
+is ever made on the held-out operators. Prints a table; writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from chalicelib.classify import Classifier  # noqa: E402
+from chalicelib.cli import training as T  # noqa: E402
+
+GRIDS: dict[str, list[dict[str, float | int]]] = {
+    "default": [{}],
+    "rate": [{"rate": 0.02}, {"rate": 0.05}, {"rate": 0.2}],
+    "epochs": [{"epochs": 4}, {"epochs": 6}, {"epochs": 10}],
+    "balance": [{"balance": 0.0}, {"balance": 0.5}, {"balance": 1.0}],
+    "size": [{"min_df": 2, "prune": 8}, {"min_df": 3, "prune": 8}, {"min_df": 2, "prune": 20}],
+    "l2": [{"l2": 0.0}, {"l2": 0.05}, {"l2": 0.15}],
+}
+COLUMNS = (
+    "topic macro-F1",
+    "sentiment macro-recall",
+    "sentiment macro-recall (tweeteval)",
+    "sentiment macro-recall (corpus.jsonl)",
+    "churn_risk recall",
+    "churn_risk precision",
+    "needs_human recall",
+    "needs_human precision",
+    "spam recall (corpus.jsonl)",
+    "spam precision (corpus.jsonl)",
+    "spam recall",
+    "spam precision",
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", type=Path, default=REPO / "corpus" / "care-posts" / "posts.jsonl")
+    parser.add_argument("--extra", type=Path, default=None, help="rows from scripts/extra_training_rows.py")
+    parser.add_argument("--grid", choices=sorted(GRIDS), default="default")
+    args = parser.parse_args()
+    rows = [r for r in T.read_rows(args.corpus) if r.split != "test"]
+    if args.extra is not None:
+        rows += T.read_rows(args.extra)
+    base = Classifier.from_policies(REPO / "policies", learned=False)
+    inputs = T.featurize(base.for_features(), rows)
+    layout = T.Layout.build()
+    print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); grid {args.grid}")
+    print("| options | " + " | ".join(COLUMNS) + " | seconds |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    for change in GRIDS[args.grid]:
+        options = replace(T.Options(), **change)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        xs, _ = T.vectors(inputs, options.min_df, options.word_scale)
+        logits = T._oof_logits(layout, xs, rows, options, lambda _: None)
+        calibration, oof = T.calibrate(layout, logits, rows, options)
+        took = time.perf_counter() - start
+        cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in COLUMNS]
+        print(f"| {change or 'defaults'} | " + " | ".join(cells) + f" | {took:.0f} |")
+        print(f"|   thresholds {calibration['thresholds']} temperature {calibration['temperature']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

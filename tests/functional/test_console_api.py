@@ -1,0 +1,269 @@
+"""The console's API through chalice.test.Client on DynamoDB Local: accounts and sessions, CSRF, roles,
+the agent's claim → reply → resolve with corrections, notices with every error at once, the dashboard
+and "try a post"."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib.identity import sessions
+from chalicelib.identity.accounts import Accounts
+from chalicelib.runtime import Runtime
+from tests.conftest import X_SECRET
+from tests.support import mention_delivery, x_headers
+from tests.unit.test_identity import ISSUER, _claims, _jwks, _token, make_rsa_key
+
+OUTAGE = "@bayanitelcares no signal in Quezon City since 6am, please fix this"
+
+
+def _account(rt: Runtime, name: str, *roles: str) -> str:
+    _account_obj, password = Accounts(rt.dynamodb, rt.settings.table("users")).add(
+        name, list(roles), rt.clock(), "test", zone="Asia/Manila"
+    )
+    return password
+
+
+class Browser:
+    """A client that keeps the session cookie and sends the CSRF token, as the console's JavaScript does."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.cookie = ""
+        self.csrf = ""
+
+    def sign_in(self, name: str, password: str) -> Any:
+        got = self.client.http.post(
+            "/console/api/session",
+            headers={"Content-Type": "application/json", "Host": "console.test", "Origin": "http://console.test"},
+            body=json.dumps({"username": name, "password": password}),
+        )
+        if got.status_code == 200:
+            self.cookie = got.headers["Set-Cookie"].split(";", 1)[0]
+            self.csrf = got.json_body["csrf"]
+        return got
+
+    def call(self, method: str, path: str, body: Any = None, csrf: bool = True) -> Any:
+        headers = {"Content-Type": "application/json", "Cookie": self.cookie, "Host": "console.test"}
+        if csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        kwargs = {"body": json.dumps(body)} if body is not None else {}
+        return getattr(self.client.http, method)(f"/console/api{path}", headers=headers, **kwargs)
+
+
+def _escalate(rt: Runtime, client: Client, post_id: str, text: str = OUTAGE) -> None:
+    body = mention_delivery(post_id, text)
+    assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
+    rt.queue.join()  # type: ignore[attr-defined]
+
+
+def test_sign_in_sets_a_strict_httponly_cookie_and_wrong_passwords_get_401(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "ana", "agent")
+    with Client(app) as client:
+        browser = Browser(client)
+        assert browser.sign_in("ana", "wrong").status_code == 401
+        assert browser.sign_in("nobody", password).status_code == 401
+        got = browser.sign_in("ana", password)
+        assert got.status_code == 200
+        cookie = got.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+        assert password not in cookie
+        me = browser.call("get", "/me").json_body
+        assert (me["username"], me["roles"], me["zone"]) == ("ana", ["agent"], "Asia/Manila")
+        tampered = browser.cookie[:-2] + ("AA" if not browser.cookie.endswith("AA") else "BB")
+        assert client.http.get("/console/api/me", headers={"Cookie": tampered}).status_code == 401
+
+
+def test_a_password_reset_ends_existing_sessions(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "ben", "agent")
+    with Client(app) as client:
+        browser = Browser(client)
+        browser.sign_in("ben", password)
+        assert browser.call("get", "/me").status_code == 200
+        Accounts(ddb_runtime.dynamodb, ddb_runtime.settings.table("users")).reset("ben", ddb_runtime.clock(), "test")
+        assert browser.call("get", "/me").status_code == 401
+
+
+def test_unsafe_requests_need_the_csrf_token_and_the_same_origin(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "cara", "agent")
+    with Client(app) as client:
+        _escalate(ddb_runtime, client, "3001")
+        browser = Browser(client)
+        browser.sign_in("cara", password)
+        assert browser.call("post", "/inbox/next", {}, csrf=False).status_code == 403
+        cross = client.http.post(
+            "/console/api/inbox/next",
+            headers={
+                "Cookie": browser.cookie,
+                "X-CSRF-Token": browser.csrf,
+                "Origin": "https://evil.example",
+                "Host": "console.test",
+                "Content-Type": "application/json",
+            },
+            body="{}",
+        )
+        assert cross.status_code == 403
+        assert ddb_runtime.escalations.held_by("user:cara") == []
+
+
+def test_roles_keep_each_person_to_their_screens(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "mia", "marketer")
+    with Client(app) as client:
+        browser = Browser(client)
+        browser.sign_in("mia", password)
+        assert browser.call("get", "/inbox").status_code == 403
+        assert browser.call("get", "/dashboard").status_code == 403
+        assert browser.call("get", "/notices").status_code == 200
+        assert client.http.get("/console/api/inbox").status_code == 401
+
+
+def test_agent_claims_replies_and_resolves_with_a_correction_recorded_as_the_person(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "dan", "agent")
+    with Client(app) as client:
+        _escalate(ddb_runtime, client, "3002")
+        browser = Browser(client)
+        browser.sign_in("dan", password)
+        inbox = browser.call("get", "/inbox").json_body
+        network = next(q for q in inbox["queues"] if q["name"] == "network")
+        assert network["open"] == 1 and network["items"][0]["text"] == OUTAGE
+        claimed = browser.call("post", "/inbox/next", {})
+        assert claimed.status_code == 200
+        eid = claimed.json_body["escalation"]["id"]
+        assert claimed.json_body["escalation"]["agent"] == "user:dan"
+        assert browser.call("post", "/inbox/next", {}).status_code == 204
+        detail = browser.call("get", f"/escalations/{eid}").json_body
+        assert detail["decision"]["rule"] == "outage-acknowledge"
+        assert "outage-acknowledge+" in detail["decision"]["rules_evaluated"]
+        assert [t["kind"] for t in detail["timeline"]] == ["customer", "auto"]
+        assert any(t["name"] == "offer_dm" for t in detail["canned"])
+        preview = browser.call("post", f"/escalations/{eid}/preview", {"text": "Call me on 0917 123 4567"}).json_body
+        assert preview["problems"] and "[phone]" in preview["masked"]
+        reply = browser.call("post", f"/escalations/{eid}/reply", {"text": "Our team is on it in Quezon City."})
+        assert reply.status_code == 201 and reply.json_body["reply"]["author"] == "user:dan"
+        bad = browser.call(
+            "post", f"/escalations/{eid}/resolve", {"outcome": "answered", "corrections": {"topic": "x"}}
+        )
+        assert bad.status_code == 400 and bad.json_body["field"] == "corrections.topic"
+        assert ddb_runtime.escalations.get(eid)["status"] == "claimed"  # a bad correction resolves nothing
+        done = browser.call(
+            "post",
+            f"/escalations/{eid}/resolve",
+            {"outcome": "answered", "corrections": {"topic": "billing", "churn_risk": True}},
+        )
+        assert done.status_code == 200
+        assert ddb_runtime.escalations.get(eid)["status"] == "resolved"
+        decision = ddb_runtime.store.decision("x#3002")
+        assert decision is not None
+        assert decision["corrections"] == {"topic": "billing", "churn_risk": True}
+        assert decision["corrected_by"] == "user:dan"
+
+
+def test_notices_show_every_field_error_at_once_then_preview_create_and_publish(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "eve", "marketer")
+    with Client(app) as client:
+        _escalate(ddb_runtime, client, "3010")
+        _escalate(ddb_runtime, client, "3011", "@bayanitelcares my bill is wrong again")
+        browser = Browser(client)
+        browser.sign_in("eve", password)
+        bad = browser.call(
+            "post", "/notices/preview", {"kind": "nope", "title": {"en": ""}, "body": {"en": "x"}, "link": "ftp://x"}
+        ).json_body
+        assert {e["field"] for e in bad["errors"]} >= {"kind", "title.en", "link"}
+        fields = {
+            "kind": "outage",
+            "title": {"en": "Mobile data down in Quezon City"},
+            "body": {"en": "Engineers are fixing it; back by noon."},
+            "regions": ["Quezon City"],
+            "keywords": ["no signal"],
+        }
+        good = browser.call("post", "/notices/preview", fields).json_body
+        assert good["errors"] == [] and "Quezon City" in good["previews"][0]["reply"]
+        assert [m["text"] for m in good["matches"]] == [OUTAGE]  # the recent post it would answer, not the bill
+        assert "region Quezon City" in good["matches"][0]["why"]
+        created = browser.call("post", "/notices", fields)
+        assert created.status_code == 201
+        notice = created.json_body["notice"]
+        assert notice["author"] == "user:eve"
+        published = browser.call("post", f"/notices/{notice['id']}/publish", {"version": notice["version"]})
+        assert published.status_code == 200 and published.json_body["notice"]["status"] == "active"
+        assert ddb_runtime.notices.get(notice["id"]).history[-1]["by"] == "user:eve"
+
+
+def test_dashboard_counts_stored_decisions_and_try_a_post_writes_nothing(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "lea", "care_lead")
+    with Client(app) as client:
+        _escalate(ddb_runtime, client, "3003")
+        _escalate(ddb_runtime, client, "3004", "@bayanitelcares thank you, the new plan is great!")
+        browser = Browser(client)
+        browser.sign_in("lea", password)
+        board = browser.call("get", "/dashboard?hours=24").json_body
+        assert board["total"] == 2
+        assert board["by"]["topic"]["outage"] == 1
+        assert board["by"]["channel"] == {"x-care": 2}
+        assert (board["auto_answered"], board["escalated"]) == (1, 1)  # thanks; acknowledged and escalated
+        assert sum(s["total"] for s in board["series"]) == 2
+        assert browser.call("get", "/dashboard?hours=0").status_code == 400
+        tried = browser.call("post", "/try", {"text": OUTAGE}).json_body
+        assert tried["rule"] == "outage-acknowledge"
+        assert tried["replies"] and tried["replies"][0]["text"]
+        assert len(ddb_runtime.store.decisions()) == 2
+
+
+def test_the_app_shell_sets_a_strict_csp_and_pins_assets_to_their_hash(ddb_runtime: Runtime) -> None:
+    with Client(app) as client:
+        shell = client.http.get("/console")
+        assert shell.status_code == 200
+        csp = shell.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        html = shell.body.decode()
+        assert "/console/static/app.js?v=" in html
+        version = html.split("/console/static/app.js?v=", 1)[1].split('"', 1)[0]
+        asset = client.http.get(f"/console/static/app.js?v={version}")
+        assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
+        again = client.http.get("/console/static/app.js", headers={"If-None-Match": asset.headers["ETag"]})
+        assert again.status_code == 304
+        assert client.http.get("/console/static/..%2Fapp.py").status_code == 404
+        script = asset.body.decode()
+        assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+
+
+def test_in_aws_stages_a_program_may_call_with_a_cognito_id_token(
+    tmp_path: Any, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.identity import cognito
+
+    rsa_key = make_rsa_key()
+    from tests.conftest import make_settings, runtime_on_dynamodb
+
+    monkeypatch.setenv("CAREWIRE_COGNITO_USER_POOL_ID", "us-east-1_pool")
+    monkeypatch.setenv("CAREWIRE_COGNITO_CLIENT_ID", "client-1")
+    monkeypatch.setitem(cognito._jwks, ISSUER, _jwks(rsa_key))
+    for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):
+        with Client(app) as client:
+            _escalate(rt, client, "3020")
+            agent = {"Authorization": "Bearer " + _token(rsa_key, _claims())}
+            me = client.http.get("/console/api/me", headers=agent)
+            assert me.status_code == 200 and me.json_body["roles"] == ["agent"]
+            claimed = client.http.post("/console/api/inbox/next", headers={**agent, "Content-Type": "application/json"})
+            assert claimed.status_code == 200 and claimed.json_body["escalation"]["agent"] == "user:maria"
+            marketer_only = {"Authorization": "Bearer " + _token(rsa_key, _claims(**{"cognito:groups": ["marketer"]}))}
+            assert client.http.get("/console/api/inbox", headers=marketer_only).status_code == 403
+            expired = {"Authorization": "Bearer " + _token(rsa_key, _claims(exp=0))}
+            assert client.http.get("/console/api/me", headers=expired).status_code == 401
+            assert client.http.get("/console/api/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_behind_api_gateways_stage_path_assets_and_cookie_follow_the_prefix() -> None:
+    from types import SimpleNamespace
+
+    from chalicelib.console.routes import _prefix, _shell
+
+    deployed = SimpleNamespace(context={"path": "/api/console/static/app.js", "resourcePath": "/console/static/{name}"})
+    local = SimpleNamespace(context={"path": "/console", "resourcePath": "/console"})
+    assert (_prefix(deployed), _prefix(local), _prefix(SimpleNamespace(context=None))) == ("/api", "", "")  # type: ignore[arg-type]
+    assert '"/api/console/static/app.js?v=' in _shell("/api")
+    assert "Path=/api/console;" in sessions.set_cookie("v", secure=True, path="/api/console")

@@ -1,0 +1,89 @@
+"""`carewire train`, `carewire model show|diff` and `carewire classify --channel` through click's runner."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chalicelib.cli import cli
+from tests.conftest import POLICIES
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "classify" / "care_corpus_sample.jsonl"
+
+
+@pytest.fixture
+def policies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    shutil.rmtree(target / "model", ignore_errors=True)
+    return target
+
+
+def _train(policies: Path, *args: str) -> object:
+    return CliRunner().invoke(cli, ["--policies", str(policies), "train", "--data", str(SAMPLE), *args])
+
+
+def test_train_writes_the_model_and_prints_held_out_figures(policies: Path) -> None:
+    result = _train(policies)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    out: str = result.output  # type: ignore[attr-defined]
+    assert "40 training rows, 8 held-out rows (never trained on)" in out
+    assert "held-out operators (Safaricom), new model:" in out and "topic macro-F1" in out
+    written = policies / "model" / "care_model.json"
+    first = written.read_bytes()
+    assert json.loads(first)["meta"]["trained_on"][0]["rows"] == 48
+    # the same data again: the same bytes, and not worse than itself
+    again = _train(policies)
+    assert again.exit_code == 0, again.output  # type: ignore[attr-defined]
+    assert written.read_bytes() == first
+    shown = CliRunner().invoke(cli, ["--policies", str(policies), "model", "show"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["version"] == json.loads(first)["version"]
+
+
+def test_train_refuses_a_worse_model_unless_forced(policies: Path, tmp_path: Path) -> None:
+    assert _train(policies).exit_code == 0  # type: ignore[attr-defined]
+    written = policies / "model" / "care_model.json"
+    good = written.read_bytes()
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["split"] == "train":  # teach it nonsense: every training post is praise
+            row["labels"] = {**row["labels"], "topic": "praise", "sentiment": "positive", "needs_human": False}
+    worse = tmp_path / "worse.jsonl"
+    worse.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["--policies", str(policies), "train", "--data", str(worse)])
+    assert refused.exit_code == 2
+    assert "scores worse than the current one" in refused.output
+    assert written.read_bytes() == good
+    forced = CliRunner().invoke(cli, ["--policies", str(policies), "train", "--data", str(worse), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert written.read_bytes() != good
+
+
+def test_model_diff_lists_the_decisions_a_candidate_changes(policies: Path, tmp_path: Path) -> None:
+    candidate = tmp_path / "candidate.json"
+    assert _train(policies, "--out", str(candidate)).exit_code == 0  # type: ignore[attr-defined]
+    posts = tmp_path / "posts.jsonl"
+    texts = ["@bayanitelcares thanks for the quick fix!", "@bayanitelcares that's it, porting my number out"]
+    posts.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)), "utf-8")
+    result = CliRunner().invoke(
+        cli, ["--policies", str(policies), "model", "diff", "--candidate", str(candidate), "--posts", str(posts)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"decisions change between {policies / 'model' / 'care_model.json'} and {candidate}" in result.output
+    neither = CliRunner().invoke(cli, ["--policies", str(policies), "model", "diff", "--posts", str(posts)])
+    assert neither.exit_code == 2 and "exactly one of --candidate" in neither.output
+
+
+def test_classify_judges_addressed_for_the_channel_brand(policies: Path) -> None:
+    ok = CliRunner().invoke(cli, ["--policies", str(policies), "classify", "--channel", "x-care", "@bayanitel hi?"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["addressed_to_brand"] is True
+    other = CliRunner().invoke(cli, ["--policies", str(policies), "classify", "--channel", "x-care", "@verizon hi?"])
+    assert json.loads(other.output)["addressed_to_brand"] is False
+    unknown = CliRunner().invoke(cli, ["--policies", str(policies), "classify", "--channel", "nope", "hi"])
+    assert unknown.exit_code == 2 and "unknown channel 'nope'" in unknown.output

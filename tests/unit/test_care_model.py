@@ -1,0 +1,198 @@
+"""The learned care model: the gazetteer and brands, features, inference and evidence, and how a model's
+probabilities reach the `Classification` — each test names the behaviour it pins down."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.classify import Classifier
+from chalicelib.classify.brands import Gazetteer
+from chalicelib.classify.learned import FORMAT, CareModel, ModelError
+from chalicelib.cli.training import Layout
+from chalicelib.model import Author, Post
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+
+@pytest.fixture(scope="module")
+def lexicon_only() -> Classifier:
+    return Classifier.from_policies(POLICIES, learned=False)
+
+
+# --- the gazetteer and the brand ---------------------------------------------------------------------------
+
+
+def test_gazetteer_covers_at_least_30_markets_with_mvnos(lexicon_only: Classifier) -> None:
+    gazetteer: Gazetteer = lexicon_only.lexicon.gazetteer
+    assert len(gazetteer.markets) >= 30
+    assert {"mvno", "mobile", "broadband", "cable_tv"} <= {op.type for op in gazetteer.operators.values()}
+
+
+def _operator_features(clf: Classifier, text: str, brand_id: str, handles: list[str]) -> set[str]:
+    brand = clf.lexicon.gazetteer.brand(brand_id, handles)
+    x = clf.model_input(text, brand=brand, kind="mention", addressed=True)
+    return {name for name, _ in x.dense if name.startswith(("op:", "m:"))}
+
+
+def test_a_competitor_is_any_operator_that_is_not_this_brand(lexicon_only: Classifier) -> None:
+    text = "@GlobePH moving to Smart prepaid next week, done"
+    to_globe = _operator_features(lexicon_only, text, "globe", ["globeph"])
+    assert {"m:brand", "op:competitor", "op:switch"} <= to_globe
+    # the same words to Smart's channel: Smart is us, and nobody else is named
+    to_smart = _operator_features(lexicon_only, "moving to Smart prepaid next week", "smart", ["livesmart"])
+    assert "op:brand" in to_smart and "op:competitor" not in to_smart
+
+
+def test_competitors_work_for_an_operator_with_no_configuration_beyond_its_channel(lexicon_only: Classifier) -> None:
+    found = _operator_features(lexicon_only, "@acme_help switching to Vodafone, bye", "acme", ["acme_help"])
+    assert {"m:brand", "op:competitor", "op:switch"} <= found
+
+
+def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_only: Classifier) -> None:
+    found = _operator_features(lexicon_only, "three days and my smart tv still shows the sky", "bt", ["btcare"])
+    assert "op:competitor" not in found
+
+
+def test_the_brand_comes_from_the_channel_not_the_example_lexicon(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    (policies / "lexicon").mkdir(parents=True)
+    for f in (POLICIES / "lexicon").iterdir():
+        (policies / "lexicon" / f.name).write_bytes(f.read_bytes())
+    (policies / "channels.yaml").write_text(
+        "channels:\n  - {id: x-jio, brand: jio, platform: x, brand_handles: [jiocare], brand_ids: ['7'],"
+        " secret: {env: X}}\n",
+        encoding="utf-8",
+    )
+    clf = Classifier.from_policies(policies)
+    assert clf.brand_of("x-jio").operators == frozenset({"jio"})
+    assert clf.classify_text("@JioCare no network since morning").addressed_to_brand
+    # the example operator's handle is nobody's brand here
+    assert not clf.classify_text("@bayanitelcares no network since morning").addressed_to_brand
+
+
+def test_a_training_row_finds_its_operator_by_handle_or_name(lexicon_only: Classifier) -> None:
+    gazetteer = lexicon_only.lexicon.gazetteer
+    assert gazetteer.brand_named("Airtel India", "@Airtel_Presence").operators == frozenset({"airtelin"})
+    assert "vodafoneuk" in gazetteer.brand_named("Vodafone UK", "@VodafoneUK").operators
+    unknown = gazetteer.brand_named("Acme Mobile", "@acme")
+    assert ("acme", "mobile") in unknown.names and "acme" in unknown.handles
+
+
+# --- inference ---------------------------------------------------------------------------------------------
+
+
+def _tiny_model(clf: Classifier, **extra: Any) -> dict[str, Any]:
+    """A hand-made model: the word 'dead' means outage, needs a person and reads negative (word weights count
+    scaled by 1/sqrt(the post's hashed keys), so they are large here)."""
+    from chalicelib.classify.features import bucket
+
+    layout = Layout.build()
+    step = 0.001
+    outage = layout.head("topic")["classes"].index("outage")
+    negative = layout.head("sentiment")["start"]
+    needs = layout.head("needs_human")["start"]
+    row = f"{bucket('w:dead')},{outage},30000,{negative},25000,{needs},40000"
+    doc = {
+        "format": FORMAT,
+        "dims": layout.dims,
+        "step": step,
+        "heads": layout.heads,
+        "bias": [0] * layout.dims,
+        "dense": {"kind:mention": [layout.head("spam")["start"], -3000]},
+        "hashed": row,
+        "intents": {},
+        "temperature": {"topic": 1.0, "sentiment": 1.0},
+        "platt": {},
+        "thresholds": {"needs_human": 0.7, "spam": 0.5},
+        "meta": {},
+        "version": "care-test",
+    }
+    doc.update(extra)
+    return doc
+
+
+def test_the_model_decides_fields_rules_read_and_says_why(lexicon_only: Classifier) -> None:
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    c = clf.classify_text("@bayanitelcares my line is dead", addressed_to_brand=True)
+    assert (c.topic, c.sentiment.label, c.model) == ("outage", "negative", "care-test")
+    assert c.topic_p == pytest.approx(c.topics["outage"]) and c.topic_p > 0.5
+    assert c.needs_human["value"] is True and c.needs_human["p"] > 0.9
+    assert c.sentiment.p is not None and c.sentiment.p["negative"] > 0.5
+    assert c.evidence["topic"][0].startswith("outage: model p=") and "from 'dead' +" in c.evidence["topic"][0]
+    assert any("lexicon" not in e and "dead" in e for e in c.evidence["needs_human"])
+    # the lexicon's own reading is still there, after the model's line
+    assert len(c.evidence["sentiment"]) > 1
+
+
+def test_a_threshold_is_the_models_not_a_half(lexicon_only: Classifier) -> None:
+    doc = _tiny_model(lexicon_only, thresholds={"needs_human": 0.99999999})
+    c = lexicon_only.with_model(CareModel(doc)).classify_text("dead", addressed_to_brand=True)
+    assert c.needs_human["value"] is False and c.needs_human["p"] > 0.9
+
+
+def test_spam_or_unaddressed_never_needs_a_person(lexicon_only: Classifier) -> None:
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    assert clf.classify_text("my line is dead", addressed_to_brand=False).needs_human["value"] is False
+
+
+def test_without_a_model_the_lexicon_judges_and_says_so(lexicon_only: Classifier) -> None:
+    c = lexicon_only.classify_text("@bayanitelcares why was I charged twice on my bill?", addressed_to_brand=True)
+    assert (c.model, c.topic, c.topic_p, c.topics) == ("", "billing", 1.0, {})
+    assert c.needs_human == {"value": True, "p": 1.0}
+
+
+def test_the_classification_document_keeps_old_fields_and_adds_probabilities(lexicon_only: Classifier) -> None:
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    post = Post("x", "x-care", "1", "1", Author("9"), "@bayanitelcares dead again", "t", addressed_to_brand=True)
+    doc = clf.classify(post).to_doc()
+    assert {"topic", "sentiment", "churn_risk", "urgency", "spam", "abuse", "addressed_to_brand"} <= set(doc)
+    assert doc["sentiment"]["label"] == "negative" and set(doc["sentiment"]["p"]) == {"negative", "neutral", "positive"}
+    assert set(doc["needs_human"]) == {"value", "p"} and set(doc["churn"]) == {"value", "p"}
+    assert isinstance(doc["spam_p"], float)
+    json.dumps(doc)  # stored with the decision: plain JSON
+
+
+def test_a_broken_model_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "care_model.json"
+    bad.write_text('{"format": "something-else"}', encoding="utf-8")
+    with pytest.raises(ModelError, match=r"care_model\.json"):
+        CareModel.load(bad)
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"care_model\.json"):
+        CareModel.load(bad)
+
+
+def test_the_short_form_of_the_brands_own_name_is_not_a_competitor(lexicon_only: Classifier) -> None:
+    brand = lexicon_only.lexicon.gazetteer.brand_named("Telkom Kenya", "@TelkomKenya")
+    x = lexicon_only.model_input("Telkom no data since morning", brand=brand, kind="mention", addressed=True)
+    names = {name for name, _ in x.dense}
+    assert "op:brand" in names and "op:competitor" not in names
+
+
+def test_the_message_replied_to_is_read_when_known(lexicon_only: Classifier) -> None:
+    brand = lexicon_only.default_brand
+    alone = lexicon_only.model_input("still nothing", brand=brand, kind="reply", addressed=True)
+    replied = lexicon_only.model_input(
+        "still nothing", brand=brand, kind="reply", addressed=True, context="Is your internet back? No signal?"
+    )
+    assert "ctx" not in dict(alone.dense)
+    assert {"ctx", "ctx:lt:outage"} <= set(dict(replied.dense))
+    assert "x:internet" in replied.pairs and replied.scale < alone.scale
+
+
+def test_a_cancellation_is_churn_risk_whatever_the_churn_head_says(lexicon_only: Classifier) -> None:
+    from chalicelib.classify.features import bucket
+
+    layout = Layout.build()
+    cancel = layout.head("topic")["classes"].index("cancellation")
+    churn = layout.head("churn")["start"]
+    row = f"{bucket('w:cancel')},{cancel},40000,{churn},-40000"
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only, hashed=row)))
+    c = clf.classify_text("cancel", addressed_to_brand=True)
+    assert c.topic == "cancellation" and c.churn["p"] < 0.5
+    assert c.churn_risk and c.churn["value"]
+    assert c.evidence["churn_risk"][0] == "yes: the topic is cancellation"

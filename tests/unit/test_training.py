@@ -1,0 +1,130 @@
+"""Training the care model: deterministic, never on held-out rows, and what it writes is what inference reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from chalicelib.classify import Classifier
+from chalicelib.cli import training as T
+from chalicelib.cli.evaluation import figures, predict
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "classify" / "care_corpus_sample.jsonl"
+FAST = T.Options(folds=3, epochs=3)
+
+
+@pytest.fixture(scope="module")
+def base() -> Classifier:
+    return Classifier.from_policies(POLICIES, learned=False)
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[T.Row]:
+    return T.read_rows(SAMPLE)
+
+
+def _train(base: Classifier, rows: list[T.Row]) -> T.Trained:
+    return T.train(base, [r for r in rows if r.split != "test"], FAST, {"data": "sample"}, log=lambda _: None)
+
+
+def test_the_same_rows_give_the_same_file_byte_for_byte(base: Classifier, rows: list[T.Row]) -> None:
+    first = T.dumps(_train(base, rows).doc)
+    again = T.dumps(_train(Classifier.from_policies(POLICIES, learned=False), T.read_rows(SAMPLE)).doc)
+    assert first == again
+    assert json.loads(first)["version"].startswith("care-")
+
+
+def test_inference_reads_the_features_training_wrote(base: Classifier, rows: list[T.Row]) -> None:
+    """The quantised model's logits at serving time equal the trained weights' logits on the training encoding."""
+    trained = _train(base, rows)
+    model = T.model_from_doc(trained.doc)
+    inputs = T.featurize(base.for_features(), rows)
+    xs, dense_ids = T.vectors(inputs, 1, FAST.word_scale)
+    step = model.step
+    names = {i: n for n, i in dense_ids.items()}
+    for x, encoded in zip(inputs, xs, strict=True):
+        served = model.logits(x)
+        # the same sum from the stored integers, feature by feature
+        hashed = [0.0] * model.dims
+        for f, v in encoded.hashed:
+            packed = model.hashed.get(f)
+            if packed is not None:
+                flat = [int(p) for p in packed.split(",")]
+                for j in range(0, len(flat), 2):
+                    hashed[flat[j]] += flat[j + 1] * step * v
+        expected = [b + encoded.scale * h for b, h in zip(model.bias, hashed, strict=True)]
+        for f, v in encoded.dense:
+            for i, w in model.dense.get(names[f], {}).items():
+                expected[i] += w * v
+        assert served == pytest.approx(expected, abs=1e-9)
+        n_keys = sum(v for _, v in encoded.hashed)
+        assert encoded.scale == pytest.approx(FAST.word_scale * (1 / n_keys**0.5 if n_keys else 1.0))
+
+
+def test_held_out_rows_are_never_trained_on(base: Classifier, rows: list[T.Row]) -> None:
+    scrambled = [
+        r if r.split != "test" else replace(r, text="lorem ipsum " + r.text[::-1], labels={"topic": "praise"})
+        for r in rows
+    ]
+    assert T.dumps(_train(base, rows).doc) == T.dumps(_train(base, scrambled).doc)
+
+
+def test_partial_labels_train_only_their_heads(base: Classifier, rows: list[T.Row]) -> None:
+    sentiment_only = [replace(r, labels={"sentiment": r.labels["sentiment"]}) for r in rows if r.split != "test"]
+    trained = T.train(base, sentiment_only, FAST, {}, log=lambda _: None)
+    model = T.model_from_doc(trained.doc)
+    topic = model.heads["topic"]
+    assert all(q == 0 for q in trained.doc["bias"][topic.start : topic.end])
+    assert "topic" not in trained.doc["temperature"] and "sentiment" in trained.doc["temperature"]
+
+
+def test_the_trained_model_scores_its_training_rows(base: Classifier, rows: list[T.Row]) -> None:
+    train_rows = [r for r in rows if r.split != "test"]
+    learned = base.with_model(T.model_from_doc(_train(base, rows).doc))
+    figs = figures(train_rows, predict(learned, train_rows))
+    assert figs.values["topic accuracy"] > 0.8
+    assert figs.values["sentiment macro-recall"] > 0.8
+
+
+def test_a_bad_row_is_named_by_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "ok", "labels": {"topic": "other"}}\n{"labels": {}}\n', encoding="utf-8")
+    with pytest.raises(T.TrainingError, match=r"rows.jsonl:2"):
+        T.read_rows(path)
+
+
+def test_labels_may_sit_at_top_level_and_unknown_values_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    line = {"text": "no signal", "topic": "outage", "intent": "no_service", "sentiment": "meh", "needs_human": 1}
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    [row] = T.read_rows(path)
+    assert row.labels == {"topic": "outage", "intent": "no_service", "needs_human": True}
+
+
+def test_thresholds_give_the_most_recall_at_the_precision_asked() -> None:
+    probs = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    gold = [True, True, False, True, False, False]
+    assert T.pick_threshold(probs, gold, 0.75) == 0.6  # 3 of 4 above 0.6 are right
+    assert T.pick_threshold(probs, gold, 1.0) == 0.8
+
+
+def test_platt_scaling_orders_and_calibrates() -> None:
+    scores = [-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0]
+    gold = [False, False, False, True, False, True, True, True]
+    a, b = T.fit_platt(scores, gold)
+    assert a > 0
+    assert T._sigmoid(a * 3 + b) > 0.8
+    assert T._sigmoid(a * -3 + b) < 0.2
+
+
+def test_folds_keep_each_operator_whole(rows: list[T.Row]) -> None:
+    folds = T.operator_folds(rows, 3)
+    by_operator: dict[str, set[int]] = {}
+    for r, f in zip(rows, folds, strict=True):
+        by_operator.setdefault(r.operator, set()).add(f)
+    assert all(len(f) == 1 for f in by_operator.values())
+    assert len(set(folds)) == 3
