@@ -28,6 +28,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/carewire policies check
+	$(BIN)/carewire stages check
 
 test: lint chromium
 	$(BIN)/pytest

@@ -13,10 +13,10 @@ from chalicelib.api.http import KNOWN_ERRORS, error_response
 from chalicelib.api.incidents import incidents
 from chalicelib.api.notices import notices
 from chalicelib.console.routes import console
-from chalicelib.observability import COUNTERS, logger
+from chalicelib.observability import COUNTERS, bind_invocation, logger
 
-INTAKE_QUEUE = "carewire-intake"
-"""Must match IntakeQueue's QueueName in infra/resources.yaml."""
+INTAKE_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:carewire-intake"
+"""A placeholder: infra/resources.yaml replaces it with the stack's own IntakeQueue (no fixed queue names)."""
 
 app = Chalice(app_name="carewire", configure_logs=False)
 app.register_blueprint(agents, url_prefix="/agent")
@@ -40,6 +40,7 @@ def _raw_body(request: Request) -> bytes:
 
 @app.middleware("all")
 def observe(event: Any, get_response: Any) -> Any:
+    bind_invocation(app.lambda_context)
     try:
         return get_response(event)
     finally:
@@ -67,7 +68,7 @@ def webhook_delivery(channel: str) -> Response:
     return Response(body=body, status_code=200)
 
 
-@app.on_sqs_message(queue=INTAKE_QUEUE, batch_size=10)
+@app.on_sqs_message(queue_arn=INTAKE_QUEUE_ARN, batch_size=10)
 def process_intake(event: Any) -> dict[str, Any]:
     from chalicelib.processor import process_sqs_batch
 

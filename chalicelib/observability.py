@@ -80,6 +80,22 @@ def logger() -> Logger:
     return Logger(service=SERVICE, logger_formatter=MaskingFormatter())
 
 
+_cold_start = [True]
+
+
+def bind_invocation(context: Any) -> None:
+    """Put the Lambda context (function, request id) and whether this is the container's cold start on every log
+    line of the invocation, as Powertools' `inject_lambda_context` would; no context (tests, local) adds nothing."""
+    if context is None or not getattr(context, "aws_request_id", None):
+        return
+    logger().append_keys(
+        function_name=getattr(context, "function_name", None),
+        function_request_id=context.aws_request_id,
+        cold_start=_cold_start[0],
+    )
+    _cold_start[0] = False
+
+
 @lru_cache(maxsize=1)
 def metrics() -> Metrics:
     return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", NAMESPACE), service=SERVICE)

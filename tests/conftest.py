@@ -128,3 +128,48 @@ def policy_dir(tmp_path: Path) -> Path:
     target = tmp_path / "policies"
     shutil.copytree(POLICIES, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def _moto_server() -> Iterator[str]:
+    """moto's server (CloudFormation, S3, SSM, SQS, Logs, STS, Lambda) in this process on a free loopback port,
+    stopped at the end of the session."""
+    import socket
+
+    from moto.cloudformation.models import ChangeSet
+    from moto.server import ThreadedMotoServer
+
+    # moto 5.2.5 gap: executing a change set creates the resources but leaves the stack's outputs as they were
+    # at review time (none, on a first deploy). Real CloudFormation evaluates them; so does the stand-in now.
+    apply = ChangeSet.apply
+
+    def apply_with_outputs(change_set: Any) -> None:
+        apply(change_set)
+        change_set.stack.template = change_set.template
+        change_set.stack._parse_template()
+        change_set.stack.output_map = change_set.stack._create_output_map()
+
+    ChangeSet.apply = apply_with_outputs  # type: ignore[method-assign,assignment]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+        ChangeSet.apply = apply  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def aws_standin(_moto_server: str, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """AWS for one test: every service on moto's server except DynamoDB, which stays DynamoDB Local
+    (AWS_ENDPOINT_URL_DYNAMODB wins over AWS_ENDPOINT_URL). The environment is restored afterwards: a command
+    run with `--stage` applies the stage's recorded outputs to it, as a CLI process should."""
+    saved = dict(os.environ)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+    yield _moto_server
+    os.environ.clear()
+    os.environ.update(saved)

@@ -271,6 +271,11 @@ class SecretResolver:
             return self._env[ref.env]
         if ref.ssm and not self._settings.is_local:
             return self._ssm(ref.ssm)
+        stage_path = self._env.get("CAREWIRE_SECRETS_PATH")
+        if stage_path and development and not self._settings.is_local:  # a deployed stage (`carewire secrets set`)
+            from chalicelib.channels.stage_secrets import parameter_name
+
+            return self._ssm(parameter_name(stage_path, channel.id, name))
         if self._settings.is_local and development:
             return self.development_secret(channel, name)
         return None

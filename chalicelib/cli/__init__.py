@@ -1,4 +1,9 @@
-"""`carewire`: the command line for ops, marketers and agents. Known errors print one line and exit 2."""
+"""`carewire`: the command line for ops, marketers and agents.
+
+Every known error prints one line on stderr and exits with a code that says what kind it is:
+2 usage or invalid input (also click's own usage errors), 3 not found or conflict, 4 infrastructure (AWS,
+DynamoDB Local, the network). 1 is left to failures that are the answer itself (a failing policy test).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,57 @@ from chalicelib.settings import Settings
 
 
 class CarewireCliError(click.ClickException):
+    """Usage or invalid input: exit 2."""
+
     exit_code = 2
+
+
+class NotFoundError(CarewireCliError):
+    """Something named does not exist, or is in a state that conflicts with the request: exit 3."""
+
+    exit_code = 3
+
+
+class InfrastructureError(CarewireCliError):
+    """AWS or a local service failed or refused: exit 4."""
+
+    exit_code = 4
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _is_conflict(cause: BaseException | None) -> bool:
+    """Domain errors that mean "not found" or "conflict" (exit 3), wherever a command wraps them: the one map."""
+    if cause is None:
+        return False
+    from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound
+    from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeNotFound, StaleVersion
+
+    kinds = (EscalationNotFound, EscalationConflict, NoticeNotFound, NoticeExists, StaleVersion, InvalidTransition)
+    return isinstance(cause, kinds)
+
+
+class _Group(click.Group):
+    """Turns AWS SDK failures (no credentials, no region, access denied, a missing resource) into one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CarewireCliError as exc:
+            if type(exc) is CarewireCliError and _is_conflict(exc.__cause__):
+                raise NotFoundError(exc.message) from exc.__cause__
+            raise
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith(("botocore", "boto3")):
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if code in ("ResourceNotFoundException", "ParameterNotFound", "QueueDoesNotExist", "NoSuchBucket"):
+                    raise NotFoundError(f"AWS: {_one_line(exc)}") from exc
+                raise InfrastructureError(f"AWS: {_one_line(exc)}") from exc
+            raise
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -33,8 +88,10 @@ def _local_stack(settings: Settings, announce: bool = False) -> Iterator[Any]:
     try:
         with local_stack(settings, announce=announce) as runtime:
             yield runtime
-    except (DynamoDBLocalError, TableDrift) as exc:
-        raise CarewireCliError(str(exc)) from exc
+    except DynamoDBLocalError as exc:
+        raise InfrastructureError(str(exc)) from exc
+    except TableDrift as exc:
+        raise NotFoundError(str(exc)) from exc
 
 
 @contextmanager
@@ -47,14 +104,30 @@ def _runtime(ctx: click.Context) -> Iterator[Any]:
     else:
         from chalicelib.runtime import Runtime
 
-        yield Runtime(settings)
+        _use_stage_outputs(ctx)
+        yield Runtime(_settings(ctx))
+
+
+def _use_stage_outputs(ctx: click.Context) -> Any:
+    """A deployed stage's recorded outputs (tables, queues, region), applied to this process's environment."""
+    from chalicelib.cli.stages import StageNotDeployed, read_outputs
+
+    settings = _settings(ctx)
+    try:
+        outputs = read_outputs(settings.home, settings.stage)
+    except StageNotDeployed as exc:
+        raise NotFoundError(str(exc)) from exc
+    os.environ.update(outputs.env())
+    ctx.obj["settings"] = Settings.from_env(dict(os.environ, CAREWIRE_STAGE=settings.stage))
+    return outputs
 
 
 def _echo_json(rows: Any) -> None:
     click.echo(json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True))
 
 
-@click.group()
+@click.group(cls=_Group)
+@click.version_option(package_name="carewire", prog_name="carewire")
 @click.option(
     "--stage",
     envvar="CAREWIRE_STAGE",
@@ -83,6 +156,9 @@ def main() -> None:
 
 
 # Each domain module registers its commands on `cli`; imported last because they import `cli` from here.
+import chalicelib.cli.deploy  # noqa: E402
+import chalicelib.cli.recover  # noqa: E402
+import chalicelib.cli.secrets  # noqa: E402,F401
 from chalicelib.cli import (  # noqa: E402,F401
     escalations,
     incidents,

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from chalicelib.cli import CarewireCliError, _echo_json, _runtime, cli
+from chalicelib.cli import NotFoundError, _echo_json, _runtime, cli
 
 
 @cli.command("similar")
@@ -72,7 +72,7 @@ def incidents_show(ctx: click.Context, incident_id: str, as_json: bool) -> None:
     with _runtime(ctx) as runtime:
         incident = runtime.storms.get(incident_id)
         if incident is None:
-            raise CarewireCliError(f"no incident {incident_id!r}")
+            raise NotFoundError(f"no incident {incident_id!r}")
         examples = runtime.storms.examples(incident_id)
     if as_json:
         _echo_json({"incident": incident, "examples": examples})
@@ -103,8 +103,8 @@ def incidents_resolve(ctx: click.Context, incident_id: str) -> None:
     with _runtime(ctx) as runtime:
         incident = runtime.storms.get(incident_id)
         if incident is None:
-            raise CarewireCliError(f"no incident {incident_id!r}")
+            raise NotFoundError(f"no incident {incident_id!r}")
         if incident["status"] != "open":
-            raise CarewireCliError(f"incident {incident_id!r} is already {incident['status']}")
+            raise NotFoundError(f"incident {incident_id!r} is already {incident['status']}")
         runtime.storms.close(incident_id, runtime.clock(), f"resolved by cli:{getpass.getuser()}")
     click.echo(f"resolved {incident_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 import click
@@ -25,6 +26,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
 
     from app import app
     from chalicelib.local.delivery import local_delivery
+    from chalicelib.local.schedules import local_schedules
 
     settings = _settings(ctx)
     if not settings.is_local:
@@ -33,10 +35,11 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     # and its data flushed instead of being left running.
     signal.signal(signal.SIGTERM, _interrupt)
     settings.home.mkdir(parents=True, exist_ok=True)
-    with _local_stack(settings, announce=True) as runtime, local_delivery(runtime, announce=True):
+    with _local_stack(settings, announce=True) as runtime, local_delivery(runtime, announce=True), ExitStack() as stack:
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
         runtime.classifier  # noqa: B018
         runtime.queue  # noqa: B018 - start the workers now: what an earlier run accepted is processed first
+        stack.enter_context(local_schedules(runtime))  # SLA and storm sweeps, notice expiry: as EventBridge runs them
         config = Config.create(chalice_stage="local", app_name="carewire", chalice_app=app)
         try:
             server = create_local_server(app, config, "127.0.0.1", port)

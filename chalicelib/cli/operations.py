@@ -155,7 +155,7 @@ def package_command(out: Path, deploy_stage: str) -> None:
     from chalicelib.packaging import PackagingError, package
 
     try:
-        template = package(out, deploy_stage)
+        template = package(out, deploy_stage, say=lambda line: click.echo(line, err=True))
     except PackagingError as exc:
         raise CarewireCliError(str(exc)) from exc
     click.echo(f"wrote {template} and {template.parent / 'deployment.zip'}")

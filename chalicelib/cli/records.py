@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from chalicelib.cli import CarewireCliError, _echo_json, _runtime, cli
+from chalicelib.cli import CarewireCliError, NotFoundError, _echo_json, _runtime, cli
 
 
 @cli.group()
@@ -48,7 +48,7 @@ def decisions_show(ctx: click.Context, post_key: str, as_json: bool) -> None:
     with _runtime(ctx) as runtime:
         decision = runtime.store.decision(post_key)
     if decision is None:
-        raise CarewireCliError(f"no decision for {post_key!r}")
+        raise NotFoundError(f"no decision for {post_key!r}")
     if as_json:
         _echo_json(decision)
         return

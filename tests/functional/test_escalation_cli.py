@@ -30,7 +30,7 @@ def test_list_claim_resolve_stats(stack: Runtime) -> None:
     assert (empty.exit_code, empty.output.strip()) == (2, "Error: queue 'network' is empty")
 
     wrong = runner.invoke(cli, ["escalations", "resolve", first, "--outcome", "answered", "--agent", "ben"])
-    assert wrong.exit_code == 2
+    assert wrong.exit_code == 3, "a conflict: someone else holds it"
     assert "held by 'ana'" in wrong.output
     assert len(wrong.output.strip().splitlines()) == 1
     bad = runner.invoke(cli, ["escalations", "resolve", first, "--outcome", "shrug", "--agent", "ana"])
@@ -54,11 +54,11 @@ def test_list_claim_resolve_stats(stack: Runtime) -> None:
     assert "SLA compliance, last 1 day(s): 1/1 resolved in time (100%)" in table.output
 
 
-def test_unknown_queue_and_id_exit_2(stack: Runtime) -> None:
+def test_unknown_queue_exits_2_and_unknown_id_3(stack: Runtime) -> None:
     runner = CliRunner()
     unknown = runner.invoke(cli, ["escalations", "claim", "--queue", "nowhere"])
     assert unknown.exit_code == 2
     assert "unknown queue 'nowhere'" in unknown.output
     missing = runner.invoke(cli, ["escalations", "resolve", "esc-nope", "--outcome", "answered"])
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3, "not found"
     assert "no escalation 'esc-nope'" in missing.output

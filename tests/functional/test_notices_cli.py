@@ -65,7 +65,7 @@ def test_publish_file_list_show_resolve(runner: CliRunner, tmp_path: Path) -> No
     assert runner.invoke(cli, ["notices", "list", "--status", "active"]).output == ""
 
     result = runner.invoke(cli, ["notices", "expire", "outage-qc-mobile-data"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3, "a conflict with its status"
     assert result.output.strip() == "Error: notice 'outage-qc-mobile-data' is already resolved"
 
 
@@ -94,9 +94,9 @@ def test_publish_a_draft_made_earlier_by_id(runner: CliRunner, tmp_path: Path) -
     assert runtime.notices.get("storm-draft").status == "expired"
 
 
-def test_known_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+def test_known_errors_are_one_line_with_their_exit_code(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["notices", "show", "nope"])
-    assert (result.exit_code, result.output.strip()) == (2, "Error: no notice 'nope'")
+    assert (result.exit_code, result.output.strip()) == (3, "Error: no notice 'nope'")
     path = _notice_file(tmp_path, regions=["Atlantis"])
     result = runner.invoke(cli, ["notices", "publish", str(path)])
     assert result.exit_code == 2

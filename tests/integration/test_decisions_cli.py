@@ -53,11 +53,11 @@ def test_decisions_show_explains_a_stored_decision(
     assert "x#8001" in listed.output and "outage-acknowledge" in listed.output
 
     missing = CliRunner().invoke(cli, ["decisions", "show", "x#nope"])
-    assert missing.exit_code == 2
+    assert missing.exit_code == 3
     assert "no decision for 'x#nope'" in missing.output
 
 
-def test_a_stale_local_table_is_one_line_and_exit_2(
+def test_a_stale_local_table_is_one_line_and_exit_3(
     tmp_path: Path, dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
@@ -72,5 +72,5 @@ def test_a_stale_local_table_is_one_line_and_exit_2(
     monkeypatch.setenv("CAREWIRE_DECISIONS_TABLE", "stale-decisions")
     monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path))
     result = CliRunner().invoke(cli, ["decisions", "list"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3, "a conflict with infra/"
     assert "table stale-decisions differs from infra/resources.yaml" in result.output

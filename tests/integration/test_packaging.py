@@ -34,10 +34,9 @@ def test_sqs_source_reports_batch_item_failures(template: tuple[Path, dict[str, 
     source = template[1]["Resources"]["ProcessIntake"]["Properties"]["Events"]["ProcessIntakeSqsEventSource"]
     assert source["Type"] == "SQS"
     assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert source["Properties"]["Queue"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:carewire-intake"
-    }
-    assert template[1]["Resources"]["IntakeQueue"]["Properties"]["QueueName"] == "carewire-intake"
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
+    for queue in ("IntakeQueue", "IntakeDeadLetterQueue"):  # CloudFormation names them: stages never collide
+        assert "QueueName" not in template[1]["Resources"][queue]["Properties"]
 
 
 def _statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
@@ -126,9 +125,9 @@ def test_oversized_events_have_a_private_bucket_the_functions_can_reach(template
     objects = {"Fn::Sub": "${OversizedEventsBucket.Arn}/events/*"}
     grants = {
         role: [a for s in _statements(resources, role) if s.get("Resource") == objects for a in s["Action"]]
-        for role in ("ApiHandlerRole", "ProcessIntakeRole")
+        for role in ("WebhooksRole", "ProcessIntakeRole")  # the webhook path runs in Webhooks
     }
-    assert grants == {"ApiHandlerRole": ["s3:PutObject"], "ProcessIntakeRole": ["s3:GetObject", "s3:PutObject"]}
+    assert grants == {"WebhooksRole": ["s3:PutObject"], "ProcessIntakeRole": ["s3:GetObject", "s3:PutObject"]}
     env = template[1]["Globals"]["Function"]["Environment"]["Variables"]
     assert env["CAREWIRE_OVERSIZE_BUCKET"] == {"Ref": "OversizedEventsBucket"}
 

@@ -208,7 +208,7 @@ def test_incidents_from_the_cli_and_the_api(stack: Runtime) -> None:
     assert incident["incident_id"] in {i["incident_id"] for i in json.loads(listed.output)}
     shown = runner.invoke(cli, ["incidents", "show", incident["incident_id"]])
     assert "open outage in Quezon City" in shown.output and "draft notice" in shown.output
-    assert runner.invoke(cli, ["incidents", "show", "inc-nope"]).exit_code == 2
+    assert runner.invoke(cli, ["incidents", "show", "inc-nope"]).exit_code == 3
 
     tokens = local_tokens(stack.settings)
     with Client(app, stage_name="local") as client:
@@ -223,7 +223,7 @@ def test_incidents_from_the_cli_and_the_api(stack: Runtime) -> None:
         done = client.http.post(f"/incidents/{incident['incident_id']}/resolve", headers=supervisor)
         assert done.status_code == 200 and done.json_body["incident"]["status"] == "closed"
     resolved = runner.invoke(cli, ["incidents", "resolve", incident["incident_id"]])
-    assert resolved.exit_code == 2 and "already closed" in resolved.output
+    assert resolved.exit_code == 3 and "already closed" in resolved.output
 
 
 def test_the_same_customer_repeating_a_complaint_elsewhere_joins_their_case(ddb_runtime: Runtime) -> None:
