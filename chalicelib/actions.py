@@ -86,7 +86,7 @@ class Escalate(Action):
             # the same problem as a storm already escalated: one more post on the incident, not one more item
             from chalicelib.incidents.storms import attach_effects
 
-            return attach_effects(incident, ctx.post, ctx.now)
+            return attach_effects(incident, ctx.post, ctx.now, ctx.classification.language)
         queue = ctx.policy.queues[params["queue"]]
         item = new_item(
             post=ctx.post,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.delivery.sender import Sender
     from chalicelib.escalations.queue import EscalationQueue
     from chalicelib.escalations.sweep import Alerts
+    from chalicelib.incidents.answers import IncidentAnswers
     from chalicelib.incidents.storms import StormWatch
     from chalicelib.intake import Intake
     from chalicelib.intake_queue import IntakeQueue
@@ -221,6 +222,20 @@ class Runtime:
             vocabulary=Vocabulary.load(self.settings.policies_dir, self.channels),
             platforms={c.id: c.platform for c in self.channels.values()},
             clock=self.clock,
+            on_publish=lambda notice, now: self.incident_answers(notice, now),
+        )
+
+    @cached_property
+    def incident_answers(self) -> IncidentAnswers:
+        """Publishing an incident's drafted notice answers the posts that joined the incident."""
+        from chalicelib.incidents.answers import IncidentAnswers
+
+        return IncidentAnswers(
+            client=self.dynamodb,
+            storms=self.storms,
+            policy=self.policy,
+            notices_table=self.settings.table("notices"),
+            outbox_table=self.settings.table("outbox"),
         )
 
     @cached_property

@@ -136,6 +136,11 @@ class IncidentSetup:
             "regions": [where] if where else [],
             "services": list(incident.get("services") or []),
             "keywords": list(incident.get("keywords") or []),
+            "follow_up": {
+                "en": "Good news: the service"
+                + (f" in {where}" if where else "")
+                + " is back to normal. Thank you for your patience."
+            },
         }
         try:
             self._notices.create(fields, SETUP_AUTHOR)

@@ -554,9 +554,10 @@ def _incident_doc(item: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def attach_effects(incident: Mapping[str, Any], post: Post, now: datetime) -> list[Any]:
+def attach_effects(incident: Mapping[str, Any], post: Post, now: datetime, language: str = "") -> list[Any]:
     """The writes that attach a post to an incident, for the decision's transaction: the post (for the
-    notice answer and the examples) and one more on the incident's count."""
+    notice answer and the examples; `language` is the classifier's) and one more on the incident's count.
+    Attachments hold the customer's words: they expire with the parked-event retention (30 days)."""
     from chalicelib.store.effects import Effect
 
     incident_id = incident["incident_id"]
@@ -571,8 +572,10 @@ def attach_effects(incident: Mapping[str, Any], post: Post, now: datetime) -> li
         "is_dm": post.is_dm,
         "author_id": post.author.id,
         "text": post.text[:500],
-        "language": post.language_hint,
+        "language": language or post.language_hint,
+        "created_at": post.created_at,
         "attached_at": iso(now),
+        "expires_at": int((now + timedelta(days=30)).timestamp()),
     }
     return [
         Effect("storms", item=item),

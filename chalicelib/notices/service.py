@@ -7,7 +7,7 @@ that version (StaleVersion otherwise) and the change is appended to its history.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -66,12 +66,21 @@ def _refuse_past_end(doc: Any, vocabulary: Vocabulary, now: datetime) -> None:
 
 
 class Notices:
-    def __init__(self, store: NoticeStore, vocabulary: Vocabulary, platforms: Mapping[str, str], clock: Clock) -> None:
-        """`platforms`: channel id → platform, for announcements."""
+    def __init__(
+        self,
+        store: NoticeStore,
+        vocabulary: Vocabulary,
+        platforms: Mapping[str, str],
+        clock: Clock,
+        on_publish: Callable[[Notice, datetime], int] | None = None,
+    ) -> None:
+        """`platforms`: channel id → platform, for announcements. `on_publish`: what else publishing does
+        (the incident's customers are answered with its notice: chalicelib/incidents/answers.py)."""
         self._store = store
         self._vocabulary = vocabulary
         self._platforms = platforms
         self._clock = clock
+        self._on_publish = on_publish
 
     # reading
 
@@ -158,6 +167,8 @@ class Notices:
             if channel in self._platforms
         ]
         self._store.replace(notice, version, outbox)
+        if self._on_publish is not None and notice.status == "active":
+            self._on_publish(notice, now)
         return notice
 
     def resolve(self, notice_id: str, version: int, author: str) -> Resolution:

@@ -248,3 +248,36 @@ def test_the_same_customer_repeating_a_complaint_elsewhere_joins_their_case(ddb_
     assert [f["post"]["post_id"] for f in item["follow_ups"]] == ["5002"]
     assert ddb_runtime.store.decision("x#5003")["rule"] != "follow-up"  # type: ignore[index]
     assert ddb_runtime.store.decision("x#5004")["rule"] != "follow-up"  # type: ignore[index]
+
+
+def test_publishing_the_incidents_notice_answers_its_posts_and_resolving_it_follows_up(ddb_runtime: Runtime) -> None:
+    from chalicelib.outbox import STATES
+
+    _warm_up(ddb_runtime)
+    ddb_runtime.clock = FixedClock(datetime.now(UTC))
+    text = "@bayanitelcares no signal in Quezon City since 6am {n}"
+    bodies = [mention_delivery(str(6000 + n), text.format(n=n), author_id=str(600 + n)) for n in range(24)]
+    with Client(app, stage_name="local") as client:
+        for body in bodies:
+            assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
+    ddb_runtime.queue.join()  # type: ignore[attr-defined]
+    [incident] = [i for i in ddb_runtime.storms.incidents() if i["region"] == "Quezon City"]
+    attached = {a["post_key"] for a in ddb_runtime.storms.attached_posts(incident["incident_id"])}
+    assert attached
+
+    def replies() -> dict[str, dict[str, Any]]:
+        items = [o for status in STATES for o in ddb_runtime.store.outbox(status, 1000)]
+        return {o["in_reply_to_post_id"]: o for o in items if o.get("in_reply_to_post_id")}
+
+    before = replies()
+    draft = ddb_runtime.notices.get(incident["notice_id"])
+    published = ddb_runtime.notices.publish(draft.id, draft.version, "marketer")
+    after = replies()
+    answered = {k: v for k, v in after.items() if k not in before}
+    assert answered, "the attached posts without a reply are answered with the notice"
+    assert {f"x#{post_id}" for post_id in answered} <= attached
+    assert all(o["notice_id"] == draft.id and o["rule"] == "incident-notice" for o in answered.values())
+    assert all(before[k]["reply_id"] == after[k]["reply_id"] for k in before)  # one reply per post, never two
+    assert len(answered) + len([k for k in before if f"x#{k}" in attached]) >= len(attached) - 1
+    resolved = ddb_runtime.notices.resolve(published.id, published.version, "marketer")
+    assert resolved.follow_ups >= len(attached) - 1  # every attached customer is told it is fixed
