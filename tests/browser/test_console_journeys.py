@@ -96,8 +96,8 @@ def test_agent_claims_answers_and_resolves_with_a_correction_by_keyboard(server:
     browser.screenshot(SHOTS / "console-item.png")
     browser.key("Enter", ctrl=True)
     browser.wait("document.querySelector('#timeline').textContent.includes('Our team is checking')", what="the reply")
-    replies = [o for o in server.runtime.store.outbox() if o.get("escalation_id") == item["escalation_id"]]
-    assert [(r["author"], r["status"]) for r in replies] == [("user:ana", "pending")]
+    replies = [o for o in _outbox(server) if o.get("escalation_id") == item["escalation_id"]]
+    assert [r["author"] for r in replies] == ["user:ana"]  # pending, or already delivered by the local loop
 
     browser.key("e")
     assert browser.eval("document.activeElement.id") == "outcome"
@@ -171,7 +171,7 @@ def test_marketer_sees_every_error_then_previews_publishes_and_a_matching_post_i
         assert answer.status == 200
     decision = _wait_for(lambda: server.runtime.store.decision("x#1870000000000000001"))
     assert decision["rule"] == "outage-with-notice", json.dumps(decision["actions"])
-    cited = [o for o in server.runtime.store.outbox() if o.get("in_reply_to_post_id") == "1870000000000000001"]
+    cited = [o for o in _outbox(server) if o.get("in_reply_to_post_id") == "1870000000000000001"]
     assert [o.get("notice_id") for o in cited] == [notice.id]
     assert not browser.errors, browser.errors
 
@@ -195,3 +195,9 @@ def test_care_lead_reads_the_dashboard_and_tries_a_post(server: Server, browser:
     browser.eval("document.querySelector('#try-form').scrollIntoView()")
     browser.screenshot(SHOTS / "console-try-a-post.png")
     assert not browser.errors, browser.errors
+
+
+def _outbox(server: Server) -> list[dict[str, Any]]:
+    """Every outbox item whatever its state: the server's delivery loop may send one before a test looks."""
+    states = ("pending", "sending", "sent", "failed", "held")
+    return [o for status in states for o in server.runtime.store.outbox(status)]
