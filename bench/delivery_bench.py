@@ -90,8 +90,8 @@ def make_sender(runtime: Any, sandbox_url: str) -> Any:
     )
     return build_sender(
         runtime,
-        clients(sandbox_url, sandbox_url + "/v21.0", timeout=0.5),
-        Tokens("local", fixed={"x-care": TOKEN}),
+        clients({"x": sandbox_url, "graph": sandbox_url + "/v21.0"}, timeout=0.5),
+        Tokens(runtime.channels, None, fixed={"x-care": TOKEN}),
         config,
         clock=utcnow,
         alerts=LogAlerts(),

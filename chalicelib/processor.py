@@ -63,7 +63,7 @@ StormSource = Callable[[Post, Classification, datetime], "dict[str, Any] | None"
 
 DeliveryReports = Callable[[DeliveryReport], Any]
 """Where WhatsApp statuses (and any platform's delivery reports) go: the delivery stage matches each to the
-outbox item it concerns. Not wired on this branch: reports are counted and logged."""
+outbox item it concerns (chalicelib/delivery/reports.py; it raises RetryLater for an item not found yet)."""
 
 FOLLOW_UP_RULE = "follow-up"
 """Not a policy rule: the pipeline's own, for a post that joins an escalation a person already owns."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.channels.config import ChannelConfig, SecretResolver
     from chalicelib.classify import Classifier
     from chalicelib.dedupe import DeliveryDedupe
+    from chalicelib.delivery.reports import DeliveryReports
     from chalicelib.delivery.sender import Sender
     from chalicelib.escalations.queue import EscalationQueue
     from chalicelib.escalations.sweep import Alerts
@@ -152,7 +153,15 @@ class Runtime:
                 self.channels[post.channel].brand, post, classification, now
             ),
             case_link=self._case_link,
+            delivery_reports=lambda report: self.delivery_reports(report),
         )
+
+    @cached_property
+    def delivery_reports(self) -> DeliveryReports:
+        """Platforms' delivery reports (WhatsApp statuses) recorded on the outbox items they concern."""
+        from chalicelib.delivery.reports import DeliveryReports
+
+        return DeliveryReports(self.outbox, self.clock)
 
     @cached_property
     def _case_link(self) -> Any:

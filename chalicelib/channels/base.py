@@ -6,8 +6,9 @@ instance as `PLATFORM`; `registry.py` names the module. Nothing else in Carewire
 
 from __future__ import annotations
 
+import importlib
 import secrets as _secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,46 @@ class DeliveryReport:
         return {**self.__dict__, "errors": [dict(e) for e in self.errors], "key": self.key}
 
 
+ClientFactory = Callable[[str, float], Any]
+"""(base URL, timeout in seconds) → the delivery stage's client for one platform (a `PlatformClient`)."""
+
+
+def client_class(path: str, **kwargs: Any) -> ClientFactory:
+    """A factory for the class at `path` (`module:Class`), imported only when the sender is built, so a
+    webhook cold start never loads the HTTP clients. The class takes `base_url`, `timeout` and `kwargs`."""
+
+    def build(base_url: str, timeout: float) -> Any:
+        module, _, name = path.partition(":")
+        return getattr(importlib.import_module(module), name)(base_url=base_url, timeout=timeout, **kwargs)
+
+    return build
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """What the delivery stage needs to speak on a platform: nothing in `chalicelib/delivery/` names one.
+
+    The client's base URL is `CAREWIRE_<API>_API_URL` when set (the sandbox, a proxy), else `default_url`;
+    platforms on one API (Meta's Graph) share `api`. The token is the channel's named secret `token`
+    (`policies/channels.yaml`), resolved like every other channel secret."""
+
+    client: ClientFactory
+    api: str
+    default_url: str
+    token: str
+    """The channel's named secret that authorises sending (e.g. `page_token`, `access_token`)."""
+    budget: int
+    """Sends per channel per `budget_window_s`, shared by every sender (below the platform's own limits)."""
+    budget_window_s: int
+    window: str = ""
+    """Private messages: "" (no window), "messaging" (24 h, then the HUMAN_AGENT tag for a person for 7 days:
+    Messenger, Instagram), "template" (24 h, then only an approved template: WhatsApp)."""
+    private_limit: int | None = None
+    """Longest private message (the public limit is `Platform.text_limit`); None: no limit Carewire knows."""
+    count: Callable[[str], int] = len
+    """How the platform counts a text's length (X: URLs 23, wide characters 2)."""
+
+
 class Platform:
     """One social platform's webhook protocol. Subclasses declare the class attributes and implement
     `verify`, `sign`, `split` and `normalize`; `challenge` only when the platform has a handshake.
@@ -99,8 +140,8 @@ class Platform:
     """What counts as the brand's own post on this platform (documentation; `normalize` applies it)."""
     dedupe: str = ""
     """What identifies one post across redeliveries (documentation; `normalize` sets `Post.dedupe_key`)."""
-    outbound: Any = None
-    """Slot for the delivery stage's client for this platform (replies, DMs, hides); None until wired."""
+    outbound: Outbound | None = None
+    """How the delivery stage sends on this platform (replies, DMs, hides); None: Carewire cannot send there."""
 
     @property
     def required_secrets(self) -> tuple[str, ...]:

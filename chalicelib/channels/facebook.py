@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels.base import Skipped
+from chalicelib.channels.base import Outbound, Skipped, client_class
 from chalicelib.channels.common import as_id, from_unix, obj, received, text
 from chalicelib.channels.errors import MalformedEvent
-from chalicelib.channels.meta import MetaPlatform, Piece, not_acted_on, pieces, unknown
+from chalicelib.channels.meta import GRAPH_API, MetaPlatform, Piece, not_acted_on, pieces, unknown
 from chalicelib.model import Author, Event, Post
 
 if TYPE_CHECKING:
@@ -29,10 +29,21 @@ class FacebookPlatform(MetaPlatform):
     meta_object = "page"
     prefix = "fb"
     text_limit = 8000
-    """A comment reply; Messenger texts are cut at 2,000 by the delivery stage."""
+    """A comment reply; a Messenger text is at most 2,000 (`outbound.private_limit`)."""
     secret_names = ("app_secret", "verify_token", "page_token")
     own_posts = "`from.id` (or Messenger `sender.id`) is the Page (`entry.id`) or one of the brand_ids; echoes"
     dedupe = "facebook#<comment_id or post_id> (a comment sent as `feed` and as `mention` is one post); facebook#<mid>"
+    outbound = Outbound(
+        client=client_class("chalicelib.delivery.clients:GraphClient", platform="facebook", brand_posts=True),
+        api="graph",
+        default_url=GRAPH_API,
+        token="page_token",
+        budget=600,
+        budget_window_s=3600,
+        window="messaging",
+        private_limit=2000,
+    )
+    """Comment replies, hides and Page posts through the Graph API; Messenger through the Send API."""
 
     def change_pieces(self, entry: dict[str, Any], change: dict[str, Any], where: str) -> list[Piece | Skipped]:
         field = change.get("field")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels.base import Skipped
+from chalicelib.channels.base import Outbound, Skipped, client_class
 from chalicelib.channels.common import as_id, from_unix, obj, received, text
 from chalicelib.channels.errors import MalformedEvent
-from chalicelib.channels.meta import MetaPlatform, Piece, pieces, unknown
+from chalicelib.channels.meta import GRAPH_API, MetaPlatform, Piece, pieces, unknown
 from chalicelib.model import Author, Event, Post
 
 if TYPE_CHECKING:
@@ -30,6 +30,19 @@ class InstagramPlatform(MetaPlatform):
     secret_names = ("app_secret", "verify_token", "page_token")
     own_posts = "`from.id` is the account (`entry.id`) or a brand_id, or `from.username` is a brand handle"
     dedupe = "instagram#<comment id> (a comment that also mentions the brand is one post); instagram#<mid>"
+    outbound = Outbound(
+        client=client_class(
+            "chalicelib.delivery.clients:GraphClient", platform="instagram", reply_edge="replies", hide_field="hide"
+        ),
+        api="graph",
+        default_url=GRAPH_API,
+        token="page_token",
+        budget=200,
+        budget_window_s=3600,
+        window="messaging",
+        private_limit=1000,
+    )
+    """Comment replies (`/replies`) and hides through the Graph API; DMs through Instagram messaging."""
 
     def change_pieces(self, entry: dict[str, Any], change: dict[str, Any], where: str) -> list[Piece | Skipped]:
         field = change.get("field")

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 """Meta's challenge is an integer; answering only short tokens keeps the echo harmless."""
+GRAPH_API = "https://graph.facebook.com/v21.0"
+"""Where Facebook, Instagram and WhatsApp send (`Outbound.api` "graph": one sandbox, one override)."""
 REFUSED = "verification refused"
 """The one answer to every failed handshake: it never says which part was wrong."""
 

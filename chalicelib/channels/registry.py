@@ -2,7 +2,8 @@
 
 Adding a platform is its module (a `Platform` subclass exported as `PLATFORM`), one line here, and its
 tests. Channel validation (`config.py`), the runtime's platform map, the text limits replies are cut to
-(`actions.PLATFORM_TEXT_LIMITS`) and the secrets a channel must name all read this registry.
+(`actions.PLATFORM_TEXT_LIMITS`), the secrets a channel must name, and the delivery stage (each platform's
+`outbound`: its client, token, budget, window and text counting) all read this registry.
 
 Modules are imported on first use, so `import app` (a cold start) pays for none of them.
 """

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.channels.base import INVALID_KIND, DeliveryReport, Skipped
+from chalicelib.channels.base import INVALID_KIND, DeliveryReport, Outbound, Skipped, client_class
 from chalicelib.channels.common import as_id, from_unix, items, obj, received, rejected_at_intake, text
 from chalicelib.channels.errors import MalformedEvent
-from chalicelib.channels.meta import MetaPlatform, Piece, not_acted_on, unknown
+from chalicelib.channels.meta import GRAPH_API, MetaPlatform, Piece, not_acted_on, unknown
 from chalicelib.model import Author, Event, Post, stable_id
 
 if TYPE_CHECKING:
@@ -37,6 +37,17 @@ class WhatsAppPlatform(MetaPlatform):
     secret_names = ("app_secret", "verify_token", "access_token")
     own_posts = "none arrive as messages: the brand's sends come back only as statuses (delivery reports)"
     dedupe = "whatsapp#<wamid> for messages; statuses by <wamid>#<status> in the delivery stage"
+    outbound = Outbound(
+        client=client_class("chalicelib.delivery.clients:WhatsAppClient", platform="whatsapp"),
+        api="graph",
+        default_url=GRAPH_API,
+        token="access_token",
+        budget=1000,
+        budget_window_s=60,
+        window="template",
+        private_limit=4096,
+    )
+    """Cloud API messages from the business number: text within 24 hours, an approved template after."""
 
     def change_pieces(self, entry: dict[str, Any], change: dict[str, Any], where: str) -> list[Piece | Skipped]:
         field = change.get("field")

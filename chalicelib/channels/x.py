@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Platform, Skipped, Split
+from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Outbound, Platform, Skipped, Split, client_class
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
+from chalicelib.delivery.text import x_length
 from chalicelib.json_input import nested_deeper_than
 from chalicelib.model import Author, Event, Post
 
@@ -221,6 +222,17 @@ class XPlatform(Platform):
     challenge_secret = "consumer_secret"
     own_posts = "the author (or DM sender) is the delivery's for_user_id or one of the channel's brand_ids/handles"
     dedupe = "x#<tweet id or DM event id>"
+    outbound = Outbound(
+        client=client_class("chalicelib.delivery.clients:XClient", platform="x"),
+        api="x",
+        default_url="https://api.x.com",
+        token="access_token",
+        budget=200,
+        budget_window_s=900,
+        private_limit=10_000,
+        count=x_length,
+    )
+    """X API v2 with the account's user token: 200 sends per 15 minutes per channel (X allows a user 300)."""
 
     def challenge(self, query: Mapping[str, str], secret: str) -> ChallengeResponse:
         token = (query or {}).get("crc_token")

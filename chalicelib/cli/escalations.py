@@ -90,7 +90,7 @@ def escalations_resolve(ctx: click.Context, escalation_id: str, outcome: str, ag
             done = runtime.escalations.resolve(escalation_id, agent, outcome, runtime.clock(), force=force)
         except EscalationError as exc:
             raise CarewireCliError(str(exc)) from exc
-    met = "met" if done["sla_met"] else "missed"
+    met = {True: "met", False: "missed"}.get(done.get("sla_met"), "decided when the reply is delivered")
     click.echo(f"resolved {done['escalation_id']} ({done['outcome']}); SLA {met}")
 
 

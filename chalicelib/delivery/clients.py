@@ -1,7 +1,9 @@
 """Platform clients behind one interface: send an outbox item, or find one we may already have sent.
 
-X API v2 (`XClient`) and the Graph API for Facebook, Instagram and WhatsApp (`GraphClient`). Each turns
-the platform's answers into a platform id or one of `chalicelib.delivery.errors`."""
+X API v2 (`XClient`), the Graph API's comments and Send API (`GraphClient`: Facebook Pages and Messenger,
+Instagram) and the WhatsApp Cloud API (`WhatsAppClient`). Each turns the platform's answers into a platform
+id or one of `chalicelib.delivery.errors`. Which platform uses which client, with which options, is the
+platform module's declaration (`Platform.outbound`, chalicelib/channels/): nothing here names a platform."""
 
 from __future__ import annotations
 
@@ -25,8 +27,6 @@ from chalicelib.delivery.http import Answer, call
 from chalicelib.delivery.text import WindowRule
 from chalicelib.outbox.item import OutboxItem
 
-X_API = "https://api.x.com"
-GRAPH_API = "https://graph.facebook.com/v21.0"
 LOOKUP_PAGES = 20
 """Pages of 100 read back when looking for what we may have sent."""
 DEFAULT_RESET = 60.0
@@ -62,9 +62,8 @@ def _q(value: str) -> str:
 
 
 class XClient:
-    platform = "x"
-
-    def __init__(self, base_url: str = X_API, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, timeout: float, *, platform: str) -> None:
+        self.platform = platform
         self._base = base_url.rstrip("/")
         self._timeout = timeout
 
@@ -153,39 +152,46 @@ WINDOW_CODES = {(10, 2018278), (551, None), (131047, None), (2018278, None)}
 
 
 class GraphClient:
-    """Facebook Pages + Messenger, Instagram, WhatsApp Cloud: one Graph API, three shapes."""
+    """The Graph API's comment replies, hides, Page posts and Send API (Messenger, Instagram messaging).
 
-    def __init__(self, platform: str, base_url: str = GRAPH_API, timeout: float = 5.0) -> None:
+    `reply_edge`: the edge a comment reply is posted to (`comments`; Instagram `replies`); `hide_field`: the
+    flag that hides a comment (`is_hidden`; Instagram `hide`); `brand_posts`: whether the account has a feed
+    Carewire may post to (a Facebook Page)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        *,
+        platform: str,
+        reply_edge: str = "comments",
+        hide_field: str = "is_hidden",
+        brand_posts: bool = False,
+    ) -> None:
         self.platform = platform
         self._base = base_url.rstrip("/")
         self._timeout = timeout
+        self._reply_edge = reply_edge
+        self._hide_field = hide_field
+        self._brand_posts = brand_posts
 
     def send(self, item: OutboxItem, account_id: str, token: str, rule: WindowRule) -> str:
         target = _q(item.in_reply_to_post_id)
         if item.kind == "hide":
-            flag = {"hide": True} if self.platform == "instagram" else {"is_hidden": True}
-            self._call("POST", f"/{target}", token, flag)
+            self._call("POST", f"/{target}", token, {self._hide_field: True})
             return item.in_reply_to_post_id
         if item.private:
             return self._message(item, account_id, token, rule)
         if item.kind == "brand_post":
-            if self.platform != "facebook":
+            if not self._brand_posts:
                 raise Rejected(f"brand posts on {self.platform} are not supported")
             return str(self._call("POST", f"/{_q(account_id)}/feed", token, {"message": item.text}).body.get("id"))
-        edge = "replies" if self.platform == "instagram" else "comments"
+        edge = self._reply_edge
         return str(self._call("POST", f"/{target}/{edge}", token, {"message": item.text}).body.get("id"))
 
     def _message(self, item: OutboxItem, account_id: str, token: str, rule: WindowRule) -> str:
         to = dm_peer(item, account_id)
         path = f"/{_q(account_id)}/messages"
-        if self.platform == "whatsapp":
-            body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
-            if rule.mode == "template":
-                body.update(type="template", template={"name": item.wa_template, "language": {"code": "en"}})
-            else:
-                body.update(type="text", text={"body": item.text})
-            messages = self._call("POST", path, token, body).body.get("messages") or [{}]
-            return str(messages[0].get("id") or "")
         body = {"recipient": {"id": to}, "message": {"text": item.text}, "messaging_type": "RESPONSE"}
         if rule.mode == "tag":
             body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
@@ -196,7 +202,7 @@ class GraphClient:
             return None
         if item.private or item.kind == "brand_post":
             raise LookupUnsupported(f"{self.platform} offers no lookup of sent messages")
-        edge = "replies" if self.platform == "instagram" else "comments"
+        edge = self._reply_edge
         found = self._call("GET", f"/{_q(item.in_reply_to_post_id)}/{edge}?fields=id,message,from", token).body
         for comment in found.get("data") or []:
             if (comment.get("from") or {}).get("id") == account_id and comment.get("message") == item.text:
@@ -222,6 +228,29 @@ class GraphClient:
         if answer.status >= 500 or code in (1, 2):
             raise Retryable(detail)
         raise Rejected(detail)
+
+
+class WhatsAppClient(GraphClient):
+    """The WhatsApp Cloud API: every item is a message from the business number (`/<phone id>/messages`),
+    text within the customer's 24 hours, an approved template after; no lookup of what was sent."""
+
+    def __init__(self, base_url: str, timeout: float, *, platform: str) -> None:
+        super().__init__(base_url, timeout, platform=platform)
+
+    def send(self, item: OutboxItem, account_id: str, token: str, rule: WindowRule) -> str:
+        if item.kind in {"hide", "brand_post"}:
+            raise Rejected(f"{item.kind} is not something {self.platform} can do")
+        to = dm_peer(item, account_id)
+        body: dict[str, Any] = {"messaging_product": self.platform, "recipient_type": "individual", "to": to}
+        if rule.mode == "template":
+            body.update(type="template", template={"name": item.wa_template, "language": {"code": "en"}})
+        else:
+            body.update(type="text", text={"body": item.text})
+        messages = self._call("POST", f"/{_q(account_id)}/messages", token, body).body.get("messages") or [{}]
+        return str(messages[0].get("id") or "")
+
+    def find_sent(self, item: OutboxItem, account_id: str, token: str) -> str | None:
+        raise LookupUnsupported(f"{self.platform} offers no lookup of sent messages")
 
 
 def _meta_wait(answer: Answer) -> float:

@@ -40,7 +40,7 @@ from chalicelib.delivery.errors import (
     Rejected,
     Retryable,
 )
-from chalicelib.delivery.text import X_LIMIT, window_rule, x_length
+from chalicelib.delivery.text import limit, text_length, window_rule
 from chalicelib.observability import COUNTERS, logger
 from chalicelib.outbox.item import HELD, PENDING, SENDING, UNKNOWN, OutboxItem
 
@@ -57,13 +57,15 @@ class Budget:
     window_s: int
 
 
-BUDGETS = {
-    "x": Budget(200, 900),
-    "facebook": Budget(600, 3600),
-    "instagram": Budget(200, 3600),
-    "whatsapp": Budget(1000, 60),
-}
-"""Sends per channel per window, shared by every sender (below the platforms' own per-user limits)."""
+def registered_budgets() -> dict[str, Budget]:
+    """Sends per channel per window, shared by every sender, as each platform declares (`Outbound.budget`)."""
+    from chalicelib.channels import registry
+
+    return {
+        name: Budget(p.outbound.budget, p.outbound.budget_window_s)
+        for name, p in registry.platforms().items()
+        if p.outbound is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class SenderConfig:
     """Seconds after an unknown outcome before looking for our post (let the platform's read side catch up)."""
     max_inline_wait: float = 2.0
     """A lane waits in-process this long at most (a short 429 reset, a first retry); longer, the sweep returns."""
-    budgets: Mapping[str, Budget] = field(default_factory=lambda: dict(BUDGETS))
+    budgets: Mapping[str, Budget] = field(default_factory=registered_budgets)
     state_cache_s: float = 1.0
     lane_batch: int = 10
     """Items one sweep settles per lane before moving on: sweeps stay short, so a dead sender's claims and
@@ -233,16 +235,22 @@ class Sender:
             self._outbox.hold(item, rule.reason, now)
             COUNTERS.count("OutboxHeld")
             return Step(BLOCKED)
-        if item.platform == "x" and item.kind != "hide" and not item.private and x_length(item.text) > X_LIMIT:
-            return self._failed(item, f"{x_length(item.text)} characters as X counts them; X allows {X_LIMIT}", now)
+        allowed = limit(item.platform, item.private) if item.kind != "hide" else None
+        if allowed is not None and (length := text_length(item.text, item.platform)) > allowed:
+            return self._failed(item, f"{length} characters as {item.platform} counts them; it allows {allowed}", now)
         if not self._take_budget(item.channel, item.platform, now):
             until = self._budget_reset(item.platform, now)
             self._pause(item.channel, until)
             self._outbox.again(item, until, "the channel's send budget is spent", now, counted=False)
             return Step(WAIT, until)
-        token = self._tokens.get(item.channel)
+        try:
+            token = self._tokens.get(item.channel)
+        except Retryable as exc:
+            until = self._clock() + timedelta(seconds=self._backoff(item.attempts) + 1)
+            self._outbox.again(item, until, exc.reason, now, counted=False)
+            return Step(WAIT, until)
         if not token:
-            return self._unauthorized(item, "no access token configured for the channel", now)
+            return self._unauthorized(item, "no token configured for the channel (its outbound secret)", now)
         account = item.account_id or self._accounts.get(item.channel, "")
         try:
             platform_id = client.send(item, account, token, rule)
@@ -280,7 +288,10 @@ class Sender:
         if blocked is not None:
             return blocked
         client = self._clients.get(item.platform)
-        token = self._tokens.get(item.channel)
+        try:
+            token = self._tokens.get(item.channel)
+        except Retryable:
+            return Step(WAIT, now + timedelta(seconds=self._backoff(item.attempts) + 1))
         if client is None or not token:
             return Step(BLOCKED)
         account = item.account_id or self._accounts.get(item.channel, "")

@@ -1,28 +1,58 @@
-"""Platform text rules: how long a text is the way each platform counts, and the Meta messaging windows. Pure."""
+"""Platform text rules: how long a text is the way each platform counts, and the messaging windows.
+
+Which platform counts how, allows how much and keeps which window is its module's declaration
+(`Platform.text_limit`, `Platform.outbound`: chalicelib/channels/); the rules themselves live here. Pure."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from chalicelib.clock import parse
 
-X_LIMIT = 280
+if TYPE_CHECKING:
+    from chalicelib.channels.base import Outbound
+
 X_URL_LENGTH = 23
 """X wraps every link in t.co: a URL counts 23 whatever its length."""
 _X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 """Code point ranges X weighs 1 (Latin, Greek, Cyrillic, Hebrew, Arabic, general punctuation…); the rest 2."""
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
 
-LIMITS = {"x": X_LIMIT, "facebook": 8000, "instagram": 2200, "whatsapp": 4096}
-"""Public reply limits, in each platform's own count."""
 WINDOW = timedelta(hours=24)
-"""Messenger, Instagram and WhatsApp: ordinary messages only within 24 h of the customer's last message."""
+"""Windowed platforms: ordinary messages only within 24 h of the customer's last message."""
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-"""Messenger and Instagram: a person may answer for 7 days with the HUMAN_AGENT tag."""
-WINDOWED = ("facebook", "instagram", "whatsapp")
+"""`messaging` windows (Messenger, Instagram): a person may answer for 7 days with the HUMAN_AGENT tag."""
+MESSAGING, TEMPLATE = "messaging", "template"
+
+
+def _outbound(platform: str) -> Outbound | None:
+    from chalicelib.channels import registry
+
+    return registry.get(platform).outbound if platform in registry.names() else None
+
+
+def _limits() -> Mapping[str, int]:
+    from chalicelib.channels.registry import TEXT_LIMITS
+
+    return TEXT_LIMITS
+
+
+def limit(platform: str, private: bool = False) -> int | None:
+    """The longest text `platform` takes, in its own count: a public reply, or a private message."""
+    if not private:
+        return _limits().get(platform)
+    outbound = _outbound(platform)
+    return outbound.private_limit if outbound is not None else None
+
+
+def windowed(platform: str) -> bool:
+    outbound = _outbound(platform)
+    return outbound is not None and bool(outbound.window)
 
 
 def x_length(text: str) -> int:
@@ -45,7 +75,9 @@ def _x_weight(text: str) -> int:
 
 
 def text_length(text: str, platform: str) -> int:
-    return x_length(text) if platform == "x" else len(text)
+    """`text`'s length as `platform` counts it (its `Outbound.count`; characters when it declares none)."""
+    outbound = _outbound(platform)
+    return outbound.count(text) if outbound is not None else len(text)
 
 
 def fit(text: str, platform: str, limit: int) -> str:
@@ -74,17 +106,19 @@ class WindowRule:
 def window_rule(
     platform: str, private: bool, by_agent: bool, customer_at: str, wa_template: str | None, now: datetime
 ) -> WindowRule:
-    if platform not in WINDOWED or not private:
+    outbound = _outbound(platform)
+    window = outbound.window if outbound is not None else ""
+    if not window or not private:
         return WindowRule("send")
     if not customer_at:
         return WindowRule("hold", "no time of the customer's last message: the 24-hour window cannot be checked")
     since = now - parse(customer_at)
     if since <= WINDOW:
         return WindowRule("send")
-    if platform == "whatsapp":
+    if window == TEMPLATE:
         if wa_template:
             return WindowRule("template")
-        return WindowRule("hold", "outside WhatsApp's 24-hour window and no approved template: an agent decides")
+        return WindowRule("hold", f"outside {platform}'s 24-hour window and no approved template: an agent decides")
     if by_agent and since <= HUMAN_AGENT_WINDOW:
         return WindowRule("tag")
     return WindowRule("hold", f"outside {platform}'s 24-hour window since the customer's last message")

@@ -1,59 +1,55 @@
-"""Each channel's outbound user token, by reference only — never in the repo, never logged.
+"""Each channel's outbound token: the channel's named secret its platform sends with (`Outbound.token`, e.g.
+`page_token` for a Facebook Page, `access_token` for X and WhatsApp), referenced in policies/channels.yaml and
+resolved the way every channel secret is (chalicelib/channels/config.py: env, or SSM through Powertools
+Parameters cached for a few minutes, so a rotated token is picked up without a deploy). Never logged.
 
-env  CAREWIRE_<CHANNEL>_ACCESS_TOKEN               (e.g. CAREWIRE_X_CARE_ACCESS_TOKEN; local, CI)
-SSM  /carewire/<stage>/channels/<channel>/access-token   SecureString, read through Powertools Parameters
-     and cached for `max_age` seconds, so a rotated token is picked up without a deploy.
+There is no naming convention to fall back on: a channel that names no token cannot send (its items wait and
+the channel shows unhealthy in `carewire channels list --health`).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-TokenLookup = Callable[[str], "str | None"]
+from chalicelib.channels.errors import SecretUnavailable
+from chalicelib.delivery.errors import Retryable
 
-
-def token_env(channel: str) -> str:
-    return "CAREWIRE_" + channel.upper().replace("-", "_") + "_ACCESS_TOKEN"
-
-
-def token_parameter(stage: str, channel: str) -> str:
-    return f"/carewire/{stage}/channels/{channel}/access-token"
+if TYPE_CHECKING:
+    from chalicelib.channels.config import ChannelConfig, SecretResolver
 
 
 class Tokens:
     def __init__(
         self,
-        stage: str,
-        env: Mapping[str, str] | None = None,
+        channels: Mapping[str, ChannelConfig],
+        secrets: SecretResolver | None,
         fixed: Mapping[str, str] | None = None,
-        max_age: int = 300,
-        ssm: Callable[[str, int], str] | None = None,
     ) -> None:
-        """`fixed`: channel → token, for the local sandbox and tests. `ssm(name, max_age)` reads a SecureString
-        (default: Powertools Parameters); it is used outside the local stage only."""
-        self._stage = stage
-        self._env = os.environ if env is None else env
+        """`fixed`: channel → token, for the local sandbox and tests (it wins over the channel's reference)."""
+        self._channels = channels
+        self._secrets = secrets
         self._fixed = dict(fixed or {})
-        self._max_age = max_age
-        self._ssm = ssm
 
-    def get(self, channel: str) -> str | None:
-        if channel in self._fixed:
-            return self._fixed[channel]
-        value = self._env.get(token_env(channel))
-        if value:
-            return value
-        if self._stage == "local":
+    def name(self, channel_id: str) -> str | None:
+        """The name of the secret `channel_id` sends with; None when its platform cannot send."""
+        from chalicelib.channels import registry
+
+        channel = self._channels.get(channel_id)
+        if channel is None or channel.platform not in registry.names():
             return None
-        return self._read_ssm(token_parameter(self._stage, channel))
+        outbound = registry.get(channel.platform).outbound
+        return outbound.token if outbound is not None else None
 
-    def _read_ssm(self, name: str) -> str | None:
+    def get(self, channel_id: str) -> str | None:
+        """The channel's token; None when it names none (or it is unset). Raises Retryable when the lookup
+        failed (an SSM throttle): the item waits and tries again, the channel is not marked unhealthy."""
+        if channel_id in self._fixed:
+            return self._fixed[channel_id]
+        name = self.name(channel_id)
+        if name is None or self._secrets is None:
+            return None
         try:
-            if self._ssm is not None:
-                return self._ssm(name, self._max_age)
-            from aws_lambda_powertools.utilities import parameters
-
-            return str(parameters.get_parameter(name, decrypt=True, max_age=self._max_age))
-        except Exception:  # noqa: BLE001 - any failure means "no token": the channel is marked unhealthy
-            return None
+            return self._secrets.value(self._channels[channel_id], name)
+        except SecretUnavailable as exc:
+            raise Retryable(f"the channel's {name} could not be read: {exc}") from exc

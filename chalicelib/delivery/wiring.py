@@ -1,5 +1,6 @@
-"""Build the sender from a runtime: one client per platform, the channels' own accounts, tokens by reference,
-alerts, and the after-send hook that marks an agent's escalation answered."""
+"""Build the sender from a runtime: one client per platform that declares how it sends (the registry), the
+channels' own accounts, tokens by reference, alerts, and the after-send hook that marks an agent's escalation
+answered."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from chalicelib.clock import Clock
-from chalicelib.delivery.clients import GRAPH_API, X_API, GraphClient, PlatformClient, XClient
 from chalicelib.delivery.sender import Sender, SenderConfig
 from chalicelib.delivery.tokens import Tokens
 from chalicelib.outbox.item import OutboxItem
 
 if TYPE_CHECKING:
+    from chalicelib.delivery.clients import PlatformClient
     from chalicelib.escalations.sweep import Alerts
     from chalicelib.runtime import Runtime
 
@@ -21,14 +22,25 @@ TIMEOUT = 5.0
 """Seconds per platform call; a timeout after the request left makes the item `unknown` (reconciled)."""
 
 
+def api_env(api: str) -> str:
+    return f"CAREWIRE_{api.upper()}_API_URL"
+
+
 def clients(
-    x_api: str | None = None, graph_api: str | None = None, timeout: float = TIMEOUT
+    apis: Mapping[str, str] | None = None, timeout: float = TIMEOUT, env: Mapping[str, str] | None = None
 ) -> dict[str, PlatformClient]:
-    x = x_api or os.environ.get("CAREWIRE_X_API_URL") or X_API
-    graph = graph_api or os.environ.get("CAREWIRE_GRAPH_API_URL") or GRAPH_API
-    found: dict[str, PlatformClient] = {"x": XClient(x, timeout)}
-    for platform in ("facebook", "instagram", "whatsapp"):
-        found[platform] = GraphClient(platform, graph, timeout)
+    """Platform → its client, for every registered platform that declares `outbound`. Each API's base URL:
+    `apis[api]` (the sandbox), else `CAREWIRE_<API>_API_URL`, else the platform's default."""
+    from chalicelib.channels import registry
+
+    env = os.environ if env is None else env
+    found: dict[str, PlatformClient] = {}
+    for name, platform in registry.platforms().items():
+        outbound = platform.outbound
+        if outbound is None:
+            continue
+        url = (apis or {}).get(outbound.api) or env.get(api_env(outbound.api)) or outbound.default_url
+        found[name] = outbound.client(url, timeout)
     return found
 
 
@@ -56,7 +68,7 @@ def build_sender(
     return Sender(
         outbox=runtime.outbox,
         clients=platform_clients if platform_clients is not None else clients(),
-        tokens=tokens or Tokens(runtime.settings.stage),
+        tokens=tokens or Tokens(runtime.channels, runtime.secrets),
         accounts={c.id: c.brand_ids[0] for c in runtime.channels.values() if c.brand_ids},
         alerts=alerts or alerts_from_env(),
         clock=clock or runtime.clock,

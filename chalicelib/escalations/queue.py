@@ -9,6 +9,7 @@ writes on condition that the item's `version` is still the one read.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import random
 from collections import Counter, defaultdict
@@ -415,14 +416,16 @@ class EscalationQueue:
     def resolve(
         self, escalation_id: str, agent: str, outcome: str, now: datetime, force: bool = False
     ) -> dict[str, Any]:
-        """Close an item with an outcome. The SLA was met if the first reply (or this) came by `due_at`."""
+        """Close an item with an outcome. The SLA was met if the first reply *delivered* (or, with no reply
+        at all, this) came by `due_at`. A reply still queued (or failing) leaves `sla_met` open, marked
+        `sla_awaits_delivery`: its delivery decides it (`mark_answered`); one never delivered never meets it."""
         if outcome not in OUTCOMES:
             raise InvalidRequest("outcome", f"{outcome!r} is not one of {list(OUTCOMES)}")
 
         def plan(item: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             self._must_hold(item, agent, force)
-            answered = item.get("first_response_at") or iso(now)
-            sets = {
+            answered = item.get("first_response_at") or (None if item.get("replies") else iso(now))
+            sets: dict[str, Any] = {
                 "status": keys.RESOLVED,
                 "queue_status": keys.queue_status(item["queue"], keys.RESOLVED),
                 "status_day": keys.status_day(keys.RESOLVED, now),
@@ -430,8 +433,11 @@ class EscalationQueue:
                 "resolved_at": iso(now),
                 "resolved_by": agent,
                 "outcome": outcome,
-                "sla_met": answered <= item["due_at"],
             }
+            if answered is None:
+                sets["sla_awaits_delivery"] = True
+            else:
+                sets["sla_met"] = answered <= item["due_at"]
             return sets, ["queue_shard", "rank", "agent", "lease_until"]
 
         return self._change(escalation_id, plan)
@@ -468,9 +474,11 @@ class EscalationQueue:
         private: bool | None = None,
         force: bool = False,
     ) -> dict[str, Any]:
-        """Queue the agent's answer in the outbox (pending, author = the agent) and record the first response,
-        in one transaction. Public replies must pass the brand's content rules (chalicelib/publishing.py: no
-        personal data, links only to the brand's domains, no markup, few mentions) and fit the platform.
+        """Queue the agent's answer in the outbox (pending, author = the agent) and list it on the item
+        (`replies`, and `reply_queued_at` the first time), in one transaction. The SLA's first response is
+        when a reply is *delivered* (`mark_answered`), not this. Public replies must pass the brand's content
+        rules (chalicelib/publishing.py: no personal data, links only to the brand's domains, no markup, few
+        mentions) and fit the platform.
 
         The item's id derives from the escalation, the post answered and the text: the same answer sent
         twice (a retried request, a double click) is one item, returned again with `duplicate: true`."""
@@ -510,7 +518,7 @@ class EscalationQueue:
             except OutboxRejected as exc:
                 raise InvalidRequest(exc.field, exc.message) from None
             sets = {
-                "first_response_at": item.get("first_response_at") or iso(now),
+                "reply_queued_at": item.get("reply_queued_at") or iso(now),
                 "replies": [*item.get("replies", []), {"reply_id": doc["reply_id"], "at": iso(now), "by": agent}],
                 "updated_at": iso(now),
             }
@@ -538,15 +546,18 @@ class EscalationQueue:
 
     def mark_answered(self, escalation_id: str, reply_id: str, platform_id: str, now: datetime) -> None:
         """The delivery stage reports an agent's answer delivered: the item records when the customer was
-        answered (the first time) and which reply got there. Any status: a resolved item keeps the fact."""
+        answered — the SLA's first response (`first_response_at`, the first time) — and which reply got there.
+        Any status: a resolved item keeps the fact, and one resolved while its reply was still queued gets its
+        `sla_met` now. Two UpdateItems at most, no read (the sender may only update escalations)."""
         try:
-            self._client.update_item(
+            got = self._client.update_item(
                 TableName=self._table,
                 Key={"escalation_id": {"S": escalation_id}},
                 ConditionExpression="attribute_exists(escalation_id)",
                 UpdateExpression=(
-                    "SET answered_at = if_not_exists(answered_at, :now), last_delivered = :d, updated_at = :now "
-                    "ADD #version :one"
+                    "SET answered_at = if_not_exists(answered_at, :now), "
+                    "first_response_at = if_not_exists(first_response_at, :now), last_delivered = :d, "
+                    "updated_at = :now ADD #version :one"
                 ),
                 ExpressionAttributeNames={"#version": "version"},
                 ExpressionAttributeValues=to_item(
@@ -556,9 +567,21 @@ class EscalationQueue:
                         ":one": 1,
                     }
                 ),
+                ReturnValues="ALL_NEW",
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             raise EscalationNotFound(f"no escalation {escalation_id!r}") from None
+        item = from_item(got["Attributes"])
+        if item.get("sla_awaits_delivery"):
+            with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"escalation_id": {"S": escalation_id}},
+                    ConditionExpression="attribute_exists(sla_awaits_delivery)",
+                    UpdateExpression="SET sla_met = :met REMOVE sla_awaits_delivery ADD #version :one",
+                    ExpressionAttributeNames={"#version": "version"},
+                    ExpressionAttributeValues=to_item({":met": item["first_response_at"] <= item["due_at"], ":one": 1}),
+                )
 
     # ---------------------------------------------------------------------------------------------- sweep
 
@@ -682,16 +705,20 @@ class EscalationQueue:
             for item in self._query_all("by_status", "status_day = :d", {":d": day}):
                 resolved[item["queue"]]["resolved"] += 1
                 resolved[item["queue"]]["met"] += 1 if item.get("sla_met") else 0
+                # no `sla_met` yet: resolved while its reply was queued (the index projects sla_met, not the flag)
+                resolved[item["queue"]]["awaiting"] += 0 if "sla_met" in item else 1
         compliance = {
             name: {
                 "resolved": c["resolved"],
                 "met": c["met"],
-                "compliance": round(c["met"] / c["resolved"], 4) if c["resolved"] else None,
+                "awaiting_delivery": c["awaiting"],
+                "compliance": round(c["met"] / decided, 4) if (decided := c["resolved"] - c["awaiting"]) else None,
             }
             for name, c in sorted(resolved.items())
         }
         total = sum(c["resolved"] for c in resolved.values())
         met = sum(c["met"] for c in resolved.values())
+        awaiting = sum(c["awaiting"] for c in resolved.values())
         return {
             "at": iso(now),
             "queues": queues,
@@ -700,7 +727,8 @@ class EscalationQueue:
                 "by_queue": compliance,
                 "resolved": total,
                 "met": met,
-                "compliance": round(met / total, 4) if total else None,
+                "awaiting_delivery": awaiting,
+                "compliance": round(met / (total - awaiting), 4) if total - awaiting else None,
             },
         }
 

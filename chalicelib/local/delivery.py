@@ -60,8 +60,8 @@ def aim_at_sandbox(runtime: Runtime, sandbox: Sandbox, tokens: dict[str, str], t
 
     sender = build_sender(
         runtime,
-        clients(sandbox.url, sandbox.graph_url, timeout),
-        Tokens(runtime.settings.stage, fixed=tokens),
+        clients(sandbox.apis, timeout),
+        Tokens(runtime.channels, runtime.secrets, fixed=tokens),
         SenderConfig(reconcile_after=1.0),
     )
     runtime.__dict__["sender"] = sender

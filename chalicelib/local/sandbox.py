@@ -84,6 +84,11 @@ class Sandbox:
     def graph_url(self) -> str:
         return self.url + "/v21.0"
 
+    @property
+    def apis(self) -> dict[str, str]:
+        """The base URL of each API it speaks, by `Outbound.api` (for `delivery.wiring.clients`)."""
+        return {"x": self.url, "graph": self.graph_url}
+
     def start(self) -> Sandbox:
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox", daemon=True)
         self._thread.start()

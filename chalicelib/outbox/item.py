@@ -6,6 +6,7 @@ uses (the act stage, notices, the escalation queue). Pure: no I/O.
     reply_id       the idempotency key, derived from what the item answers — never random — so a retried
                    write finds its own item instead of adding a second one
     status         pending → sending → sent | failed | unknown (request left, answer lost: reconciled);
+                   sent → failed when the platform reports it could not deliver (never re-sent by itself);
                    held (waits for a person: outside a platform window, or unknown without a lookup);
                    cancelled (by ops). Moved only by conditional writes (chalicelib/store/outbox.py).
     lane           `<channel>#<conversation>` while the item is open (sparse): items of one lane are sent
@@ -81,6 +82,10 @@ class OutboxItem:
     throttled: int = 0
     platform_id: str | None = None
     sent_at: str | None = None
+    delivered_at: str | None = None
+    """When the platform reported it delivered to the customer's device (WhatsApp statuses)."""
+    read_at: str | None = None
+    """When the platform reported it read."""
     error: str | None = None
     not_before: str | None = None
     lease_until: str | None = None

@@ -4,6 +4,7 @@ Access patterns (infra/resources.yaml, OutboxTable):
     get by reply_id (the idempotency key)                  GetItem, consistent
     a lane's open items, oldest first                      GSI by_lane (lane / created_at; sparse: open items)
     items of a status, oldest first (ops, the sweep)       GSI by_status (status / created_at)
+    the item a platform message id names (delivery reports) GSI by_platform_id (sparse: sent items; keys only)
     a channel's state: paused until, health                `ctl#channel#<id>` (no status, no lane: in no index)
     a channel's send budget for one window                 `ctl#budget#<id>#<window>` (TTL `expires_at`)
 
@@ -82,6 +83,17 @@ class OutboxStore:
                 break
             request["ExclusiveStartKey"] = got["LastEvaluatedKey"]
         return found[:limit]
+
+    def by_platform_id(self, platform_id: str) -> list[str]:
+        """The reply ids of the items the platform knows by `platform_id` (usually one; the index is eventually
+        consistent, so an item sent a moment ago may not show yet)."""
+        got = self._client.query(
+            TableName=self._table,
+            IndexName="by_platform_id",
+            KeyConditionExpression="platform_id = :p",
+            ExpressionAttributeValues={":p": {"S": platform_id}},
+        )
+        return [str(i["reply_id"]["S"]) for i in got.get("Items", [])]
 
     def put(self, doc: dict[str, Any]) -> bool:
         """Write a new item (tests, benches, ops); False when an item with its id exists."""
@@ -198,6 +210,39 @@ class OutboxStore:
             {"status": UNKNOWN, "error": error[:500], "updated_at": iso(now)},
             _LEASE_FIELDS,
             {"attempts": 1},
+        )
+
+    def reached(self, reply_id: str, channel: str, platform_id: str, field: str, at: str) -> OutboxItem | None:
+        """The platform reports the sent item delivered (`field` delivered_at) or read (`read_at`) at `at`:
+        recorded the first time only (reports repeat and arrive out of order). None when no sent item of
+        `channel` with that platform id exists under `reply_id`."""
+        try:
+            got = self._client.update_item(
+                TableName=self._table,
+                Key={"reply_id": {"S": reply_id}},
+                ConditionExpression="#status IN (:sent, :failed) AND channel = :c AND platform_id = :p",
+                UpdateExpression="SET #f = if_not_exists(#f, :at)",
+                ExpressionAttributeNames={"#status": "status", "#f": field},
+                ExpressionAttributeValues=to_item(
+                    {":sent": SENT, ":failed": FAILED, ":c": channel, ":p": platform_id, ":at": at}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return OutboxItem.from_doc(from_item(got["Attributes"]))
+
+    def undelivered(
+        self, reply_id: str, channel: str, platform_id: str, error: str, now: datetime
+    ) -> OutboxItem | None:
+        """The platform accepted the item but reports it could not deliver it: sent → failed with the platform's
+        error. Never re-sent by itself (`carewire outbox retry` is a person's decision). None when the item
+        is not a sent item of `channel` with that platform id (already failed: the report came again)."""
+        return self._update(
+            reply_id,
+            "#status = :sent AND channel = :c AND platform_id = :p",
+            {":sent": SENT, ":c": channel, ":p": platform_id},
+            {"status": FAILED, "error": error[:500], "updated_at": iso(now)},
         )
 
     def expire_lease(self, item: OutboxItem, now: datetime) -> OutboxItem | None:

@@ -75,7 +75,13 @@ def test_claim_work_and_resolve(ddb_runtime: Runtime) -> None:
         assert done.status_code == 200
         assert done.json_body["escalation"]["status"] == "resolved"
         stats = _get(client, ddb_runtime, "/agent/stats").json_body
-        assert stats["sla"]["by_queue"]["network"] == {"resolved": 1, "met": 1, "compliance": 1.0}
+        waiting = {"resolved": 1, "met": 0, "awaiting_delivery": 1, "compliance": None}
+        assert stats["sla"]["by_queue"]["network"] == waiting  # queued, not delivered: no first response yet
+        reply_id = reply.json_body["reply"]["reply_id"]
+        ddb_runtime.escalations.mark_answered(eid, reply_id, "1869", ddb_runtime.clock())  # the sender's hook
+        stats = _get(client, ddb_runtime, "/agent/stats").json_body
+        met = {"resolved": 1, "met": 1, "awaiting_delivery": 0, "compliance": 1.0}
+        assert stats["sla"]["by_queue"]["network"] == met
         assert _get(client, ddb_runtime, f"/agent/escalations/{eid}").json_body["escalation"]["outcome"] == "answered"
 
 

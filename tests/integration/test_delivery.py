@@ -48,8 +48,8 @@ def sandbox() -> Iterator[Sandbox]:
 def make_sender(rt: Runtime, box: Sandbox, config: SenderConfig = FAST, **overrides: Any) -> Sender:
     sender = build_sender(
         rt,
-        overrides.pop("platform_clients", None) or clients(box.url, box.graph_url, timeout=0.3),
-        Tokens("local", fixed={"x-care": TOKEN, "fb-care": FB_TOKEN}),
+        overrides.pop("platform_clients", None) or clients(box.apis, timeout=0.3),
+        Tokens(rt.channels, None, fixed={"x-care": TOKEN, "fb-care": FB_TOKEN}),
         config,
         clock=utcnow,
         alerts=overrides.pop("alerts", LogAlerts()),
@@ -170,7 +170,7 @@ def test_a_sender_that_dies_mid_send_is_reconciled_after_its_lease(ddb_runtime: 
         def find_sent(self, item: OutboxItem, account_id: str, token: str) -> str | None:
             return self.real.find_sent(item, account_id, token)
 
-    real = clients(sandbox.url, sandbox.graph_url, timeout=0.3)
+    real = clients(sandbox.apis, timeout=0.3)
     [rid] = queue(ddb_runtime, item(1))
     doomed = make_sender(ddb_runtime, sandbox, platform_clients={"x": DiesAfterSending(real["x"])})
     with pytest.raises(Dies):

@@ -277,8 +277,66 @@ def test_reply_goes_to_the_outbox_with_the_agent_as_author(ddb_runtime: Runtime)
         False,
     )
     item = q.get(eid)
-    assert item["first_response_at"] == "2026-11-23T09:30:00.000Z"
+    assert item["reply_queued_at"] == "2026-11-23T09:30:00.000Z" and "first_response_at" not in item
+    q.mark_answered(eid, doc["reply_id"], "1869", NOW + timedelta(seconds=2))  # the sender delivered it
+    assert q.get(eid)["first_response_at"] == "2026-11-23T09:30:02.000Z"
     assert q.resolve(eid, "ana", "answered", NOW + timedelta(hours=3))["sla_met"] is True
+
+
+def answer_queued(rt: Runtime, post_id: str, at: datetime) -> tuple[str, str]:
+    """An escalation (network P4: at risk 10:15, due 10:30) claimed and answered by ana at `at`: queued in
+    the outbox, not delivered. Its id and the reply's."""
+    eid = seed(rt, post_id, priority=4)["escalation_id"]
+    assert rt.escalations.claim_next("network", "ana", NOW) is not None
+    doc = rt.escalations.reply(eid, "ana", "Sorry Maria, the NOC is restoring the site in Cubao now.", at)
+    return eid, doc["reply_id"]
+
+
+def test_a_queued_reply_is_no_first_response_until_it_is_delivered(ddb_runtime: Runtime) -> None:
+    q = ddb_runtime.escalations
+    eid, reply_id = answer_queued(ddb_runtime, "1", NOW + timedelta(minutes=5))
+    queued = q.get(eid)
+    assert queued["reply_queued_at"] == "2026-11-23T09:35:00.000Z"  # visible: an answer is on its way
+    assert [r["reply_id"] for r in queued["replies"]] == [reply_id]
+    report = sweep(q, LogAlerts(), NOW + timedelta(minutes=45))
+    assert report.at_risk == [eid]  # queued is not answered: the clock runs until the customer has it
+    q.mark_answered(eid, reply_id, "1869", NOW + timedelta(minutes=50))
+    delivered = q.get(eid)
+    assert delivered["first_response_at"] == delivered["answered_at"] == "2026-11-23T10:20:00.000Z"
+    assert sweep(q, LogAlerts(), NOW + timedelta(minutes=70)).breached == []  # answered in time: final
+    q.mark_answered(eid, reply_id, "1869", NOW + timedelta(minutes=80))  # a second delivery changes nothing
+    assert q.get(eid)["first_response_at"] == "2026-11-23T10:20:00.000Z"
+    assert q.resolve(eid, "ana", "answered", NOW + timedelta(minutes=90), force=True)["sla_met"] is True
+
+
+def test_delivered_after_the_deadline_misses_the_sla_though_queued_before_it(ddb_runtime: Runtime) -> None:
+    q = ddb_runtime.escalations
+    eid, reply_id = answer_queued(ddb_runtime, "1", NOW + timedelta(minutes=30))  # queued at 10:00, due 10:30
+    q.mark_answered(eid, reply_id, "1869", NOW + timedelta(minutes=65))  # the channel was paused: 10:35
+    assert sweep(q, LogAlerts(), NOW + timedelta(minutes=66)).breached == []  # answered: no late alarm
+    assert q.resolve(eid, "ana", "answered", NOW + timedelta(minutes=70), force=True)["sla_met"] is False
+
+
+def test_resolved_before_its_reply_is_delivered_the_delivery_decides_the_sla(ddb_runtime: Runtime) -> None:
+    q = ddb_runtime.escalations
+    on_time, on_time_reply = answer_queued(ddb_runtime, "1", NOW + timedelta(minutes=10))
+    late, late_reply = answer_queued(ddb_runtime, "2", NOW + timedelta(minutes=10))
+    never, _ = answer_queued(ddb_runtime, "3", NOW + timedelta(minutes=10))
+    for eid in (on_time, late, never):
+        done = q.resolve(eid, "ana", "answered", NOW + timedelta(minutes=11))
+        assert "sla_met" not in done and done["sla_awaits_delivery"] is True
+    stats = q.stats(NOW + timedelta(minutes=12))["sla"]
+    assert (stats["resolved"], stats["met"], stats["awaiting_delivery"], stats["compliance"]) == (3, 0, 3, None)
+
+    q.mark_answered(on_time, on_time_reply, "1870", NOW + timedelta(minutes=12))
+    q.mark_answered(late, late_reply, "1871", NOW + timedelta(minutes=75))
+    assert (q.get(on_time)["sla_met"], q.get(late)["sla_met"]) == (True, False)
+    assert "sla_awaits_delivery" not in q.get(on_time)
+    stats = q.stats(NOW + timedelta(minutes=80))["sla"]
+    assert (stats["resolved"], stats["met"], stats["awaiting_delivery"], stats["compliance"]) == (3, 1, 1, 0.5)
+    network = stats["by_queue"]["network"]
+    assert (network["awaiting_delivery"], network["compliance"]) == (1, 0.5)
+    assert "sla_met" not in q.get(never)  # never delivered: never met
 
 
 def test_stats_open_by_queue_and_priority_oldest_wait_and_compliance(ddb_runtime: Runtime) -> None:
@@ -300,7 +358,7 @@ def test_stats_open_by_queue_and_priority_oldest_wait_and_compliance(ddb_runtime
     assert (network["open"], network["claimed"], network["by_priority"]) == (2, 0, {"2": 1, "3": 1})
     assert network["oldest_wait_seconds"] == 91 * 60
     assert (stats["queues"]["care"]["open"], stats["queues"]["care"]["claimed"]) == (0, 0)
-    assert stats["sla"]["by_queue"] == {"care": {"resolved": 2, "met": 1, "compliance": 0.5}}
+    assert stats["sla"]["by_queue"] == {"care": {"resolved": 2, "met": 1, "awaiting_delivery": 0, "compliance": 0.5}}
     assert stats["sla"]["compliance"] == 0.5
 
 
