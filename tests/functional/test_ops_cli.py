@@ -132,7 +132,8 @@ def test_a_template_cloudformation_refuses_is_one_line_exit_4(
     (tmp_path / "stages" / f"{stage}.yaml").write_text("region: us-east-1\nlog_level: INFO\nlog_retention_days: 7\n")
     monkeypatch.setenv("CAREWIRE_STAGES_DIR", str(tmp_path / "stages"))
     monkeypatch.setenv("CAREWIRE_HOME", str(tmp_path / "home"))
-    boto3.client("ssm").put_parameter(Name=f"/carewire/{stage}/x-care/consumer_secret", Value="v", Type="SecureString")
+    for name in ("consumer_secret", "access_token"):
+        boto3.client("ssm").put_parameter(Name=f"/carewire/{stage}/x-care/{name}", Value="v", Type="SecureString")
     store_other_secrets(stage)
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "sam.yaml").write_text('{"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": []}},')

@@ -109,6 +109,7 @@ def test_deploy_refuses_without_secrets_then_records_outputs_every_command_reads
     assert "community webhook_secret" not in run("deploy", "--stage", stage, "--from", str(package)).output
 
     stored = run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="s3cret-value\n")
+    assert run("--stage", stage, "secrets", "set", "x-care", "access_token", stdin="token\n").exit_code == 0
     assert stored.exit_code == 0, stored.output
     ssm = boto3.client("ssm")
     parameter = ssm.get_parameter(Name=f"/carewire/{stage}/x-care/consumer_secret", WithDecryption=True)["Parameter"]
@@ -155,6 +156,7 @@ def test_deploy_refuses_without_secrets_then_records_outputs_every_command_reads
 def _deployed(stage: str, tmp_path: Path) -> dict[str, Any]:
     store_other_secrets(stage)
     assert run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="v1\n").exit_code == 0
+    assert run("--stage", stage, "secrets", "set", "x-care", "access_token", stdin="t1\n").exit_code == 0
     done = run("deploy", "--stage", stage, "--from", str(standin_package(tmp_path / "pkg")), "--yes")
     assert done.exit_code == 0, done.output
     outputs: dict[str, Any] = json.loads((tmp_path / "home" / "stages" / f"{stage}.json").read_text(encoding="utf-8"))
@@ -209,6 +211,7 @@ def test_parked_and_dead_letters_go_back_to_the_stage_intake_queue(stage: str, t
 def test_a_change_set_not_confirmed_is_not_executed(stage: str, tmp_path: Path) -> None:
     store_other_secrets(stage)
     assert run("--stage", stage, "secrets", "set", "x-care", "consumer_secret", stdin="v1\n").exit_code == 0
+    assert run("--stage", stage, "secrets", "set", "x-care", "access_token", stdin="t1\n").exit_code == 0
     answer = run("deploy", "--stage", stage, "--from", str(standin_package(tmp_path / "pkg")), stdin="n\n")
     assert answer.exit_code == 0, answer.output
     assert "execute this change set?" in answer.output and "not deployed" in answer.output
@@ -228,7 +231,7 @@ def test_secrets_rotate_keeps_the_previous_value_for_a_window(stage: str) -> Non
     assert ssm.get_parameter(Name=f"{base}-previous", WithDecryption=True)["Parameter"]["Value"] == "old"
     assert "old" not in rotated.output and "new" not in rotated.output.replace("rotated", "")
     unknown = run("--stage", stage, "secrets", "set", "x-care", "password", stdin="v\n")
-    assert unknown.exit_code == 3 and "its secrets: consumer_secret" in unknown.output
+    assert unknown.exit_code == 3 and "its secrets: access_token, consumer_secret" in unknown.output
 
 
 def test_the_deployed_resolver_reads_the_stage_secret_from_ssm(stage: str) -> None:
