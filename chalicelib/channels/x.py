@@ -20,7 +20,16 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.channels.base import INVALID_KIND, ChallengeResponse, Outbound, Platform, Skipped, Split, client_class
+from chalicelib.channels.base import (
+    INVALID_KIND,
+    ChallengeResponse,
+    Outbound,
+    Platform,
+    Skipped,
+    Split,
+    client_class,
+    header,
+)
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
@@ -77,19 +86,6 @@ def crc_token_problem(token: object) -> str | None:
 def _hmac_b64(secret: str, message: bytes) -> str:
     digest = hmac.new(secret.encode("utf-8"), message, hashlib.sha256).digest()
     return "sha256=" + base64.b64encode(digest).decode("ascii")
-
-
-def _header(headers: Any, name: str) -> Any:
-    """The value of header `name`, looked up case-insensitively in any mapping; None when absent."""
-    if not isinstance(headers, Mapping):
-        return None
-    value = headers.get(name)
-    if value is not None:
-        return value
-    for key, candidate in headers.items():
-        if isinstance(key, str) and key.lower() == name:
-            return candidate
-    return None
 
 
 def _id(value: Any) -> str | None:
@@ -244,7 +240,7 @@ class XPlatform(Platform):
         return ChallengeResponse({"response_token": _hmac_b64(secret, token.encode("ascii"))})
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes, secret: str) -> bool:
-        received = _header(headers, self.signature_header)
+        received = header(headers, self.signature_header)
         if not secret or not isinstance(received, str) or not received.strip():
             return False
         if not isinstance(raw_body, bytes | bytearray):
