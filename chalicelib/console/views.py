@@ -3,6 +3,7 @@ Customer-written text is passed through as data; the browser renders it with tex
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
@@ -304,7 +305,57 @@ def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
         "series": series,
         "incidents": rt.storms.incidents(20, "open"),
         "sla": rt.escalations.stats(now, days=1),
+        "response_times": response_times(rt, now, since),
     }
+
+
+RESOLVED_CAP = 500
+"""Most resolved items the dashboard reads for its response times (batch-read by key); `capped` says if reached."""
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (p in 0..100) of `values`, in seconds; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def response_times(rt: Runtime, now: datetime, since: str) -> dict[str, Any]:
+    """Per queue, for the items resolved since `since`: how many, median and p90 seconds to first response
+    (created_at → first_response_at, stamped at delivery) and to resolution (created_at → resolved_at), and
+    the share that met their SLA (of those whose `sla_met` is decided). Read through the by_status index by
+    UTC day, never a scan, at most RESOLVED_CAP items."""
+    days = min(31, (now.date() - parse(since).date()).days + 1)
+    items = rt.escalations.resolved(now, days=days, limit=RESOLVED_CAP)
+    first: dict[str, list[float]] = defaultdict(list)
+    resolution: dict[str, list[float]] = defaultdict(list)
+    met: dict[str, Counter[str]] = defaultdict(Counter)
+    resolved: Counter[str] = Counter()
+    for item in items:
+        done, created = item.get("resolved_at"), item.get("created_at")
+        if not done or not created or str(done) < since:
+            continue
+        queue, start = str(item["queue"]), parse(str(created))
+        resolved[queue] += 1
+        resolution[queue].append((parse(str(done)) - start).total_seconds())
+        if item.get("first_response_at"):
+            first[queue].append((parse(str(item["first_response_at"])) - start).total_seconds())
+        if "sla_met" in item:
+            met[queue]["decided"] += 1
+            met[queue]["met"] += 1 if item["sla_met"] else 0
+    by_queue = {
+        queue: {
+            "resolved": resolved[queue],
+            "first_response_median_seconds": _percentile(first[queue], 50),
+            "first_response_p90_seconds": _percentile(first[queue], 90),
+            "resolution_median_seconds": _percentile(resolution[queue], 50),
+            "resolution_p90_seconds": _percentile(resolution[queue], 90),
+            "sla_met_share": met[queue]["met"] / met[queue]["decided"] if met[queue]["decided"] else None,
+        }
+        for queue in [*rt.escalations.queue_names, *sorted(set(resolved) - set(rt.escalations.queue_names))]
+    }
+    return {"since": since, "cap": RESOLVED_CAP, "capped": len(items) >= RESOLVED_CAP, "by_queue": by_queue}
 
 
 def try_post(rt: Runtime, doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,7 @@ def test_care_lead_reads_the_dashboard_and_tries_a_post(server: Server, browser:
     assert browser.text("#cards strong") == str(decided)
     assert "outage" in browser.text("#by-topic")
     assert "network" in browser.text("#sla")
+    assert "First response p90" in browser.text("#response-times") and "network" in browser.text("#response-times")
     browser.screenshot(SHOTS / "console-dashboard.png")
     browser.focus("#try-text")
     browser.type("@bayanitelcares I was charged twice for my postpaid plan, fix it")

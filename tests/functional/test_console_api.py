@@ -267,3 +267,88 @@ def test_behind_api_gateways_stage_path_assets_and_cookie_follow_the_prefix() ->
     assert (_prefix(deployed), _prefix(local), _prefix(SimpleNamespace(context=None))) == ("/api", "", "")  # type: ignore[arg-type]
     assert '"/api/console/static/app.js?v=' in _shell("/api")
     assert "Path=/api/console;" in sessions.set_cookie("v", secure=True, path="/api/console")
+
+
+def _resolved(rt: Runtime, escalation_id: str, queue: str, created: str, resolved: str, **more: Any) -> None:
+    from chalicelib.store.dynamo import to_item
+
+    item = {
+        "escalation_id": escalation_id,
+        "queue": queue,
+        "status": "resolved",
+        "status_day": f"resolved#{resolved[:10]}",
+        "updated_at": resolved,
+        "created_at": created,
+        "resolved_at": resolved,
+        **more,
+    }
+    rt.dynamodb.put_item(TableName=rt.settings.table("escalations"), Item=to_item(item))
+
+
+def test_dashboard_shows_response_and_resolution_times_of_the_items_resolved_in_its_period(
+    ddb_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # now is 2026-11-23T09:30Z (FixedClock); 24 h reach back to 2026-11-22T09:30Z, over two by_status days
+    day, before = "2026-11-23T", "2026-11-22T"
+    _resolved(
+        ddb_runtime,
+        "a",
+        "network",
+        day + "08:00:00.000Z",
+        day + "09:00:00.000Z",
+        first_response_at=day + "08:10:00.000Z",
+        sla_met=True,
+    )
+    _resolved(
+        ddb_runtime,
+        "b",
+        "network",
+        day + "07:00:00.000Z",
+        day + "09:10:00.000Z",
+        first_response_at=day + "07:30:00.000Z",
+        sla_met=False,
+    )
+    _resolved(
+        ddb_runtime,
+        "c",
+        "network",
+        before + "20:00:00.000Z",
+        before + "22:00:00.000Z",
+        first_response_at=before + "20:05:00.000Z",
+        sla_met=True,
+    )
+    _resolved(
+        ddb_runtime,
+        "old",
+        "network",
+        before + "07:00:00.000Z",
+        before + "08:00:00.000Z",
+        first_response_at=before + "07:01:00.000Z",
+        sla_met=False,
+    )  # before the period
+    _resolved(ddb_runtime, "e", "care", day + "09:00:00.000Z", day + "09:20:00.000Z")  # reply still queued
+    password = _account(ddb_runtime, "lea", "care_lead")
+    with Client(app) as client:
+        browser = Browser(client)
+        browser.sign_in("lea", password)
+        times = browser.call("get", "/dashboard?hours=24").json_body["response_times"]
+        assert times["capped"] is False
+        network, care = times["by_queue"]["network"], times["by_queue"]["care"]
+        assert network == {
+            "resolved": 3,
+            "first_response_median_seconds": 600,  # of 300, 600, 1800 (nearest rank)
+            "first_response_p90_seconds": 1800,
+            "resolution_median_seconds": 7200,  # of 3600, 7200, 7800
+            "resolution_p90_seconds": 7800,
+            "sla_met_share": pytest.approx(2 / 3),
+        }
+        assert care["resolved"] == 1 and care["resolution_median_seconds"] == 1200
+        assert care["first_response_median_seconds"] is None and care["sla_met_share"] is None
+        assert times["by_queue"]["moderation"]["resolved"] == 0
+        six = browser.call("get", "/dashboard?hours=6").json_body["response_times"]["by_queue"]["network"]
+        assert (six["resolved"], six["first_response_median_seconds"], six["sla_met_share"]) == (2, 600, 0.5)
+
+        monkeypatch.setattr("chalicelib.console.views.RESOLVED_CAP", 2)
+        capped = browser.call("get", "/dashboard?hours=24").json_body["response_times"]
+        assert capped["capped"] is True and capped["cap"] == 2
+        assert sum(q["resolved"] for q in capped["by_queue"].values()) == 2

@@ -482,6 +482,7 @@ async function dashboardScreen(started = generation) {
       d.incidents.length ? h("ul", {}, d.incidents.map((i) => h("li", {}, `${i.incident_id} · ${i.topic} · ${i.region || "everywhere"} · opened ${when(i.opened_at)}`)))
         : h("p", { className: "meta" }, "None.")),
     h("div", { className: "panel" }, h("h2", {}, "Queues and SLAs (today)"), slaTable(sla)),
+    h("div", { className: "panel" }, h("h2", {}, `Response times (resolved in the last ${hours} h)`), responseTable(d.response_times || {})),
     tryPanel());
 }
 
@@ -496,6 +497,19 @@ function slaTable(sla) {
         h("td", {}, String(q.sla_state.at_risk || 0)), h("td", {}, String(q.sla_state.breached || 0)), h("td", {}, minutes(q.oldest_wait_seconds)),
         h("td", {}, String(r.resolved || 0)), h("td", {}, r.compliance === null || r.compliance === undefined ? "—" : `${Math.round(r.compliance * 100)}%`));
     })));
+}
+
+function responseTable(rt) {
+  const span = (s) => (s === null || s === undefined ? "—" : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+  const share = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 100)}%`);
+  return h("div", {},
+    h("table", { id: "response-times" },
+      h("caption", {}, "Median and 90th percentile from creation; SLA share of items whose SLA is decided"),
+      h("thead", {}, h("tr", {}, ["Queue", "Resolved", "First response median", "First response p90", "Resolution median", "Resolution p90", "Met SLA"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, Object.entries(rt.by_queue || {}).map(([name, q]) => h("tr", {}, h("th", { scope: "row" }, name),
+        h("td", {}, String(q.resolved)), h("td", {}, span(q.first_response_median_seconds)), h("td", {}, span(q.first_response_p90_seconds)),
+        h("td", {}, span(q.resolution_median_seconds)), h("td", {}, span(q.resolution_p90_seconds)), h("td", {}, share(q.sla_met_share)))))),
+    rt.capped ? h("p", { className: "meta", id: "response-times-capped" }, `Only the latest ${rt.cap} resolved items are counted.`) : "");
 }
 
 function tryPanel() {
