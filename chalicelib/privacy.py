@@ -245,7 +245,7 @@ class Forgetter:
                 target = item.get("in_reply_to_post_id", {}).get("S")
                 if target not in wanted:
                     continue
-                key = {name: item[name] for name in _key_names(self._client, table)}
+                key = {"reply_id": item["reply_id"]}
                 if item.get("status", {}).get("S") == "sent":
                     self._client.update_item(
                         TableName=table,
@@ -267,7 +267,7 @@ class Forgetter:
             for item in page.get("Items", []):
                 message = item.get("message", {}).get("S", "")
                 if any(_mentions_exactly(message, needle) for needle in needles):
-                    key = {name: item[name] for name in _key_names(self._client, table)}
+                    key = {"park_id": item["park_id"]}
                     self._client.delete_item(TableName=table, Key=key)
                     report.add("deleted", "parked")
 
@@ -303,13 +303,3 @@ def _is_author(post: Any, author: str, handle: str, platform: str | None) -> boo
 def _mentions_exactly(message: str, needle: str) -> bool:
     """`needle` appears in the JSON text as a whole string value (`"1234"`), not inside a longer id."""
     return bool(needle) and f'"{needle}"' in message
-
-
-_KEYS: dict[str, list[str]] = {}
-
-
-def _key_names(client: Any, table: str) -> list[str]:
-    if table not in _KEYS:
-        schema = client.describe_table(TableName=table)["Table"]["KeySchema"]
-        _KEYS[table] = [k["AttributeName"] for k in schema]
-    return _KEYS[table]

@@ -245,7 +245,8 @@ def model_diff(ctx: click.Context, candidate: Path | None, base: str | None, pos
         docs = _read_posts(posts_file)
     else:
         with _runtime(ctx) as runtime:
-            docs = [_post_doc(d) for d in runtime.store.decisions(limit) if d.get("post")]
+            stored = runtime.store.decisions(limit, channels=list(runtime.channels))  # the index, not a scan
+            docs = [_post_doc(d) for d in stored if d.get("post")]
     changed = 0
     watched = ("topic", "churn_risk", "spam", "abuse", "addressed_to_brand")
     for doc in docs:

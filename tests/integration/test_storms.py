@@ -85,9 +85,11 @@ def test_a_storm_opens_one_incident_with_an_alert_an_escalation_and_a_draft_noti
     )
     notice = ddb_runtime.notices.get(incident["notice_id"])
     assert (notice.status, notice.kind, notice.regions) == ("draft", "outage", ("Quezon City",))
-    # the parent region's key saw the same posts but its lock is separate: Metro Manila opens its own only
-    # when its own rate is a surprise — here both are, and each opens exactly once
-    assert len({i["key"] for i in _storm_items(ddb_runtime) if i["pk"].startswith("open#")}) <= 3
+    # one storm, one incident: its region's lock and its ancestors' (Metro Manila, brand-wide) all name it
+    locks = {i["pk"]: i["incident_id"] for i in _storm_items(ddb_runtime) if i["pk"].startswith("open#")}
+    assert locks == {
+        f"open#brand#outage#{region}": incident["incident_id"] for region in ("Quezon City", "Metro Manila", "*")
+    }
 
 
 def test_many_processors_seeing_the_rise_open_one_incident(ddb_runtime: Runtime) -> None:
