@@ -41,6 +41,8 @@ chromium:
 	  else echo "Not root: run 'sudo apt-get install -y chromium'; until then the browser tests are skipped."; fi; }
 
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	$(BIN)/python bench/similarity_bench.py
 	$(BIN)/python bench/pipeline_bench.py
 	$(BIN)/python bench/classify_bench.py
 	$(BIN)/python bench/delivery_bench.py
