@@ -188,7 +188,9 @@ class Forgetter:
         return keys
 
     def _escalations(self, author: str, handle: str, platform: str | None, report: Erasure) -> None:
-        """The author's own escalations are redacted; their follow-ups on other people's are removed."""
+        """The author's own escalations are redacted (and leave the by_author index); their follow-ups on other
+        people's are removed. A scan, not the by_author index: the index knows ids, not handles, and not the
+        follow-ups an author left on other people's items."""
         from chalicelib.store.dynamo import from_item, to_item
 
         table = self._settings.table("escalations")
@@ -203,7 +205,7 @@ class Forgetter:
                         Key=key,
                         UpdateExpression=(
                             "SET #post = :post, follow_ups = :none, notes = :none, forgotten_at = :at "
-                            "REMOVE classification.evidence, classification.pii"
+                            "REMOVE classification.evidence, classification.pii, author_key"
                         ),
                         ExpressionAttributeNames={"#post": "post"},
                         ExpressionAttributeValues={

@@ -6,6 +6,7 @@ handler touches: the webhook route never loads the classifier or the policy.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -114,7 +115,12 @@ class Runtime:
     def policy(self) -> Policy:
         from chalicelib.policy.loader import load_policy
 
-        return load_policy(self.settings.policies_dir)
+        policy = load_policy(self.settings.policies_dir)
+        if os.environ.get("CAREWIRE_RECORD_POLICY") == "true":  # the functions that put policies in service (infra/)
+            from chalicelib.policy.history import record_in_service
+
+            record_in_service(self, f"cold start: {os.environ.get('AWS_LAMBDA_FUNCTION_NAME', 'lambda')}")
+        return policy
 
     @cached_property
     def classifier(self) -> Classifier:

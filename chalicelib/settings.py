@@ -11,7 +11,18 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # inside chalicelib/ (Chalice ships only app.py, chalicelib/ and vendor/).
 _POLICY_DIRS = (PACKAGE_DIR.parent / "policies", PACKAGE_DIR / "policies")
 
-TABLES = ("decisions", "escalations", "outbox", "parked", "idempotency", "notices", "activity", "storms", "users")
+TABLES = (
+    "decisions",
+    "escalations",
+    "outbox",
+    "parked",
+    "idempotency",
+    "notices",
+    "activity",
+    "storms",
+    "users",
+    "policies",
+)
 """Logical table names; `infra/resources.yaml` defines each as `<Name>Table` (e.g. DecisionsTable)."""
 
 

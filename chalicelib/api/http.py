@@ -22,6 +22,7 @@ from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound
 from chalicelib.intake_queue import QueueUnavailable
 from chalicelib.json_input import JsonRejected, NestedTooDeeply, nested_deeper_than, parse
 from chalicelib.notices.errors import InvalidTransition, NoticeExists, NoticeInvalid, NoticeNotFound, StaleVersion
+from chalicelib.policy.errors import VersionNotFound
 
 MAX_PATH_PARAM_BYTES = 256
 """Ids and queue names are short; DynamoDB refuses keys over 2 KB (1 KB for sort keys) with an error."""
@@ -85,6 +86,7 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     NoticeExists: (409, "notice_exists"),
     StaleVersion: (409, "stale_version"),
     InvalidTransition: (409, "invalid_transition"),
+    VersionNotFound: (404, "not_found"),
 }
 KNOWN_ERRORS: tuple[type[Exception], ...] = tuple(HTTP_STATUS)
 

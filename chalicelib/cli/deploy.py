@@ -134,6 +134,22 @@ def _record(ctx: click.Context, cloud: Any, channels: dict[str, Any]) -> None:
         click.echo(f"  API:       {outputs.api_url}")
     for channel, url in sorted(outputs.webhook_urls.items()):
         click.echo(f"  webhook {channel}: {url}   ← register this URL with the platform")
+    _record_policy_version(ctx, cloud)
+
+
+def _record_policy_version(ctx: click.Context, cloud: Any) -> None:
+    """The policies just deployed, in the stage's policy history as recorded by the deploying identity."""
+    from chalicelib.policy.history import record_in_service
+    from chalicelib.runtime import Runtime
+
+    try:
+        who = str(cloud.client("sts").get_caller_identity()["Arn"])
+    except Exception:  # noqa: BLE001 - the record says "deploy" without a name rather than fail a deploy
+        who = "unknown"
+    _use_stage_outputs(ctx)
+    recorded = record_in_service(Runtime(_settings(ctx)), f"deploy: {who}")
+    if recorded is not None:
+        click.echo(f"  policies:  version {recorded.digest[:12]} recorded (carewire policies history)")
 
 
 @cli.command()

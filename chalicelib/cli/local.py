@@ -37,6 +37,7 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     with _local_stack(settings, announce=True) as runtime, local_delivery(runtime, announce=True), ExitStack() as stack:
         runtime.policy  # noqa: B018 - load and validate policies before taking traffic
+        _record_policy_version(runtime)
         runtime.classifier  # noqa: B018
         runtime.queue  # noqa: B018 - start the workers now: what an earlier run accepted is processed first
         stack.enter_context(local_schedules(runtime))  # SLA and storm sweeps, notice expiry: as EventBridge runs them
@@ -61,6 +62,14 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
             click.echo("\nstopping…")
         finally:
             server.shutdown()
+
+
+def _record_policy_version(runtime: Any) -> None:
+    from chalicelib.policy.history import record_in_service
+
+    recorded = record_in_service(runtime, "serve")
+    if recorded is not None:
+        click.echo(f"policies: version {recorded.digest[:12]} recorded (carewire policies history)")
 
 
 def _console_welcome(runtime: Any, base_url: str) -> str:

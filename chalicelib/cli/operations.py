@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from chalicelib.cli import CarewireCliError, _echo_json, _runtime, _settings, cli
+from chalicelib.cli import CarewireCliError, NotFoundError, _echo_json, _runtime, _settings, cli
 
 
 @cli.group()
@@ -317,6 +317,38 @@ def policies_test(ctx: click.Context, cases_dir: Path | None, show: bool) -> Non
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         sys.exit(1)
+
+
+@policies.command("history")
+@click.option("--show", "digest", default=None, help="one version's diff (its digest, or 8+ leading characters)")
+@click.option("--limit", type=click.IntRange(1, 200), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def policies_history(ctx: click.Context, digest: str | None, limit: int, as_json: bool) -> None:
+    """The policy versions that went into service (cold starts, `serve`, `deploy`), newest first."""
+    from chalicelib.policy.errors import VersionNotFound
+    from chalicelib.policy.history import HistoryError, PolicyHistory
+
+    with _runtime(ctx) as rt:
+        history = PolicyHistory(rt.dynamodb, rt.settings.table("policies"))
+        try:
+            rows = [history.show(digest)] if digest else history.recent(limit)
+        except HistoryError as exc:
+            raise CarewireCliError(str(exc)) from exc
+        except VersionNotFound as exc:
+            raise NotFoundError(str(exc)) from exc
+    if as_json:
+        _echo_json(rows)
+        return
+    if digest:
+        click.echo(rows[0]["diff"] or "(first recorded version: nothing to compare with)", nl=False)
+        if rows[0]["diff_truncated"]:
+            click.echo("\n[diff truncated: it was longer than a version record holds]")
+        return
+    for row in rows:
+        lines = "first version" if row["first"] else f"+{row['added']} -{row['removed']}"
+        files = ", ".join(c["path"] for c in row["changes"][:4]) + (" …" if row["files_changed"] > 4 else "")
+        click.echo(f"{row['recorded_at']}  {row['digest'][:12]}  {row['recorded_by']}  {lines}  {files}")
 
 
 @policies.command("diff")

@@ -13,6 +13,7 @@ API authenticated by a session cookie (never by the machine clients' bearer toke
     GET    /console/api/notices; POST /console/api/notices; POST /console/api/notices/preview   marketer
     PATCH  /console/api/notices/{id};  POST /console/api/notices/{id}/{publish|resolve|expire}
     GET    /console/api/dashboard?hours=N;  POST /console/api/try {text, channel?, is_dm?}   care_lead, supervisor
+    GET    /console/api/policies/{digest}   one policy version and its diff (text)     care_lead, supervisor
 
 Every unsafe request needs the session's CSRF token in X-CSRF-Token (and a same-origin Origin when sent);
 the cookie is SameSite=Strict and HttpOnly. Every change is recorded as `user:<name>`.
@@ -415,6 +416,13 @@ def dashboard() -> Response:
         return 200, views.dashboard(rt, rt.clock(), int(raw))
 
     return _api(LEAD_ROLES, work)
+
+
+@console.route("/api/policies/{digest}", methods=["GET"])
+def policy_version(digest: str) -> Response:
+    from chalicelib.console import views
+
+    return _api(LEAD_ROLES, lambda rt, me: (200, views.policy_version(rt, digest)))
 
 
 @console.route("/api/try", methods=["POST"], content_types=["application/json"])

@@ -128,7 +128,8 @@ def _outbox_texts(rt: Runtime, reply_ids: list[str]) -> dict[str, dict[str, Any]
 
 def item_detail(rt: Runtime, escalation_id: str) -> dict[str, Any]:
     """One item as an agent works it: the conversation (the customer's posts and our replies, oldest first),
-    the classification with its evidence, the decision path, notes, canned responses and the limits."""
+    the customer's other cases (`earlier`), the classification with its evidence, the decision path, notes,
+    canned responses and the limits."""
     from chalicelib.actions import PLATFORM_TEXT_LIMITS, render
 
     item = rt.escalations.get(escalation_id)
@@ -164,11 +165,7 @@ def item_detail(rt: Runtime, escalation_id: str) -> dict[str, Any]:
         if template.promotional or "$notice" in template.text.template:
             continue
         canned.append({"name": name, "text": render(template, post, classification, cut=False)})
-    earlier = [
-        summary(i)
-        for i in _conversation_items(rt, post.platform, post.conversation_id)
-        if i["escalation_id"] != escalation_id
-    ]
+    earlier = customer_cases(rt, item, post)
     return {
         "escalation": {**summary(item), "version": item.get("version"), "rule": item.get("rule")},
         "post": {
@@ -205,6 +202,45 @@ def _outcomes() -> tuple[str, ...]:
     from chalicelib.escalations.queue import OUTCOMES
 
     return OUTCOMES
+
+
+CASES = 10
+"""The customer's other cases the item view lists, newest first."""
+
+
+def customer_cases(rt: Runtime, item: Mapping[str, Any], post: Post) -> list[dict[str, Any]]:
+    """The same customer's other cases, in any conversation on the item's platform, newest first (the
+    by_author index). An item opened before that index existed has no author key: its conversation's
+    items by the same author stand in."""
+    if item.get("author_key"):
+        found = rt.escalations.cases_of(post.platform, post.author.id, CASES + 1)
+    else:
+        same = post.author.id
+        found = [
+            i
+            for i in _conversation_items(rt, post.platform, post.conversation_id)
+            if same and ((i.get("post") or {}).get("author") or {}).get("id") == same
+        ]
+    cases = []
+    for case in found:
+        if case["escalation_id"] == item["escalation_id"]:
+            continue
+        case_post = case.get("post") or {}
+        cases.append(
+            {
+                "id": case["escalation_id"],
+                "status": case.get("status"),
+                "queue": case.get("queue"),
+                "topic": (case.get("classification") or {}).get("topic"),
+                "outcome": case.get("outcome"),
+                "opened_at": case.get("created_at"),
+                "resolved_at": case.get("resolved_at"),
+                "channel": case_post.get("channel"),
+                "same_conversation": case_post.get("conversation_id") == post.conversation_id,
+                "text": str(case_post.get("text") or "")[:280],
+            }
+        )
+    return cases[:CASES]
 
 
 def _conversation_items(rt: Runtime, platform: str, conversation_id: str) -> list[dict[str, Any]]:
@@ -306,7 +342,29 @@ def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
         "incidents": rt.storms.incidents(20, "open"),
         "sla": rt.escalations.stats(now, days=1),
         "response_times": response_times(rt, now, since),
+        "policy_changes": policy_changes(rt),
     }
+
+
+POLICY_CHANGES = 8
+"""Policy versions the dashboard lists (one query on the history's by_time index)."""
+
+
+def policy_changes(rt: Runtime) -> list[dict[str, Any]]:
+    """The last policy versions that went into service, newest first: when, by whom, files, +/- lines."""
+    from chalicelib.policy.history import PolicyHistory
+
+    return PolicyHistory(rt.dynamodb, rt.settings.table("policies")).recent(POLICY_CHANGES)
+
+
+def policy_version(rt: Runtime, digest: str) -> dict[str, Any]:
+    """One version with its unified diff as plain text (the console shows it with textContent)."""
+    from chalicelib.policy.history import HistoryError, PolicyHistory
+
+    try:
+        return PolicyHistory(rt.dynamodb, rt.settings.table("policies")).show(digest)
+    except HistoryError as exc:
+        raise InvalidRequest("digest", str(exc)) from None
 
 
 RESOLVED_CAP = 500

@@ -75,6 +75,7 @@ def new_item(
         follow_ups=[],
         notes=[],
         conversation_key=keys.conversation_key(post.platform, post.conversation_id),
+        author_key=keys.author_key(post.platform, post.author.id),
         queue_status=keys.queue_status(queue.name, keys.OPEN),
         queue_shard=keys.queue_shard(queue.name, keys.OPEN, keys.shard_of(escalation.escalation_id, queue.shards)),
         rank=keys.rank(effective, sla["due_at"]),

@@ -42,3 +42,15 @@ def status_day(status: str, moment: datetime) -> str:
 
 def conversation_key(platform: str, conversation_id: str) -> str:
     return f"{platform}#{conversation_id}"
+
+
+OWN_PLATFORM = "carewire"
+"""The platform of items Carewire opens itself (an incident's): no customer wrote them."""
+
+
+def author_key(platform: str, author_id: str) -> str | None:
+    """The `by_author` partition key (`x#2244994945`): one customer's cases on one platform, by time. None
+    (the item stays out of the sparse index) without an author id or for Carewire's own items."""
+    if not author_id or platform == OWN_PLATFORM:
+        return None
+    return f"{platform}#{author_id}"

@@ -129,10 +129,13 @@ class EscalationQueue:
                     ids.append(item["escalation_id"])
             if len(ids) >= limit:
                 break
-        ids = ids[:limit]
+        return self._read_by_id(ids[:limit])
+
+    def _read_by_id(self, ids: list[str], **projection: Any) -> list[dict[str, Any]]:
+        """The items of `ids` (in that order; missing ones left out), 100 keys a batch, unprocessed keys retried."""
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 100):
-            batch = {"Keys": [{"escalation_id": {"S": i}} for i in ids[start : start + 100]]}
+            batch = {"Keys": [{"escalation_id": {"S": i}} for i in ids[start : start + 100]], **projection}
             request: dict[str, Any] = {self._table: batch}
             while request:
                 got = self._client.batch_get_item(RequestItems=request)
@@ -215,6 +218,33 @@ class EscalationQueue:
         key = keys.conversation_key(platform, conversation_id)
         found = self._query_all("by_conversation", "conversation_key = :c", {":c": key}, ScanIndexForward=False)
         return next((e["escalation_id"] for e in found if e.get("status") in keys.LIVE), None)
+
+    CASE_FIELDS = (
+        "escalation_id, #status, #queue, outcome, created_at, resolved_at, classification.topic, "
+        "post.conversation_id, post.#text, post.channel"
+    )
+
+    def cases_of(self, platform: str, author_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """One customer's cases on one platform, newest first, at most `limit`: one query on the sparse
+        by_author index (keys only) and one batch read of the fields a list shows. Items opened before the
+        index existed carry no author key and are not found."""
+        key = keys.author_key(platform, author_id)
+        if key is None:
+            return []
+        got = self._client.query(
+            TableName=self._table,
+            IndexName="by_author",
+            KeyConditionExpression="author_key = :a",
+            ExpressionAttributeValues={":a": {"S": key}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        ids = [raw["escalation_id"]["S"] for raw in got.get("Items", [])]
+        return self._read_by_id(
+            ids,
+            ProjectionExpression=self.CASE_FIELDS,
+            ExpressionAttributeNames={"#status": "status", "#queue": "queue", "#text": "text"},
+        )
 
     # ------------------------------------------------------------------------------------------ claims
 

@@ -46,3 +46,7 @@ class RegexTimeout(EvaluationError):
     def __init__(self, pattern: str, limit: float, length: int) -> None:
         self.pattern, self.limit, self.length = pattern, limit, length
         super().__init__(f"regex {pattern!r} ran past its {limit * 1000:g} ms limit on a {length}-character text")
+
+
+class VersionNotFound(LookupError):
+    """No recorded policy version by that name (chalicelib/policy/history.py)."""

@@ -5,6 +5,7 @@ and "try a post"."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from chalice.test import Client
 from app import app
 from chalicelib.identity import sessions
 from chalicelib.identity.accounts import Accounts
+from chalicelib.model import stable_id
 from chalicelib.runtime import Runtime
-from tests.conftest import X_SECRET
+from tests.conftest import X_SECRET, make_settings, runtime_on_dynamodb
 from tests.support import mention_delivery, x_headers
 from tests.unit.test_identity import ISSUER, _claims, _jwks, _token, make_rsa_key
 
@@ -352,3 +354,57 @@ def test_dashboard_shows_response_and_resolution_times_of_the_items_resolved_in_
         capped = browser.call("get", "/dashboard?hours=24").json_body["response_times"]
         assert capped["capped"] is True and capped["cap"] == 2
         assert sum(q["resolved"] for q in capped["by_queue"].values()) == 2
+
+
+def test_dashboard_lists_recent_policy_changes_and_shows_a_diff_as_text(
+    tmp_path: Path, policy_dir: Path, dynamodb_endpoint: str
+) -> None:
+    from chalicelib.policy.history import Bundle, PolicyHistory
+
+    for rt in runtime_on_dynamodb(make_settings(tmp_path, policies_dir=policy_dir)):
+        history = PolicyHistory(rt.dynamodb, rt.settings.table("policies"))
+        history.record(Bundle.read(policy_dir), "serve", rt.clock())
+        templates = policy_dir / "templates" / "en.yaml"
+        templates.write_text(templates.read_text(encoding="utf-8") + "# <script>alert(1)</script>\n", encoding="utf-8")
+        changed = history.record(Bundle.read(policy_dir), "deploy: arn:aws:iam::1:user/lea", rt.clock())
+        assert changed is not None
+        lead, agent = _account(rt, "lea", "care_lead"), _account(rt, "ana", "agent")
+        with Client(app) as client:
+            browser = Browser(client)
+            browser.sign_in("lea", lead)
+            board = browser.call("get", "/dashboard?hours=24").json_body
+            newest = board["policy_changes"][0]
+            assert [v["digest"] for v in board["policy_changes"]] == [changed.digest, newest["previous"]]
+            assert newest["recorded_by"] == "deploy: arn:aws:iam::1:user/lea"
+            assert newest["changes"] == [{"path": "templates/en.yaml", "status": "modified", "added": 1, "removed": 0}]
+            shown = browser.call("get", f"/policies/{changed.digest}")
+            assert shown.status_code == 200
+            assert "+# <script>alert(1)</script>\n" in shown.json_body["diff"]
+            assert browser.call("get", f"/policies/{'0' * 64}").status_code == 404
+            assert browser.call("get", "/policies/xyz").status_code == 400
+            other = Browser(client)
+            other.sign_in("ana", agent)
+            assert other.call("get", f"/policies/{changed.digest}").status_code == 403
+
+
+def test_the_item_view_lists_the_customers_other_cases_and_nobody_elses(ddb_runtime: Runtime) -> None:
+    password = _account(ddb_runtime, "dan", "agent")
+    first, second, stranger = (stable_id("esc", f"x#{n}") for n in ("3401", "3402", "3403"))
+    with Client(app) as client:
+        for post_id, author in (("3401", "42"), ("3402", "42"), ("3403", "43")):
+            body = mention_delivery(post_id, OUTAGE.replace("6am", f"{post_id[-1]}am"), author_id=author)
+            assert client.http.post("/webhooks/x-care", headers=x_headers(body, X_SECRET), body=body).status_code == 200
+            ddb_runtime.queue.join()  # type: ignore[attr-defined]
+            if post_id == "3401":  # while it is open, the customer's next post would join it
+                ddb_runtime.escalations.resolve(first, "user:dan", "answered", ddb_runtime.clock(), force=True)
+        browser = Browser(client)
+        browser.sign_in("dan", password)
+
+        detail = browser.call("get", f"/escalations/{second}").json_body
+
+        assert [(c["id"], c["status"], c["outcome"], c["topic"]) for c in detail["earlier"]] == [
+            (first, "resolved", "answered", "outage")
+        ]
+        assert detail["earlier"][0]["text"] == OUTAGE.replace("6am", "1am")  # data; the page sets it as text
+        assert detail["earlier"][0]["same_conversation"] is False
+        assert browser.call("get", f"/escalations/{stranger}").json_body["earlier"] == []

@@ -218,7 +218,7 @@ async function openItem(id) {
       h("ol", { className: "timeline", id: "timeline" }, d.timeline.map((t) => h("li", { className: t.kind },
         h("span", { className: "meta" }, `${t.kind === "customer" ? "@" + t.author : t.author} · ${when(t.at)}${t.private ? " · DM" : ""}${t.status ? " · " + t.status : ""}`),
         h("span", { className: "item-text" }, t.text)))),
-      d.earlier.length ? h("p", { className: "meta" }, `Other cases in this conversation: ${d.earlier.map((x) => `${x.id} (${x.status})`).join(", ")}`) : ""),
+      casesPanel(d.earlier)),
     h("div", { className: "columns" },
       h("div", { className: "panel" }, h("h2", {}, "Classification"),
         h("p", {}, `${c.topic} · ${c.sentiment?.label} (${c.sentiment?.score}) · ${c.language}${c.churn_risk ? " · churn risk" : ""} · urgency ${c.urgency}`),
@@ -230,6 +230,17 @@ async function openItem(id) {
         d.decision.guardrails.length ? h("p", { className: "meta" }, `Guardrails: ${d.decision.guardrails.join("; ")}`) : "",
         d.decision.corrections ? h("p", { className: "meta" }, `Corrected: ${JSON.stringify(d.decision.corrections)}`) : "")),
     mine ? workForms(d) : h("p", { className: "meta" }, "Claim this item to answer or resolve it."));
+}
+
+// The customer's other cases, newest first; each opens in this view. Their words are text nodes only.
+function casesPanel(cases) {
+  if (!cases.length) return h("p", { className: "meta", id: "cases-none" }, "No other cases of this customer.");
+  return h("section", { "aria-labelledby": "cases-title" }, h("h3", { id: "cases-title" }, `Other cases of this customer (${cases.length})`),
+    h("ul", { className: "cases", id: "cases" }, cases.map((x) => h("li", { "data-id": x.id },
+      h("button", { type: "button", className: "linkish", onclick: () => openItem(x.id), "aria-label": `Open case ${x.id}` }, `Opened ${when(x.opened_at)}`),
+      h("span", { className: "meta" }, ` · ${x.status}${x.outcome ? ` (${x.outcome.replaceAll("_", " ")})` : ""} · ${x.topic || "—"} · ${x.queue}`,
+        ` · ${x.same_conversation ? "this conversation" : "another conversation"}`),
+      h("span", { className: "item-text" }, x.text)))));
 }
 
 function workForms(d) {
@@ -483,7 +494,36 @@ async function dashboardScreen(started = generation) {
         : h("p", { className: "meta" }, "None.")),
     h("div", { className: "panel" }, h("h2", {}, "Queues and SLAs (today)"), slaTable(sla)),
     h("div", { className: "panel" }, h("h2", {}, `Response times (resolved in the last ${hours} h)`), responseTable(d.response_times || {})),
+    policyPanel(d.policy_changes || []),
     tryPanel());
+}
+
+// Policy versions as they went into service; a diff is fetched on demand and shown as text in a <pre>.
+function policyPanel(changes) {
+  const out = h("pre", { id: "policy-diff", className: "diff", tabIndex: 0, hidden: true, "aria-label": "Policy diff" });
+  const show = async (v, button) => {
+    try {
+      const d = await api("GET", `/policies/${encodeURIComponent(v.digest)}`);
+      out.textContent = (d.diff || "First recorded version: nothing earlier to compare with.") +
+        (d.diff_truncated ? "\n[diff truncated: longer than a version record holds]" : "");
+      out.hidden = false;
+      for (const b of document.querySelectorAll("#policy-changes button")) b.setAttribute("aria-pressed", String(b === button));
+      out.focus();
+    } catch (err) { toast(err.message); }
+  };
+  const files = (v) => v.changes.slice(0, 4).map((c) => `${c.path} (${c.status})`).join(", ") + (v.files_changed > 4 ? ` +${v.files_changed - 4} more` : "");
+  return h("div", { className: "panel" }, h("h2", {}, "Recent policy changes"),
+    changes.length ? h("table", { id: "policy-changes" },
+      h("thead", {}, h("tr", {}, ["When", "By", "Version", "Files", "Lines", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, changes.map((v) => {
+        const button = h("button", { type: "button", className: "secondary", "data-digest": v.digest, "aria-pressed": "false" }, "View diff");
+        button.addEventListener("click", () => show(v, button));
+        return h("tr", {}, h("td", {}, when(v.recorded_at)), h("td", {}, v.recorded_by || "—"),
+          h("td", {}, h("code", {}, v.digest.slice(0, 12))),
+          h("td", {}, v.first ? `first recorded (${v.files_changed} files)` : files(v)),
+          h("td", { className: "lines" }, v.first ? "—" : `+${v.added} −${v.removed}`), h("td", {}, button));
+      }))) : h("p", { className: "meta" }, "No policy version recorded yet."),
+    out);
 }
 
 function slaTable(sla) {
