@@ -6,8 +6,11 @@ Screenshots of each screen go to build/screenshots/ (git-ignored)."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.request
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from chalicelib.outbox import STATES
@@ -178,7 +181,7 @@ def test_marketer_sees_every_error_then_previews_publishes_and_a_matching_post_i
     # whatever its state by now (the local sender may already have delivered it)
     every = [o for status in STATES for o in server.runtime.store.outbox(status, 1000)]
     cited = [o for o in every if o.get("in_reply_to_post_id") == "1870000000000000001"]
-    assert [o.get("notice_id") for o in cited] == [notice.id]
+    assert [o.get("notice_id") for o in cited] == [notice.id], json.dumps(cited, default=str)[:3000]
     assert not browser.errors, browser.errors
 
 
@@ -201,4 +204,87 @@ def test_care_lead_reads_the_dashboard_and_tries_a_post(server: Server, browser:
     assert len(server.runtime.store.decisions()) == decided  # trying writes nothing
     browser.eval("document.querySelector('#try-form').scrollIntoView()")
     browser.screenshot(SHOTS / "console-try-a-post.png")
+    assert not browser.errors, browser.errors
+
+
+def test_care_lead_sees_a_policy_change_and_reads_its_diff_as_text(
+    server: Server, browser: Browser, tmp_path: Path
+) -> None:
+    from chalicelib.policy.history import Bundle, PolicyHistory
+
+    assert "policies: version" in server.output  # `carewire serve` recorded the bundle it loaded
+    changed = tmp_path / "policies"
+    shutil.copytree(server.runtime.settings.policies_dir, changed, ignore=shutil.ignore_patterns("tests"))
+    templates = changed / "templates" / "en.yaml"
+    templates.write_text(
+        templates.read_text(encoding="utf-8") + "# <img src=x onerror=alert(1)> calmer wording\n", encoding="utf-8"
+    )
+    history = PolicyHistory(server.runtime.dynamodb, server.runtime.settings.table("policies"))
+    version = history.record(Bundle.read(changed), "deploy: arn:aws:iam::1:user/lea", server.runtime.clock())
+    assert version is not None
+
+    _sign_in(browser, server, "lea")
+    browser.eval("location.hash = '#/dashboard'")
+    browser.wait("document.querySelectorAll('#policy-changes tbody tr').length === 2", what="two policy versions")
+    newest = browser.text("#policy-changes tbody tr:first-child")
+    assert "deploy: arn:aws:iam::1:user/lea" in newest
+    assert "templates/en.yaml (modified)" in newest and "+1 −0" in newest
+    assert "first recorded" in browser.text("#policy-changes tbody tr:last-child")
+    browser.click("#policy-changes tbody tr:first-child button")
+    browser.wait("!document.querySelector('#policy-diff').hidden", what="the diff")
+    diff = browser.text("#policy-diff")
+    assert "+++ b/templates/en.yaml" in diff and "+# <img src=x onerror=alert(1)> calmer wording" in diff
+    assert browser.eval("document.querySelector('#policy-diff img') === null")  # text, never markup
+    assert browser.eval("document.activeElement.id") == "policy-diff"
+    browser.screenshot(SHOTS / "console-policy-diff.png")
+    assert not browser.errors, browser.errors
+
+
+def test_agent_sees_the_customers_other_cases_and_opens_one(server: Server, browser: Browser) -> None:
+    from chalicelib.escalations import new_item
+    from chalicelib.model import Author, Classification, Post, Sentiment
+
+    q = server.runtime.escalations
+    _sign_in(browser, server, "ana")
+    browser.wait("document.querySelectorAll('#items li').length >= 1", what="open items")
+    current = q.get(browser.eval("document.querySelector('#item-0').dataset.id"))
+    who = current["post"]["author"]
+
+    def case(post_id: str, author_id: str, text: str, hours_ago: int) -> str:
+        post = Post(
+            platform=current["post"]["platform"],
+            channel=current["post"]["channel"],
+            post_id=post_id,
+            conversation_id=post_id,
+            author=Author(author_id, who.get("handle", "")),
+            text=text,
+            created_at=current["created_at"],
+        )
+        item = new_item(
+            post=post,
+            classification=Classification("billing", Sentiment("negative", -0.5), False, True, "en"),
+            queue=q.queue(current["queue"]),
+            priority=4,
+            sla_minutes=None,
+            rule="test",
+            now=server.runtime.clock() - timedelta(hours=hours_ago),
+        )
+        assert q.insert(item)
+        q.resolve(item["escalation_id"], "user:ana", "answered", server.runtime.clock(), force=True)
+        return str(item["escalation_id"])
+
+    earlier = case("1869000000000000001", who["id"], "<b>not bold</b> my bill is wrong again", 48)
+    case("1869000000000000002", who["id"] + "0", "someone else's bill question", 24)
+
+    browser.click("#item-0")
+    browser.wait("!!document.querySelector('#cases')", what="the customer's other cases")
+    listed = browser.text("#cases")
+    assert "<b>not bold</b> my bill is wrong again" in listed
+    assert "resolved (answered) · billing" in listed and "another conversation" in listed
+    assert "someone else's" not in listed
+    assert browser.eval("document.querySelector('#cases b') === null")  # customer text stays text
+    browser.screenshot(SHOTS / "console-item-cases.png")
+    browser.click(f"#cases li[data-id='{earlier}'] button")
+    browser.wait("document.querySelector('#timeline')?.textContent.includes('my bill is wrong again')", what="it opens")
+    assert "resolved" in browser.text("#item-title")
     assert not browser.errors, browser.errors
