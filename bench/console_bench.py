@@ -1,7 +1,7 @@
 """What the console costs per screen, on DynamoDB Local: sign-in (scrypt), the inbox, one item, the dashboard
 over a day of decisions, "try a post". Time and DynamoDB calls per request.
 
-    .venv/bin/python bench/console_bench.py [--decisions 5000] [--open 500] [--runs 5]
+    .venv/bin/python bench/console_bench.py [--decisions 5000] [--open 500] [--runs 5] [--cases 30] [--versions 20]
 
 Seeds decisions (the fields the dashboard reads) spread over the last 24 hours and open escalations spread
 over the queues, then calls the console's read models as its routes do.
@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=5000)
     parser.add_argument("--open", type=int, default=500)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cases", type=int, default=30, help="other cases of the opened item's customer")
+    parser.add_argument("--versions", type=int, default=20, help="policy versions recorded before")
     args = parser.parse_args()
     from chalicelib.clock import iso
     from chalicelib.console import views
@@ -120,6 +122,7 @@ def main() -> None:
         rt.classifier  # noqa: B018
         claimed = views.claim_next(rt, "user:bench", None)
         assert claimed is not None
+        write(rt.settings.table("escalations"), _earlier_cases(rt, claimed, args.cases))
 
         def run(work: Callable[[], Any]) -> tuple[float, float, int]:
             return timed(args.runs, calls, work)
@@ -127,13 +130,67 @@ def main() -> None:
         rows = [
             ("sign-in (scrypt verify + read)", run(lambda: accounts.sign_in("bench", password, NOW))),
             (f"inbox ({args.open} open over {len(names)} queues)", run(lambda: views.inbox(rt, "x"))),
-            ("one item (detail)", run(lambda: views.item_detail(rt, claimed["escalation_id"]))),
+            (
+                f"one item (detail; customer has {args.cases} other cases)",
+                run(lambda: views.item_detail(rt, claimed["escalation_id"])),
+            ),
             (f"dashboard (24 h, {args.decisions} decisions)", run(lambda: views.dashboard(rt, NOW, 24))),
             ("try a post", run(lambda: views.try_post(rt, {"text": "@bayanitelcares no signal in QC"}))),
+            *[
+                ("one policy version's diff", run(lambda d=digest: views.policy_version(rt, d)))  # type: ignore[misc]
+                for digest in _policy_versions(rt, args.versions)[-1:]
+            ],
         ]
         print(f"{'console request':<44} {'median ms':>10} {'max ms':>8} {'DynamoDB calls':>15}")
         for name, (median, worst, n_calls) in rows:
             print(f"{name:<44} {median:>10.1f} {worst:>8.1f} {n_calls:>15}")
+
+
+def _earlier_cases(rt: Any, claimed: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """`count` resolved cases of the claimed item's customer, each in its own conversation, a day apart."""
+    from chalicelib.clock import iso
+    from chalicelib.escalations import new_item
+    from chalicelib.model import Author, Classification, Post, Sentiment
+
+    author = Author(claimed["post"]["author"]["id"], claimed["post"]["author"]["handle"])
+    cases = []
+    for n in range(count):
+        item = new_item(
+            post=Post("x", "x-care", f"c{n}", f"c{n}", author, "again", iso(NOW)),
+            classification=Classification("billing", Sentiment("negative", -0.4), False, True, "en"),
+            queue=rt.policy.queues[claimed["queue"]],
+            priority=3,
+            sla_minutes=None,
+            rule="bench",
+            now=NOW - timedelta(days=1 + n),
+        )
+        kept = {k: v for k, v in item.items() if k not in ("queue_shard", "rank")}  # resolved: out of by_queue
+        cases.append({**kept, "status": "resolved", "outcome": "answered"})
+    return cases
+
+
+def _policy_versions(rt: Any, count: int) -> list[str]:
+    """`count` policy versions recorded one after another, each changing one template line; their digests.
+    Empty when this checkout has no policy history (comparing with an older one)."""
+    try:
+        from chalicelib.policy.history import Bundle, PolicyHistory
+    except ImportError:
+        return []
+    import shutil
+
+    history = PolicyHistory(rt.dynamodb, rt.settings.table("policies"))
+    digests = []
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "policies"
+        shutil.copytree(rt.settings.policies_dir, copy)
+        templates = copy / "templates" / "en.yaml"
+        original = templates.read_text(encoding="utf-8")
+        for n in range(count):
+            templates.write_text(original + f"# revision {n}\n", encoding="utf-8")
+            recorded = history.record(Bundle.read(copy), "bench", NOW + timedelta(minutes=n))
+            if recorded is not None:
+                digests.append(recorded.digest)
+    return digests
 
 
 if __name__ == "__main__":
