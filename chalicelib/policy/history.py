@@ -13,7 +13,6 @@ one get and one put. Nothing here is on the per-post path.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import json
 import zlib
@@ -96,6 +95,8 @@ def diff_bundles(
 ) -> tuple[list[dict[str, Any]], str]:
     """Per changed file its status and +/- line counts, and the unified diff of them all. Without the old
     texts (or for a file too large to keep) a change is listed by digest, its lines uncounted."""
+    import difflib  # only when a new version is recorded: not on every cold start
+
     summary: list[dict[str, Any]] = []
     chunks: list[str] = []
     for name, status in _changes(old_files, new.files):

@@ -147,3 +147,26 @@ def test_the_outbox_stream_feeds_the_sender_with_partial_failures(template: tupl
         assert "DecisionsTable" not in repr(statements) and "IdempotencyTable" not in repr(statements)
         assert statements["AgentAnswered"]["Action"] == ["dynamodb:UpdateItem"]
     assert "OutboxStream" not in {s["Sid"] for s in _statements(resources, "SweepOutboxRole")}
+
+
+def test_the_packaged_policies_have_the_checkouts_digest_and_two_functions_record_it(
+    template: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """`carewire deploy` records the checkout's bundle; the cold starts that follow must find that same
+    digest in the package, or every deploy would show as two policy changes."""
+    import zipfile
+
+    from chalicelib.policy.history import Bundle
+    from chalicelib.settings import _default_policies_dir
+
+    with zipfile.ZipFile(template[0].parent / "deployment.zip") as package_zip:
+        package_zip.extractall(tmp_path, [n for n in package_zip.namelist() if n.startswith("chalicelib/policies/")])
+    assert Bundle.read(tmp_path / "chalicelib" / "policies").digest == Bundle.read(_default_policies_dir()).digest
+    resources = template[1]["Resources"]
+    recording = {
+        name
+        for name, r in resources.items()
+        if r.get("Type") == "AWS::Serverless::Function"
+        and (r["Properties"].get("Environment") or {}).get("Variables", {}).get("CAREWIRE_RECORD_POLICY") == "true"
+    }
+    assert recording == {"ProcessIntake", "APIHandler"}
