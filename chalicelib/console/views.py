@@ -216,11 +216,15 @@ def customer_cases(rt: Runtime, item: Mapping[str, Any], post: Post) -> list[dic
         found = rt.escalations.cases_of(post.platform, post.author.id, CASES + 1)
     else:
         same = post.author.id
-        found = [
-            i
-            for i in _conversation_items(rt, post.platform, post.conversation_id)
-            if same and ((i.get("post") or {}).get("author") or {}).get("id") == same
-        ]
+        found = sorted(
+            (
+                i
+                for i in _conversation_items(rt, post.platform, post.conversation_id)
+                if same and ((i.get("post") or {}).get("author") or {}).get("id") == same
+            ),
+            key=lambda i: str(i.get("created_at") or ""),
+            reverse=True,
+        )
     cases = []
     for case in found:
         if case["escalation_id"] == item["escalation_id"]:

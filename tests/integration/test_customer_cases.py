@@ -96,3 +96,20 @@ def test_forget_takes_the_customer_out_of_the_author_index(ddb_runtime: Runtime)
 def test_carewires_own_incident_items_stay_out_of_the_index(ddb_runtime: Runtime) -> None:
     assert _open(ddb_runtime, "inc-1", "inc-1", "carewire:storms", hours_ago=1, platform="carewire")
     assert ddb_runtime.escalations.cases_of("carewire", "carewire:storms") == []
+
+
+def test_an_item_from_before_the_index_shows_its_conversations_cases_by_the_same_author(ddb_runtime: Runtime) -> None:
+    rt = ddb_runtime
+    first = _open(rt, "1", "c1", "77", hours_ago=5)
+    _open(rt, "2", "c1", "88", hours_ago=4)  # someone else in the same public thread
+    second = _open(rt, "4", "c1", "77", hours_ago=3)
+    old = _open(rt, "3", "c1", "77", hours_ago=1)
+    for escalation_id in (first, second, old):  # written before by_author existed: no author key
+        rt.dynamodb.update_item(
+            TableName=rt.settings.table("escalations"),
+            Key={"escalation_id": {"S": escalation_id}},
+            UpdateExpression="REMOVE author_key",
+        )
+    item = rt.escalations.get(old)
+
+    assert [c["id"] for c in customer_cases(rt, item, post_of(item["post"]))] == [second, first]  # newest first
