@@ -299,39 +299,25 @@ def resolve(
 
 
 def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:
-    """Volumes by hour, topic, sentiment and channel from the stored decisions of the last `hours` (through
-    the by_channel index, only the fields counted), auto-answered vs escalated, open incidents, queue SLAs."""
+    """Volumes by hour, topic, sentiment and channel of the decisions of the last `hours` (ended hours from
+    their kept counts, the rest from the stored decisions: `console/volumes.py`), auto-answered vs escalated,
+    open incidents, queue SLAs, response times and recent policy changes."""
+    from chalicelib.console.volumes import Volumes
+
     if not 1 <= hours <= MAX_HOURS:
         raise InvalidRequest("hours", f"must be 1..{MAX_HOURS}")
-    since = iso(now - timedelta(hours=hours))
+    start = now - timedelta(hours=hours)
+    since = iso(start)
     by_hour: dict[str, Counter[str]] = defaultdict(Counter)
     totals: dict[str, Counter[str]] = {k: Counter() for k in ("topic", "sentiment", "channel", "action", "handled")}
-    for channel in sorted(rt.channels):
-        request: dict[str, Any] = {
-            "TableName": rt.settings.table("decisions"),
-            "IndexName": "by_channel",
-            "KeyConditionExpression": "channel = :c AND decided_at >= :s",
-            "ExpressionAttributeValues": {":c": {"S": channel}, ":s": {"S": since}},
-            "ProjectionExpression": "decided_at, #a, actions, classification.topic, classification.sentiment.#l",
-            "ExpressionAttributeNames": {"#a": "action", "#l": "label"},
-        }
-        while True:
-            got = rt.dynamodb.query(**request)
-            for raw in got.get("Items", []):
-                row = from_item(raw)
-                c = row.get("classification") or {}
-                topic = str(c.get("topic") or "other")
-                by_hour[row["decided_at"][:13]][topic] += 1
-                totals["topic"][topic] += 1
-                totals["sentiment"][str((c.get("sentiment") or {}).get("label") or "neutral")] += 1
-                totals["channel"][channel] += 1
-                totals["action"][str(row.get("action") or "ignore")] += 1
-                kinds = {str(x.get("type")) for x in row.get("actions") or []}
-                handled = "escalated" if "escalate" in kinds else "auto_answered" if kinds & ANSWERS else "untouched"
-                totals["handled"][handled] += 1
-            if "LastEvaluatedKey" not in got:
-                break
-            request["ExclusiveStartKey"] = got["LastEvaluatedKey"]
+    volumes = Volumes(rt.dynamodb, rt.settings.table("decisions"), rt.settings.table("activity"))
+    for (channel, hour), volume in volumes.period(rt.channels, start, now).items():
+        if not volume.total:
+            continue
+        by_hour[hour].update(volume.counts["topic"])
+        totals["channel"][channel] += volume.total
+        for dimension in ("topic", "sentiment", "action", "handled"):
+            totals[dimension].update(volume.counts[dimension])
     series = [
         {"hour": hour + ":00:00.000Z", "total": sum(c.values()), **dict(c)} for hour, c in sorted(by_hour.items())
     ]
