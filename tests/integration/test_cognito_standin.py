@@ -137,6 +137,8 @@ def test_a_new_person_sets_a_password_on_first_sign_in_then_signs_in_and_calls_t
     step = first.json_body
     assert (step["challenge"], step["needs"], step["username"]) == ("NEW_PASSWORD_REQUIRED", "new_password", "maria")
     assert "Set-Cookie" not in first.headers
+    unknown = _post(client, "/session/challenge", {**step, "challenge": "MFA_SETUP", "new_password": CHOSEN})
+    assert (unknown.status_code, unknown.json_body["field"]) == (400, "challenge")
     weak = _post(client, "/session/challenge", {**step, "new_password": "short"})
     assert (weak.status_code, weak.json_body["field"]) == (400, "new_password")
     done = _post(client, "/session/challenge", {**step, "new_password": CHOSEN})
@@ -154,7 +156,8 @@ def test_a_new_person_sets_a_password_on_first_sign_in_then_signs_in_and_calls_t
     assert _post(client, "/session", {"username": "maria", "password": TEMPORARY}).status_code == 401
     again = _post(client, "/session", {"username": "maria", "password": CHOSEN})
     assert again.status_code == 200 and again.json_body["roles"] == ["agent"]
-    assert _post(client, "/session", {"username": "nobody", "password": CHOSEN}).status_code == 401
+    unknown_user = _post(client, "/session", {"username": "nobody", "password": CHOSEN})
+    assert unknown_user.status_code == 401 and "wrong password" in unknown_user.json_body["message"]
 
     tokens = pool.tokens("maria")
     for kind in ("IdToken", "AccessToken"):
@@ -163,6 +166,10 @@ def test_a_new_person_sets_a_password_on_first_sign_in_then_signs_in_and_calls_t
         assert (got.json_body["username"], got.json_body["roles"]) == ("maria", ["agent"])
         assert _bearer(client, tokens[kind], "/inbox").status_code == 200
         assert _bearer(client, tokens[kind], "/notices").status_code == 403  # an agent, not a marketer
+
+    pool.idp.admin_disable_user(UserPoolId=pool.pool, Username="maria")
+    disabled = _post(client, "/session", {"username": "maria", "password": CHOSEN})
+    assert disabled.status_code == 401 and disabled.json_body["message"] == unknown_user.json_body["message"]
 
 
 def test_tokens_from_elsewhere_expired_or_tampered_are_refused(standin: tuple[Standin, Client]) -> None:
