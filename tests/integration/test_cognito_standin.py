@@ -82,6 +82,15 @@ class Standin:
         self.add_person(name, group)
         self.idp.admin_set_user_password(UserPoolId=self.pool, Username=name, Password=CHOSEN, Permanent=True)
 
+    def enrol_authenticator(self, name: str) -> str:
+        """As the person does it in an authenticator app: the TOTP secret, verified and preferred."""
+        access = self.tokens(name)["AccessToken"]
+        secret: str = self.idp.associate_software_token(AccessToken=access)["SecretCode"]
+        self.idp.verify_software_token(AccessToken=access, UserCode=_current_code(secret))
+        preference = {"Enabled": True, "PreferredMfa": True}
+        self.idp.set_user_mfa_preference(AccessToken=access, SoftwareTokenMfaSettings=preference)
+        return secret
+
     def tokens(self, name: str, client: str | None = None) -> dict[str, Any]:
         got = self.idp.initiate_auth(
             ClientId=client or self.client,
@@ -279,12 +288,7 @@ def test_a_person_with_an_authenticator_app_is_asked_for_its_code(
     pool, client = standin
     monkeypatch.setenv("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")  # the stand-in checks codes
     pool.confirmed_person("maria", "care_lead")
-    access = pool.tokens("maria")["AccessToken"]
-    secret = pool.idp.associate_software_token(AccessToken=access)["SecretCode"]
-    pool.idp.verify_software_token(AccessToken=access, UserCode=_current_code(secret))
-    pool.idp.set_user_mfa_preference(
-        AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
-    )
+    secret = pool.enrol_authenticator("maria")
 
     asked = _post(client, "/session", {"username": "maria", "password": CHOSEN})
     assert asked.status_code == 202, asked.body
