@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import struct
 import time
 from collections.abc import Iterator
@@ -20,8 +21,10 @@ import boto3
 import pytest
 import yaml
 from chalice.test import Client
+from click.testing import CliRunner
 
 from app import app
+from chalicelib.cli import cli
 from chalicelib.identity import cognito, sessions
 from chalicelib.runtime import Runtime
 from chalicelib.store.tables import INFRA_FILE, _CfnLoader
@@ -301,3 +304,53 @@ def test_a_person_with_an_authenticator_app_is_asked_for_its_code(
     done = _post(client, "/session/challenge", {**step, "code": _current_code(secret)})  # a second try
     assert done.status_code == 200, done.body
     assert done.json_body["roles"] == ["care_lead"] and "Set-Cookie" in done.headers
+
+
+def test_carewire_users_manages_the_stages_pool_and_its_people_then_sign_in(
+    standin: tuple[Standin, Client], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.cli.stages import StageOutputs, write_outputs
+
+    pool, client = standin
+    home = tmp_path / "cli-home"
+    api_url = "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
+    outputs = {"ConsoleUserPoolId": pool.pool}
+    write_outputs(
+        home, StageOutputs(stage="dev", stack_name="carewire-dev", region="us-east-1", api_url=api_url, outputs=outputs)
+    )
+    monkeypatch.setenv("CAREWIRE_HOME", str(home))
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["--stage", "dev", "users", *args])
+
+    added = run("add", "maria", "--role", "agent", "--role", "supervisor", "--zone", "Asia/Manila")
+    assert added.exit_code == 0, added.output
+    assert f"sign in at {api_url}console" in added.output
+    password = re.search(r"temporary password (\S+)", added.output).group(1)  # type: ignore[union-attr]
+    step = _post(client, "/session", {"username": "maria", "password": password}).json_body
+    assert step["challenge"] == "NEW_PASSWORD_REQUIRED"
+    done = _post(client, "/session/challenge", {**step, "new_password": CHOSEN}).json_body
+    assert (done["roles"], done["zone"]) == (["agent", "supervisor"], "Asia/Manila")
+
+    assert run("add", "maria", "--role", "agent").exit_code == 2  # exists
+    assert run("add", "Maria!", "--role", "agent").exit_code == 2
+    assert run("add", "zed", "--role", "agent", "--zone", "Mars/Base").exit_code == 2
+    replaced = run("add", "maria", "--role", "marketer", "--zone", "Europe/Madrid", "--replace")
+    assert replaced.exit_code == 0, replaced.output
+    listed = json.loads(run("list", "--json").output)
+    assert [(p["username"], p["roles"], p["zone"], p["status"]) for p in listed] == [
+        ("maria", ["marketer"], "Europe/Madrid", "FORCE_CHANGE_PASSWORD")
+    ]
+    assert _post(client, "/session", {"username": "maria", "password": CHOSEN}).status_code == 401
+
+    reset = run("reset", "maria")
+    assert reset.exit_code == 0, reset.output
+    password = re.search(r"temporary password (\S+)", reset.output).group(1)  # type: ignore[union-attr]
+    step = _post(client, "/session", {"username": "maria", "password": password}).json_body
+    done = _post(client, "/session/challenge", {**step, "new_password": CHOSEN + "!"}).json_body
+    assert (done["roles"], done["zone"]) == (["marketer"], "Europe/Madrid")
+
+    assert run("disable", "maria").exit_code == 0
+    assert _post(client, "/session", {"username": "maria", "password": CHOSEN + "!"}).status_code == 401
+    missing = run("reset", "nobody")
+    assert missing.exit_code == 2 and "no user nobody" in missing.output
