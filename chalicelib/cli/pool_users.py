@@ -36,7 +36,8 @@ class PoolUsers:
         self.pool = pool_id
 
     def add(self, username: str, roles: list[str], zone: str, replace: bool) -> str:
-        """The person with exactly `roles` and `zone`; their temporary password."""
+        """The person with exactly `roles` and `zone`; their temporary password. Replacing revokes their tokens,
+        so their console sessions (which hold the roles they signed in with) end within a minute."""
         check_new(username, roles, zone)
         password = temporary_password()
         exists = self.client.exceptions.UsernameExistsException
@@ -55,6 +56,7 @@ class PoolUsers:
                 UserPoolId=self.pool, Username=username, UserAttributes=[{"Name": "zoneinfo", "Value": zone}]
             )
             self._set_temporary(username, password)
+            self._call("admin_user_global_sign_out", username)  # sessions carry the old roles: end them
         current = set(self._groups(username))
         for role in sorted(set(roles) - current):
             self.client.admin_add_user_to_group(UserPoolId=self.pool, Username=username, GroupName=role)

@@ -104,7 +104,8 @@ def signed_in(rt: Runtime, request: Request, roles: tuple[str, ...]) -> Me:
 
 
 def _from_cookie(rt: Runtime, value: str) -> Me:
-    """Local accounts are read on every request, so a reset or disable ends their sessions at once."""
+    """Local accounts are read on every request, so a reset or disable ends their sessions at once; Cognito
+    sessions ask the pool about their access token at most once a minute."""
     from chalicelib.identity.accounts import Accounts
 
     try:
@@ -112,6 +113,10 @@ def _from_cookie(rt: Runtime, value: str) -> Me:
     except sessions.SessionRejected as exc:
         raise Unauthenticated(str(exc)) from None
     if session.via != "local":
+        from chalicelib.identity.cognito import CognitoSignIn
+
+        if not CognitoSignIn.from_env().still_signed_in(session.token):
+            raise Unauthenticated("this session has ended; sign in again")
         return Me(session.username, frozenset(session.roles), session.zone or "UTC", session)
     account = Accounts(rt.dynamodb, rt.settings.table("users")).get(session.username)
     if account is None or account.disabled or account.session_epoch != session.epoch:
@@ -292,8 +297,9 @@ def _cognito_step(rt: Runtime, request: Request, step: Claims | Challenge) -> Re
     if isinstance(step, Challenge):
         return Response(body=step.doc(), status_code=202, headers={"Cache-Control": "no-store"})
     now = rt.clock()
+    roles = tuple(sorted(step.roles))
     session = sessions.new_session(
-        step.username, 0, now, via="cognito", roles=tuple(sorted(step.roles)), zone=step.zone
+        step.username, 0, now, via="cognito", roles=roles, zone=step.zone, token=step.access_token
     )
     return _signed_in(rt, request, session, {"username": step.username, "roles": sorted(step.roles), "zone": step.zone})
 

@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -51,6 +51,10 @@ _jwks: dict[str, dict[str, dict[str, Any]]] = {}
 """issuer → kid → JSON Web Key, shared by the warm invocations of one Lambda container."""
 _fetched_at: dict[str, float] = {}
 """issuer → monotonic time of its last successful fetch."""
+RECHECK_SECONDS = 60.0
+"""A console session asks Cognito whether its access token still stands at most this often."""
+_confirmed: dict[str, float] = {}
+"""sha256 of an access token → monotonic time Cognito last confirmed it."""
 
 Keys = Mapping[str, dict[str, Any]] | Callable[[str], dict[str, Any] | None]
 
@@ -60,6 +64,8 @@ class Claims:
     username: str
     roles: frozenset[str]
     zone: str
+    access_token: str = ""
+    """After a sign-in: the access token Cognito issued with the verified ID token (for `still_signed_in`)."""
 
 
 @dataclass(frozen=True)
@@ -226,6 +232,25 @@ class CognitoSignIn:
         """The person behind an ID or access token of this pool's console client."""
         return claims_to_identity(verify_jwt(token, self.key, issuer=self.issuer, audience=self.client_id, now=now))
 
+    def still_signed_in(self, access_token: str) -> bool:
+        """Whether Cognito still honours `access_token`: not revoked (a reset, a global sign-out), its user not
+        disabled or deleted. Asked at most once per `RECHECK_SECONDS` per token; Cognito's trouble is 503."""
+        if not access_token:
+            return False
+        digest, now = hashlib.sha256(access_token.encode("utf-8")).hexdigest(), self._monotonic()
+        last = _confirmed.get(digest)
+        if last is not None and now - last < RECHECK_SECONDS:
+            return True
+        try:
+            self._call("get_user", AccessToken=access_token)
+        except Unauthenticated:
+            _confirmed.pop(digest, None)
+            return False
+        if len(_confirmed) > 10_000:
+            _confirmed.clear()
+        _confirmed[digest] = now
+        return True
+
     def sign_in(self, username: str, password: str, now: datetime) -> Claims | Challenge:
         got = self._call(
             "initiate_auth",
@@ -255,7 +280,7 @@ class CognitoSignIn:
     def _outcome(self, got: dict[str, Any], username: str, now: datetime) -> Claims | Challenge:
         result = got.get("AuthenticationResult")
         if result:
-            return self.verify(str(result["IdToken"]), now)
+            return replace(self.verify(str(result["IdToken"]), now), access_token=str(result.get("AccessToken") or ""))
         name = str(got.get("ChallengeName") or "")
         if name != NEW_PASSWORD and name not in CODE_CHALLENGES:
             # MFA_SETUP, SELECT_MFA_TYPE, CUSTOM_CHALLENGE, device challenges: not offered by the template's pool

@@ -58,6 +58,7 @@ def console(
     )
     monkeypatch.setattr(cognito, "_jwks", {})
     monkeypatch.setattr(cognito, "_fetched_at", {})
+    monkeypatch.setattr(cognito, "_confirmed", {})
     monkeypatch.setattr(sessions, "_secrets", {})
     cognito._configured.cache_clear()
     for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):

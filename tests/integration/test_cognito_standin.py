@@ -116,6 +116,7 @@ def standin(tmp_path: Path, aws_standin: str, monkeypatch: pytest.MonkeyPatch) -
     )
     monkeypatch.setattr(cognito, "_jwks", {})
     monkeypatch.setattr(cognito, "_fetched_at", {})
+    monkeypatch.setattr(cognito, "_confirmed", {})
     monkeypatch.setattr(sessions, "_secrets", {})
     cognito._configured.cache_clear()
     for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):
@@ -126,6 +127,10 @@ def standin(tmp_path: Path, aws_standin: str, monkeypatch: pytest.MonkeyPatch) -
 
 def _post(client: Client, path: str, body: dict[str, Any]) -> Any:
     return client.http.post(f"/console/api{path}", headers=ORIGIN, body=json.dumps(body))
+
+
+def _with_cookie(client: Client, cookie: str) -> Any:
+    return client.http.get("/console/api/me", headers={"Cookie": cookie, "Host": "console.test"})
 
 
 def _bearer(client: Client, token: str, path: str = "/me") -> Any:
@@ -161,7 +166,7 @@ def test_a_new_person_sets_a_password_on_first_sign_in_then_signs_in_and_calls_t
         "Asia/Manila",
     )
     cookie = done.headers["Set-Cookie"].split(";", 1)[0]
-    me = client.http.get("/console/api/me", headers={"Cookie": cookie, "Host": "console.test"})
+    me = _with_cookie(client, cookie)
     assert me.status_code == 200 and me.json_body["username"] == "maria"
     assert _post(client, "/session/challenge", {**step, "new_password": CHOSEN + "x"}).status_code == 401  # used
 
@@ -182,6 +187,10 @@ def test_a_new_person_sets_a_password_on_first_sign_in_then_signs_in_and_calls_t
     pool.idp.admin_disable_user(UserPoolId=pool.pool, Username="maria")
     disabled = _post(client, "/session", {"username": "maria", "password": CHOSEN})
     assert disabled.status_code == 401 and disabled.json_body["message"] == unknown_user.json_body["message"]
+    assert _with_cookie(client, cookie).status_code == 200  # Cognito confirmed the session less than a minute ago
+    cognito._confirmed.clear()  # a minute later
+    ended = _with_cookie(client, cookie)
+    assert ended.status_code == 401 and "ended" in ended.json_body["message"]
 
 
 def test_tokens_from_elsewhere_expired_or_tampered_are_refused(standin: tuple[Standin, Client]) -> None:
@@ -329,28 +338,38 @@ def test_carewire_users_manages_the_stages_pool_and_its_people_then_sign_in(
     password = re.search(r"temporary password (\S+)", added.output).group(1)  # type: ignore[union-attr]
     step = _post(client, "/session", {"username": "maria", "password": password}).json_body
     assert step["challenge"] == "NEW_PASSWORD_REQUIRED"
-    done = _post(client, "/session/challenge", {**step, "new_password": CHOSEN}).json_body
-    assert (done["roles"], done["zone"]) == (["agent", "supervisor"], "Asia/Manila")
+    signed_in = _post(client, "/session/challenge", {**step, "new_password": CHOSEN})
+    assert (signed_in.json_body["roles"], signed_in.json_body["zone"]) == (["agent", "supervisor"], "Asia/Manila")
+    cookie = signed_in.headers["Set-Cookie"].split(";", 1)[0]
 
+    assert _with_cookie(client, cookie).status_code == 200
     assert run("add", "maria", "--role", "agent").exit_code == 2  # exists
     assert run("add", "Maria!", "--role", "agent").exit_code == 2
     assert run("add", "zed", "--role", "agent", "--zone", "Mars/Base").exit_code == 2
     replaced = run("add", "maria", "--role", "marketer", "--zone", "Europe/Madrid", "--replace")
     assert replaced.exit_code == 0, replaced.output
+    cognito._confirmed.clear()  # a minute later
+    assert _with_cookie(client, cookie).status_code == 401  # the session held the old roles
     listed = json.loads(run("list", "--json").output)
     assert [(p["username"], p["roles"], p["zone"], p["status"]) for p in listed] == [
         ("maria", ["marketer"], "Europe/Madrid", "FORCE_CHANGE_PASSWORD")
     ]
     assert _post(client, "/session", {"username": "maria", "password": CHOSEN}).status_code == 401
 
-    reset = run("reset", "maria")
-    assert reset.exit_code == 0, reset.output
-    password = re.search(r"temporary password (\S+)", reset.output).group(1)  # type: ignore[union-attr]
+    password = re.search(r"temporary password (\S+)", replaced.output).group(1)  # type: ignore[union-attr]
     step = _post(client, "/session", {"username": "maria", "password": password}).json_body
-    done = _post(client, "/session/challenge", {**step, "new_password": CHOSEN + "!"}).json_body
-    assert (done["roles"], done["zone"]) == (["marketer"], "Europe/Madrid")
+    signed_in = _post(client, "/session/challenge", {**step, "new_password": CHOSEN + "!"})
+    assert (signed_in.json_body["roles"], signed_in.json_body["zone"]) == (["marketer"], "Europe/Madrid")
+    cookie = signed_in.headers["Set-Cookie"].split(";", 1)[0]
+    assert _with_cookie(client, cookie).status_code == 200
+    reset = run("reset", "maria")
+    assert reset.exit_code == 0 and "temporary password" in reset.output, reset.output
+    cognito._confirmed.clear()
+    assert _with_cookie(client, cookie).status_code == 401  # the reset revoked the session's access token
+    assert _post(client, "/session", {"username": "maria", "password": CHOSEN + "!"}).status_code == 401
 
     assert run("disable", "maria").exit_code == 0
-    assert _post(client, "/session", {"username": "maria", "password": CHOSEN + "!"}).status_code == 401
+    password = re.search(r"temporary password (\S+)", reset.output).group(1)  # type: ignore[union-attr]
+    assert _post(client, "/session", {"username": "maria", "password": password}).status_code == 401
     missing = run("reset", "nobody")
     assert missing.exit_code == 2 and "no user nobody" in missing.output

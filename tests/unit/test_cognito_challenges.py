@@ -213,3 +213,25 @@ def test_an_access_token_names_its_client_and_user_differently() -> None:
     token = _token(make_rsa_key(), claims)
     who = CognitoSignIn("us-east-1", "us-east-1_pool", "client-1", jwks=_jwks(make_rsa_key())).verify(token, NOW)
     assert (who.username, who.roles, who.zone) == ("maria", frozenset({"agent"}), "UTC")
+
+
+def test_a_console_session_asks_cognito_about_its_access_token_at_most_once_a_minute(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cognito, "_confirmed", {})
+    keys = _Keys()
+    pool = _with(keys, client)
+    user = {"Username": "maria", "UserAttributes": []}
+    with Stubber(client) as stub:
+        stub.add_response("get_user", user, {"AccessToken": "token-1"})
+        stub.add_client_error("get_user", service_error_code="NotAuthorizedException", service_message="revoked")
+        stub.add_client_error("get_user", service_error_code="TooManyRequestsException", service_message="Rate")
+        assert pool.still_signed_in("token-1")
+        keys.now += cognito.RECHECK_SECONDS - 1
+        assert pool.still_signed_in("token-1")  # no call: confirmed less than a minute ago
+        keys.now += 1
+        assert not pool.still_signed_in("token-1")  # revoked (a reset, a disable, a global sign-out)
+        with pytest.raises(IdentityUnavailable):
+            pool.still_signed_in("token-1")
+        stub.assert_no_pending_responses()
+    assert not pool.still_signed_in("")  # a session from before sessions held a token
