@@ -6,7 +6,8 @@ SMS_MFA, EMAIL_OTP) are answered through RespondToAuthChallenge; the challenge's
 the browser as Cognito's hosted UI does it, and nothing else of the challenge's parameters does (they can
 hold the user's e-mail and phone). Tokens are verified here (RS256 against the pool's JWKS, issuer, app
 client, token use, expiry) before `cognito:groups` become Carewire roles. RSA verification is a few lines of
-integer arithmetic, so no crypto dependency ships to Lambda.
+integer arithmetic, so no crypto dependency ships to Lambda. A console session keeps the access token it was
+issued and asks Cognito about it again at most once a minute (`still_signed_in`), so revoking ends it.
 
 The JWKS is fetched from the address boto uses for cognito-idp (so a stand-in set with AWS_ENDPOINT_URL
 serves it too; in AWS that is the issuer's own address), cached per pool, fetched again once when a token
