@@ -26,7 +26,7 @@ SHOTS = screenshots_dir()
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """Chalice's local server for `app` in this process (it serves whatever runtime is installed): its address.
-    Chalice can wrap an app for one server per process only."""
+    Chalice wraps the app's class for its server and cannot wrap it twice, so the class is put back after."""
     from chalice.config import Config
     from chalice.local import create_local_server
 
@@ -34,6 +34,7 @@ def served() -> Iterator[str]:
 
     port = free_port()
     config = Config.create(chalice_stage="dev", app_name="carewire", chalice_app=app)
+    plain = app.__class__
     server = create_local_server(app, config, "127.0.0.1", port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,6 +42,7 @@ def served() -> Iterator[str]:
         yield f"http://localhost:{port}"
     finally:
         server.shutdown()
+        app.__class__ = plain  # what create_local_server changed, for the next server
 
 
 @pytest.fixture
