@@ -30,6 +30,10 @@ class Forbidden(Exception):
     """A known caller without the role: 403."""
 
 
+class IdentityUnavailable(Exception):
+    """The identity provider cannot answer now (its keys cannot be read, it is throttling): 503."""
+
+
 @dataclass(frozen=True)
 class Principal:
     id: str

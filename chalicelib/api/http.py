@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.auth import Forbidden, Unauthenticated
+from chalicelib.auth import Forbidden, IdentityUnavailable, Unauthenticated
 from chalicelib.channels.errors import (
     ChallengeRateLimited,
     ChallengeRejected,
@@ -78,6 +78,7 @@ HTTP_STATUS: dict[type[Exception], tuple[int, str]] = {
     InputRejected: (400, "bad_request"),
     Unauthenticated: (401, "unauthenticated"),
     Forbidden: (403, "forbidden"),
+    IdentityUnavailable: (503, "try_again"),
     InvalidRequest: (400, "bad_request"),
     EscalationNotFound: (404, "not_found"),
     EscalationConflict: (409, "conflict"),

@@ -4,6 +4,8 @@ API authenticated by a session cookie (never by the machine clients' bearer toke
     GET    /console                         the app (one HTML shell; screens by #hash)
     GET    /console/static/{name}           assets, immutable under their content hash
     POST   /console/api/session             {username, password} → Set-Cookie          200 {me} | 401
+                                            (AWS: 202 {challenge, session, username, needs} — Cognito's next step)
+    POST   /console/api/session/challenge   {challenge, session, username, new_password|code}   200 | 202 | 401
     DELETE /console/api/session             sign out
     GET    /console/api/me                  {username, roles, zone, csrf}
     GET    /console/api/inbox               queues, counts, SLA states, mine           agent, supervisor
@@ -37,6 +39,7 @@ from chalicelib.escalations.errors import InvalidRequest
 from chalicelib.identity import sessions
 
 if TYPE_CHECKING:
+    from chalicelib.identity.cognito import Challenge, Claims
     from chalicelib.runtime import Runtime
 
 console = Blueprint(__name__)
@@ -102,7 +105,8 @@ def signed_in(rt: Runtime, request: Request, roles: tuple[str, ...]) -> Me:
 
 
 def _from_cookie(rt: Runtime, value: str) -> Me:
-    """Local accounts are read on every request, so a reset or disable ends their sessions at once."""
+    """Local accounts are read on every request, so a reset or disable ends their sessions at once; Cognito
+    sessions ask the pool about their access token at most once a minute."""
     from chalicelib.identity.accounts import Accounts
 
     try:
@@ -110,6 +114,10 @@ def _from_cookie(rt: Runtime, value: str) -> Me:
     except sessions.SessionRejected as exc:
         raise Unauthenticated(str(exc)) from None
     if session.via != "local":
+        from chalicelib.identity.cognito import CognitoSignIn
+
+        if not CognitoSignIn.from_env().still_signed_in(session.token):
+            raise Unauthenticated("this session has ended; sign in again")
         return Me(session.username, frozenset(session.roles), session.zone or "UTC", session)
     account = Accounts(rt.dynamodb, rt.settings.table("users")).get(session.username)
     if account is None or account.disabled or account.session_epoch != session.epoch:
@@ -118,11 +126,10 @@ def _from_cookie(rt: Runtime, value: str) -> Me:
 
 
 def _from_cognito_token(rt: Runtime, token: str) -> Me:
-    from chalicelib.identity.cognito import CognitoSignIn, claims_to_identity, verify_jwt
+    from chalicelib.identity.cognito import CognitoSignIn
 
-    cognito, now = CognitoSignIn.from_env(), rt.clock()
-    claims = verify_jwt(token, cognito.keys(), issuer=cognito.issuer, audience=cognito.client_id, now=now)
-    who = claims_to_identity(claims)
+    now = rt.clock()
+    who = CognitoSignIn.from_env().verify(token, now)
     session = sessions.new_session(who.username, 0, now, via="cognito", roles=tuple(sorted(who.roles)))
     return Me(who.username, who.roles, who.zone, session)
 
@@ -228,9 +235,7 @@ def sign_in() -> Response:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise InputRejected("username", "user name and password are required")
-        origin, host = request.headers.get("origin"), request.headers.get("host")
-        if origin and host and origin.split("://", 1)[-1] != host:
-            raise Forbidden(f"cross-origin sign-in from {origin}")
+        _same_origin(request)
         now = rt.clock()
         if rt.settings.is_local:
             accounts = Accounts(rt.dynamodb, rt.settings.table("users"))
@@ -242,13 +247,65 @@ def sign_in() -> Response:
         else:
             from chalicelib.identity.cognito import CognitoSignIn
 
-            claims = CognitoSignIn.from_env().sign_in(username.strip(), password, now)
-            session = sessions.new_session(
-                claims.username, 0, now, via="cognito", roles=tuple(sorted(claims.roles)), zone=claims.zone
-            )
-            me = {"username": claims.username, "roles": sorted(claims.roles), "zone": claims.zone}
+            return _cognito_step(rt, request, CognitoSignIn.from_env().sign_in(username.strip(), password, now))
     except KNOWN_ERRORS as exc:
         return error_response(exc)
+    return _signed_in(rt, request, session, me)
+
+
+@console.route("/api/session/challenge", methods=["POST"], content_types=["application/json"])
+def sign_in_challenge() -> Response:
+    """The next step of a Cognito sign-in: {challenge, session, username} as the sign-in answered, plus
+    `new_password` (NEW_PASSWORD_REQUIRED) or `code` (an MFA code)."""
+    from chalicelib.identity.cognito import CODE_CHALLENGES, NEW_PASSWORD, Challenge, CognitoSignIn
+
+    try:
+        rt = runtime.current()
+        request = _request()
+        if rt.settings.is_local:
+            raise InputRejected("challenge", "local accounts have no sign-in challenges")
+        _same_origin(request)
+        body = _body()
+        fields = {name: body.get(name) for name in ("challenge", "session", "username")}
+        for name, value in fields.items():
+            if not isinstance(value, str) or not value:
+                raise InputRejected(name, "required: as the sign-in answered it")
+        if fields["challenge"] != NEW_PASSWORD and fields["challenge"] not in CODE_CHALLENGES:
+            raise InputRejected("challenge", f"one of {sorted([NEW_PASSWORD, *CODE_CHALLENGES])}")
+        challenge = Challenge(str(fields["challenge"]), str(fields["session"]), str(fields["username"]))
+        answer = body.get(challenge.needs)
+        if not isinstance(answer, str) or not answer:
+            raise InputRejected(challenge.needs, "required")
+        if challenge.needs == "code" and not re.fullmatch(r"[0-9]{6,8}", answer.strip()):
+            raise InputRejected("code", "the 6-digit code from your authenticator app or message")
+        answer = answer.strip() if challenge.needs == "code" else answer
+        step = CognitoSignIn.from_env().answer(challenge, answer, rt.clock())
+        return _cognito_step(rt, request, step)
+    except KNOWN_ERRORS as exc:
+        return error_response(exc)
+
+
+def _same_origin(request: Request) -> None:
+    origin, host = request.headers.get("origin"), request.headers.get("host")
+    if origin and host and origin.split("://", 1)[-1] != host:
+        raise Forbidden(f"cross-origin sign-in from {origin}")
+
+
+def _cognito_step(rt: Runtime, request: Request, step: Claims | Challenge) -> Response:
+    """Signed in (200 + cookie), or 202 with the challenge the person must answer next (no cookie yet)."""
+    from chalicelib.identity.cognito import Challenge
+
+    if isinstance(step, Challenge):
+        return Response(body=step.doc(), status_code=202, headers={"Cache-Control": "no-store"})
+    now = rt.clock()
+    roles = tuple(sorted(step.roles))
+    session = sessions.new_session(
+        step.username, 0, now, via="cognito", roles=roles, zone=step.zone, token=step.access_token
+    )
+    return _signed_in(rt, request, session, {"username": step.username, "roles": sorted(step.roles), "zone": step.zone})
+
+
+def _signed_in(rt: Runtime, request: Request, session: sessions.Session, me: dict[str, Any]) -> Response:
     cookie = sessions.set_cookie(
         sessions.issue(sessions.session_secret(rt.settings), session),
         not rt.settings.is_local,

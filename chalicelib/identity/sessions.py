@@ -47,6 +47,9 @@ class Session:
     roles: tuple[str, ...] = ()
     """Only for Cognito sessions (the groups in the verified ID token); local ones read the account."""
     zone: str = ""
+    token: str = ""
+    """Only for Cognito sessions: the access token they were opened with, which Cognito is asked about again
+    (a reset, a disable or a global sign-out ends the session within a minute)."""
 
 
 def _b64(raw: bytes) -> str:
@@ -91,7 +94,13 @@ def issue(secret: bytes, session: Session) -> str:
 
 
 def new_session(
-    username: str, epoch: int, now: datetime, via: str = "local", roles: tuple[str, ...] = (), zone: str = ""
+    username: str,
+    epoch: int,
+    now: datetime,
+    via: str = "local",
+    roles: tuple[str, ...] = (),
+    zone: str = "",
+    token: str = "",
 ) -> Session:
     return Session(
         username=username,
@@ -101,6 +110,7 @@ def new_session(
         via=via,
         roles=roles,
         zone=zone,
+        token=token,
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.auth import Unauthenticated
 from chalicelib.identity import sessions
-from chalicelib.identity.cognito import CognitoSignIn, claims_to_identity, verify_jwt
+from chalicelib.identity.cognito import Claims, CognitoSignIn, claims_to_identity, verify_jwt
 from chalicelib.identity.passwords import hash_password, verify_password
 from chalicelib.settings import Settings
 
@@ -155,9 +155,11 @@ def test_a_cognito_id_token_is_verified_and_its_groups_become_roles(rsa_key: tup
     ("changes", "token_kwargs", "message"),
     [
         ({"iss": "https://cognito-idp.us-east-1.amazonaws.com/other"}, {}, "issuer"),
-        ({"aud": "another-client"}, {}, "ID token"),
-        ({"token_use": "access"}, {}, "ID token"),
+        ({"aud": "another-client"}, {}, "app client"),
+        ({"token_use": "access"}, {}, "app client"),  # an access token names its client in `client_id`
+        ({"token_use": "refresh"}, {}, "app client"),
         ({"exp": NOW.timestamp() - 1}, {}, "expired"),
+        ({"exp": "soon"}, {}, "expired"),
         ({}, {"kid": "unknown"}, "unknown key"),
         ({}, {"alg": "HS256"}, "RS256"),
     ],
@@ -182,30 +184,37 @@ def test_a_forged_cognito_payload_fails_the_signature(rsa_key: tuple[int, int, i
         verify_jwt(f"{head}.{forged}.{signature}", _jwks(rsa_key), issuer=ISSUER, audience="client-1", now=NOW)
 
 
-class _FakeCognito:
-    class exceptions:
-        class NotAuthorizedException(Exception):
-            pass
+def _stubbed(*answers: tuple[str, dict[str, Any]]) -> Any:
+    """A real cognito-idp client whose calls answer from a Stubber, in order: (operation, response | error code)."""
+    import boto3
+    from botocore.stub import Stubber
 
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.calls: list[dict[str, Any]] = []
-
-    def initiate_auth(self, **kwargs: Any) -> dict[str, Any]:
-        self.calls.append(kwargs)
-        if kwargs["AuthParameters"]["PASSWORD"] != "right":
-            raise self.exceptions.NotAuthorizedException()
-        return {"AuthenticationResult": {"IdToken": self.token}}
+    client = boto3.client("cognito-idp", region_name="us-east-1")
+    stubber = Stubber(client)
+    for operation, response in answers:
+        if "error" in response:
+            stubber.add_client_error(
+                operation, service_error_code=response["error"], service_message=response["message"]
+            )
+        else:
+            stubber.add_response(operation, response)
+    stubber.activate()
+    return client
 
 
 def test_sign_in_through_cognito_checks_the_token_it_gets(rsa_key: tuple[int, int, int]) -> None:
-    fake = _FakeCognito(_token(rsa_key, _claims()))
+    wrong = {"error": "NotAuthorizedException", "message": "Incorrect username or password."}
+    fake = _stubbed(
+        ("initiate_auth", {"AuthenticationResult": {"IdToken": _token(rsa_key, _claims())}}), ("initiate_auth", wrong)
+    )
     cognito = CognitoSignIn("us-east-1", "us-east-1_pool", "client-1", client=fake, jwks=_jwks(rsa_key))
-    assert cognito.sign_in("maria", "right", NOW).roles == frozenset({"agent"})
-    assert fake.calls[0]["AuthFlow"] == "USER_PASSWORD_AUTH"
+    signed_in = cognito.sign_in("maria", "right", NOW)
+    assert isinstance(signed_in, Claims) and signed_in.roles == frozenset({"agent"})
     with pytest.raises(Unauthenticated, match="wrong password"):
         cognito.sign_in("maria", "wrong", NOW)
-    tampered = _FakeCognito(_token(rsa_key, _claims(aud="someone-else")))
+    tampered = _stubbed(
+        ("initiate_auth", {"AuthenticationResult": {"IdToken": _token(rsa_key, _claims(aud="someone-else"))}})
+    )
     with pytest.raises(Unauthenticated):
         CognitoSignIn("us-east-1", "us-east-1_pool", "client-1", client=tampered, jwks=_jwks(rsa_key)).sign_in(
             "maria", "right", NOW

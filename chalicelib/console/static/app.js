@@ -46,7 +46,7 @@ async function api(method, path, body) {
   });
   if (answer.status === 204) return null;
   const data = answer.headers.get("Content-Type")?.includes("json") ? await answer.json() : null;
-  if (answer.status === 401 && path !== "/session") { me = null; showSignIn(); throw new ApiError(401, data); }
+  if (answer.status === 401 && !path.startsWith("/session")) { me = null; showSignIn(); throw new ApiError(401, data); }
   if (!answer.ok) throw new ApiError(answer.status, data);
   return data;
 }
@@ -72,13 +72,44 @@ function showSignIn(message = "") {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      me = await api("POST", "/session", { username: form.username.value, password: form.password.value });
-      history.replaceState(null, "", location.hash && location.hash !== "#/" ? location.hash : home());
-      start();
+      signedIn(await api("POST", "/session", { username: form.username.value, password: form.password.value }));
     } catch (err) { error.textContent = err.message; }
   });
   main.replaceChildren(form);
   form.username.focus();
+}
+
+// The pool's answer is the person, or (202) one more step: a new password on the first sign-in, or an MFA code.
+function signedIn(answer) {
+  if (answer && answer.challenge) { showChallenge(answer); return; }
+  me = answer;
+  history.replaceState(null, "", location.hash && location.hash !== "#/" ? location.hash : home());
+  start();
+}
+
+function showChallenge(step) {
+  const newPassword = step.needs === "new_password";
+  const error = h("p", { id: "signin-error", className: "error", role: "alert" });
+  const field = newPassword
+    ? h("input", { id: "answer", name: "answer", type: "password", autocomplete: "new-password", required: true, minLength: 12 })
+    : h("input", { id: "answer", name: "answer", inputMode: "numeric", autocomplete: "one-time-code", required: true, pattern: "[0-9]{6,8}" });
+  const form = h("form", { className: "signin", id: "signin-challenge", "aria-labelledby": "challenge-title" },
+    h("h1", { id: "challenge-title" }, newPassword ? "Choose your password" : "Enter your sign-in code"),
+    h("p", {}, newPassword
+      ? "This is your first sign-in: choose a password of at least 12 characters with upper and lower case letters and a number."
+      : "Type the code from your authenticator app or the message you were sent."),
+    h("label", { htmlFor: "answer" }, newPassword ? "New password" : "Code"),
+    field,
+    error,
+    h("button", { type: "submit" }, "Continue"),
+    h("button", { type: "button", onclick: () => showSignIn() }, "Start again"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { challenge: step.challenge, session: step.session, username: step.username, [step.needs]: field.value };
+    try { signedIn(await api("POST", "/session/challenge", body)); } catch (err) { error.textContent = err.message; }
+  });
+  main.replaceChildren(form);
+  field.focus();
 }
 
 function home() {
