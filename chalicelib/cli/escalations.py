@@ -114,6 +114,18 @@ def escalations_reply(
     click.echo(f"queued {reply['reply_id']} ({reply['visibility']} {reply['kind']}){again}")
 
 
+@escalations.command("index-authors")
+@click.option("--dry-run", is_flag=True, help="count what would be given a key, change nothing")
+@click.pass_context
+def escalations_index_authors(ctx: click.Context, dry_run: bool) -> None:
+    """Once after upgrading: put items opened before the by_author index into it (forgotten ones stay out), so
+    the console finds a customer's earlier cases. Safe to run again; reads the whole table."""
+    with _runtime(ctx) as runtime:
+        read, added = runtime.escalations.index_authors(apply=not dry_run)
+    verb = "would be given" if dry_run else "given"
+    click.echo(f"{read} escalations read; {added} {verb} their customer's key")
+
+
 @escalations.command("stats")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--days", type=click.IntRange(1, 31), default=1, show_default=True, help="SLA compliance window")

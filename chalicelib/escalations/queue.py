@@ -219,6 +219,44 @@ class EscalationQueue:
         found = self._query_all("by_conversation", "conversation_key = :c", {":c": key}, ScanIndexForward=False)
         return next((e["escalation_id"] for e in found if e.get("status") in keys.LIVE), None)
 
+    def index_authors(self, apply: bool = True) -> tuple[int, int]:
+        """Give items opened before the by_author index their `author_key` (a one-off after an upgrade), so a
+        customer's earlier cases are found from their newer ones. A scan (keys and the author only); each update
+        is conditional: never on an item that has a key or was forgotten (`carewire forget` removed its key on
+        purpose). Returns (items read, items given a key — or that would be, when not `apply`)."""
+        paginator = self._client.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self._table,
+            ProjectionExpression="escalation_id, author_key, forgotten_at, post.platform, post.author.id",
+        )
+        read = added = 0
+        for page in pages:
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                post = item.get("post")
+                if not post:  # the queues' counters share the table
+                    continue
+                read += 1
+                key = keys.author_key(str(post.get("platform") or ""), str((post.get("author") or {}).get("id") or ""))
+                if key is None or "author_key" in item or "forgotten_at" in item:
+                    continue
+                if apply:
+                    try:
+                        self._client.update_item(
+                            TableName=self._table,
+                            Key={"escalation_id": {"S": item["escalation_id"]}},
+                            UpdateExpression="SET author_key = :k",
+                            ConditionExpression=(
+                                "attribute_exists(escalation_id) AND attribute_not_exists(author_key) "
+                                "AND attribute_not_exists(forgotten_at)"
+                            ),
+                            ExpressionAttributeValues={":k": {"S": key}},
+                        )
+                    except self._client.exceptions.ConditionalCheckFailedException:
+                        continue  # keyed or forgotten meanwhile
+                added += 1
+        return read, added
+
     CASE_FIELDS = (
         "escalation_id, #status, #queue, outcome, created_at, resolved_at, classification.topic, "
         "post.conversation_id, post.#text, post.channel"

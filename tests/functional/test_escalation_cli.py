@@ -62,3 +62,18 @@ def test_unknown_queue_exits_2_and_unknown_id_3(stack: Runtime) -> None:
     missing = runner.invoke(cli, ["escalations", "resolve", "esc-nope", "--outcome", "answered"])
     assert missing.exit_code == 3, "not found"
     assert "no escalation 'esc-nope'" in missing.output
+
+
+def test_index_authors_reports_what_it_keyed_and_a_dry_run_changes_nothing(stack: Runtime) -> None:
+    runner = CliRunner()
+    item = seed(stack, "9", now=stack.clock())
+    stack.dynamodb.update_item(
+        TableName=stack.settings.table("escalations"),
+        Key={"escalation_id": {"S": item["escalation_id"]}},
+        UpdateExpression="REMOVE author_key",
+    )
+    dry = runner.invoke(cli, ["escalations", "index-authors", "--dry-run"])
+    assert (dry.exit_code, dry.output.strip()) == (0, "1 escalations read; 1 would be given their customer's key")
+    done = runner.invoke(cli, ["escalations", "index-authors"])
+    assert done.output.strip() == "1 escalations read; 1 given their customer's key"
+    assert "author_key" in stack.escalations.get(item["escalation_id"])

@@ -113,3 +113,30 @@ def test_an_item_from_before_the_index_shows_its_conversations_cases_by_the_same
     item = rt.escalations.get(old)
 
     assert [c["id"] for c in customer_cases(rt, item, post_of(item["post"]))] == [second, first]  # newest first
+
+
+def test_index_authors_puts_items_from_before_the_index_into_it_but_never_a_forgotten_one(
+    ddb_runtime: Runtime,
+) -> None:
+    rt = ddb_runtime
+    table = rt.settings.table("escalations")
+    before = _open(rt, "1", "c1", "77", hours_ago=30)
+    forgotten = _open(rt, "2", "c2", "77", hours_ago=20)
+    newest = _open(rt, "3", "c3", "77", hours_ago=1)
+    for old in (before, forgotten):  # opened before the index existed: no key
+        rt.dynamodb.update_item(
+            TableName=table, Key={"escalation_id": {"S": old}}, UpdateExpression="REMOVE author_key"
+        )
+    rt.dynamodb.update_item(
+        TableName=table,
+        Key={"escalation_id": {"S": forgotten}},
+        UpdateExpression="SET forgotten_at = :at",
+        ExpressionAttributeValues={":at": {"S": "2026-11-30T10:00:00.000Z"}},
+    )
+    assert [c["escalation_id"] for c in rt.escalations.cases_of("x", "77")] == [newest]
+
+    assert rt.escalations.index_authors(apply=False) == (3, 1)  # a dry run counts and changes nothing
+    assert [c["escalation_id"] for c in rt.escalations.cases_of("x", "77")] == [newest]
+    assert rt.escalations.index_authors() == (3, 1)
+    assert [c["escalation_id"] for c in rt.escalations.cases_of("x", "77")] == [newest, before]
+    assert rt.escalations.index_authors() == (3, 0)  # again: nothing left to do
