@@ -447,12 +447,24 @@ class StormWatch:
             ScanIndexForward=False,
             Limit=min(limit * 4, 1000) if status else limit,
         )
-        out = []
-        for item in got.get("Items", []):
-            record = self.get(item["sk"]["S"].rsplit("#", 1)[-1])
-            if record is not None and (status is None or record["status"] == status):
-                out.append(record)
+        ids = [item["sk"]["S"].rsplit("#", 1)[-1] for item in got.get("Items", [])]
+        records = self._records(ids)
+        out = [r for i in ids if (r := records.get(i)) is not None and (status is None or r["status"] == status)]
         return out[:limit]
+
+    def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Incident id → its record, read consistently 100 a call (one call per listing, not one per incident)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 100):
+            keys = [{"pk": _s(f"incident#{i}"), "sk": _s("incident")} for i in ids[start : start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                got = self._client.batch_get_item(RequestItems=request)
+                for raw in got.get("Responses", {}).get(self._table, []):
+                    record = _incident_doc(raw)
+                    found[record["incident_id"]] = record
+                request = got.get("UnprocessedKeys") or {}
+        return found
 
     def get(self, incident_id: str) -> dict[str, Any] | None:
         got = self._client.get_item(
