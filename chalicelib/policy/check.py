@@ -128,6 +128,15 @@ def _lexicon(lexicon: Path, errors: list[PolicyError]) -> None:
         errors.append(PolicyError(str(lexicon / found["file"]), found["message"], field=field, at=at))
 
 
+def _test_cases(directory: Path, broken: set[Path], errors: list[PolicyError]) -> None:
+    """The shape of every policy test-case file (`policies/tests/`): what `policies test` would refuse."""
+    from chalicelib.policy.testing import case_errors
+
+    for path in sorted((directory / "tests").glob("*.yaml")):
+        if path not in broken:
+            errors.extend(case_errors(path, read_yaml(path, [])))
+
+
 def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:
     """The policy (None when it does not load) and every error of every file under `directory`."""
     from chalicelib.channels.config import ChannelConfigError, load_channels
@@ -160,6 +169,7 @@ def check_policies(directory: Path) -> tuple[Policy | None, list[PolicyError]]:
         _lexicon(directory / "lexicon", errors)
     if not broken & {directory / "channels.yaml", directory / "lexicon" / "operator.yaml"}:
         _notice_examples(directory, errors)
+    _test_cases(directory, broken, errors)
     add_lines(errors)
     unique = {str(e): e for e in errors}
     return policy, sorted(unique.values(), key=lambda e: (e.file, e.line or 0, str(e)))

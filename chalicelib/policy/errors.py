@@ -18,13 +18,16 @@ class PolicyError(Exception):
         field: str | None = None,
         line: int | None = None,
         at: tuple[str | int, ...] | None = None,
+        kind: str = "rule",
     ) -> None:
+        """`rule`: the name of the rule (or, with `kind="case"`, the policy test case) the error is in."""
         self.file, self.rule, self.field, self.detail, self.line, self.at = file, rule, field, message, line, at
+        self.kind = kind
         super().__init__(message)
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line else "")
-        where += (f": rule {self.rule!r}" if self.rule else "") + (f": {self.field}" if self.field else "")
+        where += (f": {self.kind} {self.rule!r}" if self.rule else "") + (f": {self.field}" if self.field else "")
         return f"{where}: {self.detail}"
 
 

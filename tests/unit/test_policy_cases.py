@@ -43,7 +43,7 @@ def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
 def test_extra_rules_are_validated(tmp_path: Path) -> None:
     (tmp_path / "case.yaml").write_text(
         "cases:\n  - name: bad rule\n    extra_rules: [{name: x, when: 'nope(', actions: [{type: ignore}]}]\n"
-        "    post: {text: hi}\n    expect: {}\n",
+        "    post: {text: hi}\n    expect: {action: ignore}\n",
         encoding="utf-8",
     )
     with pytest.raises(PolicyErrors, match="JMESPath does not compile"):

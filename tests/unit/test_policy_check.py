@@ -288,3 +288,39 @@ def test_classify_with_a_broken_lexicon_is_one_located_line(
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: the lexicon does not load: {churn}:")
     assert "<unicode string>" not in result.output and "Traceback" not in result.output
+
+
+BROKEN_CASES = """\
+cases:
+  - name: outage gets a person
+    post: {text: "@bayanitelcares no signal"}
+    expect: {actoin: escalate}
+  - name: outage gets a person
+    post: {txt: "hello"}
+    expect: {action: escalte, private: "yes"}
+  - name: nothing expected
+    post: {text: "@bayanitelcares hi"}
+"""
+
+
+def test_a_policy_test_case_that_could_not_fail_is_refused_with_every_problem_located(policy_dir: Path) -> None:
+    from chalicelib.policy.errors import PolicyErrors
+    from chalicelib.policy.testing import run_cases
+
+    cases = policy_dir / "tests" / "broken.yaml"
+    cases.write_text(BROKEN_CASES, encoding="utf-8")
+    errors = [e for e in _errors(policy_dir) if e.startswith(str(cases))]
+    assert len(errors) == 6, errors
+    assert (
+        f"{cases}:4: case 'outage gets a person': expect.actoin: unknown key 'actoin'; did you mean 'action'?"
+        in (errors[0])
+    )
+    assert any(":5:" in e and "a second case named 'outage gets a person'" in e for e in errors)
+    assert any(":6:" in e and "needs a post with a `text`" in e for e in errors)
+    assert any(":7:" in e and "unknown action 'escalte'; did you mean 'escalate'?" in e for e in errors)
+    assert any(":7:" in e and "expect.private: must be true or false" in e for e in errors)
+    assert any(":8:" in e and "'nothing expected'" in e and "else it cannot fail" in e for e in errors)
+
+    with pytest.raises(PolicyErrors) as refused:  # `policies test` refuses the file before running anything
+        run_cases(None, None, {}, policy_dir / "tests")  # type: ignore[arg-type]
+    assert len(refused.value.errors) == 6
