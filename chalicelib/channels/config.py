@@ -211,11 +211,18 @@ def load_channels(path: Path) -> dict[str, ChannelConfig]:
     if not isinstance(doc, dict) or not isinstance(doc.get("channels"), list):
         raise ChannelConfigError(f"{path}: top level must be a mapping with a 'channels' list")
     channels: dict[str, ChannelConfig] = {}
+    problems: list[str] = []  # the first problem of every channel, so one run shows them all
     for index, raw in enumerate(doc["channels"]):
-        channel = _parse_channel(path, index, raw)
+        try:
+            channel = _parse_channel(path, index, raw)
+        except ChannelConfigError as exc:
+            problems.append(str(exc))
+            continue
         if channel.id in channels:
-            raise _fail(path, f"channel {channel.id!r}", "id is used twice")
+            problems.append(str(_fail(path, f"channel {channel.id!r}", "id is used twice")))
         channels[channel.id] = channel
+    if problems:
+        raise ChannelConfigError("\n".join(problems))
     return channels
 
 

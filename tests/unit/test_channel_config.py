@@ -55,6 +55,25 @@ def test_duplicate_channel_ids(tmp_path: Path) -> None:
         load_channels(path)
 
 
+def test_every_broken_channel_is_reported_in_one_run(tmp_path: Path) -> None:
+    path = tmp_path / "channels.yaml"
+    path.write_text(
+        "channels:\n"
+        "  - {id: a, platform: mastodon, brand_ids: ['1'], secret: {env: S}}\n"
+        "  - {id: b, platform: x, brand_ids: ['1'], secret: {env: S}}\n"
+        "  - {id: c, platform: x, secret: {env: S}}\n"
+        "  - {id: b, platform: x, brand_ids: ['2'], secret: {env: S}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ChannelConfigError) as caught:
+        load_channels(path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 3, lines
+    assert "channel 'a': platform 'mastodon' is not supported" in lines[0]
+    assert "channel 'c': brand_handles and/or brand_ids" in lines[1]
+    assert "channel 'b': id is used twice" in lines[2]
+
+
 def test_secret_from_environment(tmp_path: Path) -> None:
     channel = load_channels(POLICIES / "channels.yaml")["x-care"]
     resolver = SecretResolver(Settings(stage="prod", home=tmp_path), env={"CAREWIRE_X_CARE_CONSUMER_SECRET": "s3"})
