@@ -1,6 +1,7 @@
 """The scheduled jobs, locally: what EventBridge runs in AWS, on a clock tests can drive.
 
-In AWS `sweep_slas` and `sweep_storms` run every minute and `expire_notices` every five (app.py). Without
+In AWS `sweep_slas` and `sweep_storms` run every minute and `expire_notices` every five (app.py); locally
+`expire_blobs` also deletes events stored by reference after the parked retention (S3's lifecycle rule in AWS). Without
 this, a local stack never expires a lease, never breaches an SLA, never closes a storm. `Schedules.tick(now)`
 runs every job whose time has come (tests call it with their own clock); `start()` ticks from a thread.
 """
@@ -38,7 +39,21 @@ def jobs(runtime: Runtime) -> list[Job]:
         Job("sweep_slas", timedelta(minutes=1), lambda: sweep_slas(runtime)),
         Job("sweep_storms", timedelta(minutes=1), lambda: runtime.storms.sweep(runtime.clock())),
         Job("expire_notices", timedelta(minutes=5), lambda: runtime.notices.sweep()),
+        Job("expire_blobs", timedelta(hours=1), lambda: expire_blobs(runtime)),
     ]
+
+
+def expire_blobs(runtime: Runtime) -> int:
+    """Locally only (in AWS the oversized-events bucket's lifecycle rule does it): delete events stored by
+    reference that are older than the parked events' retention (`policies/retention.yaml`, `parked`)."""
+    from chalicelib.privacy import Retention
+    from chalicelib.store.blobs import FileBlobs
+
+    blobs = runtime.store.blobs
+    if not isinstance(blobs, FileBlobs):
+        return 0
+    days = Retention.load(runtime.settings.policies_dir).days["parked"]
+    return blobs.expire(runtime.clock() - timedelta(days=days))
 
 
 @dataclass

@@ -50,6 +50,19 @@ class FileBlobs:
             os.close(fd)
         return f"file:{name}"
 
+    def expire(self, before: datetime) -> int:
+        """Delete the stored events written before `before` (what S3's lifecycle rule does in AWS, where
+        the bucket expires them after the parked retention); how many were deleted."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = before.timestamp()
+        gone = 0
+        for path in self.root.iterdir():
+            if _FILE_REF.match(f"file:{path.name}") and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
     def get(self, ref: str) -> bytes:
         found = _FILE_REF.match(ref)  # a bare name: a reference can never point outside the directory
         if not found or not (self.root / found.group(1)).is_file():
