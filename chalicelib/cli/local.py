@@ -67,7 +67,13 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
 def _record_policy_version(runtime: Any) -> None:
     from chalicelib.policy.history import record_in_service
 
-    recorded = record_in_service(runtime, "serve")
+    import getpass
+
+    try:
+        who = f"serve: {getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment
+        who = "serve"
+    recorded = record_in_service(runtime, who)
     if recorded is not None:
         click.echo(f"policies: version {recorded.digest[:12]} recorded (carewire policies history)")
 
