@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.policy.model import Policy
     from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
+    from chalicelib.threads import ThreadContext
 
 Status = Literal["decided", "duplicate", "skipped", "parked"]
 
@@ -86,7 +87,9 @@ class Processor:
         storms: StormSource | None = None,
         case_link: CaseLink | None = None,
         delivery_reports: DeliveryReports | None = None,
+        threads: ThreadContext | None = None,
     ) -> None:
+        """`threads`: keeps the brand's own posts and finds the text a reply replies to, for the classifier."""
         self._channels = channels
         self._platforms = platforms
         self._classifier = classifier
@@ -100,6 +103,7 @@ class Processor:
         self._storms = storms
         self._case_link = case_link
         self._delivery_reports = delivery_reports
+        self._threads = threads
 
     def process_message(self, message: dict[str, Any], context: Any = None) -> Outcome:
         """Entry point for one queue message (or a reference to one); parks what can never be processed.
@@ -125,6 +129,8 @@ class Processor:
             COUNTERS.count("PostsReceived")
             if post.by_brand:
                 COUNTERS.count("OwnPostsSkipped")
+                if self._threads is not None:
+                    self._threads.remember(post)
                 return Outcome("skipped", "the brand's own post or an echo of it", post.key)
             if post.skip_reason:
                 COUNTERS.count("PostsSkipped")
@@ -146,8 +152,9 @@ class Processor:
         return Outcome("skipped", f"delivery report: {report.status}", report.key)
 
     def _decide_and_act(self, post: Post) -> dict[str, Any]:
+        replied_to = self._threads.parent_text(post) if self._threads is not None else None
         with subsegment("classify"):
-            classification = self._classifier.classify(post)
+            classification = self._classifier.classify(post, replied_to)
         classification_doc = classification.to_doc()
         channel = self._channels[post.channel]
         facts = self._activity.facts(post)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from chalicelib.store.activity import Activity
     from chalicelib.store.dynamo import Store
     from chalicelib.store.outbox import OutboxStore
+    from chalicelib.threads import ThreadContext
 
 
 def _client_config() -> Any:
@@ -160,6 +161,16 @@ class Runtime:
             ),
             case_link=self._case_link,
             delivery_reports=lambda report: self.delivery_reports(report),
+            threads=self.threads,
+        )
+
+    @cached_property
+    def threads(self) -> ThreadContext:
+        """The brand's own posts, kept for the replies to them; the text a reply replies to."""
+        from chalicelib.threads import ThreadContext
+
+        return ThreadContext(
+            self.dynamodb, self.settings.table("activity"), self.settings.table("decisions"), self.clock
         )
 
     @cached_property

@@ -65,9 +65,9 @@ def serve(ctx: click.Context, port: int, demo: bool) -> None:
 
 
 def _record_policy_version(runtime: Any) -> None:
-    from chalicelib.policy.history import record_in_service
-
     import getpass
+
+    from chalicelib.policy.history import record_in_service
 
     try:
         who = f"serve: {getpass.getuser()}"

@@ -177,7 +177,7 @@ class _FailingClassifier:
     def __init__(self, real: Any) -> None:
         self._real = real
 
-    def classify(self, post: Post) -> Classification:
+    def classify(self, post: Post, context: str | None = None) -> Classification:
         if "boom" in post.text:
             raise RuntimeError("transient failure")
         result: Classification = self._real.classify(post)
