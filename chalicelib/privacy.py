@@ -155,6 +155,7 @@ class Forgetter:
         self._outbox(post_keys, report)
         self._parked(author, handle, report)
         self._activity(author, platform, report)
+        self._brand_posts_to(handle, platform, report)
         return report
 
     def _author_filter(
@@ -283,6 +284,23 @@ class Forgetter:
             for item in page.get("Items", []):
                 pk = item["pk"]["S"]
                 if pk.rsplit("#", 1)[-1] == author:
+                    self._client.delete_item(TableName=table, Key={"pk": item["pk"]})
+                    report.add("deleted", "activity")
+
+    def _brand_posts_to(self, handle: str, platform: str | None, report: Erasure) -> None:
+        """The brand's own posts kept for the replies to them (chalicelib/threads.py, a week) that address the
+        customer by handle: deleted."""
+        import re
+
+        table = self._settings.table("activity")
+        addressed = re.compile(rf"(?<![\w@])@{re.escape(handle)}(?!\w)", re.IGNORECASE)
+        prefix = f"said#{platform}#" if platform else "said#"
+        paginator = self._client.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": _s(prefix)}
+        ):
+            for item in page.get("Items", []):
+                if addressed.search(item.get("text", {}).get("S", "")):
                     self._client.delete_item(TableName=table, Key={"pk": item["pk"]})
                     report.add("deleted", "activity")
 

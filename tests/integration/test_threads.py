@@ -5,6 +5,7 @@ that replies to nothing is classified alone, and a forgotten customer's post giv
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice.test import Client
@@ -45,6 +46,12 @@ def _tweet(post_id: str, text: str, reply_to: str | None = None, author: str = "
     return json.dumps(doc).encode()
 
 
+def _near_now(rt: Runtime) -> Runtime:
+    """DynamoDB Local deletes rows whose TTL has passed in real time: the kept posts must not be born expired."""
+    rt.clock = lambda: datetime.now(UTC)
+    return rt
+
+
 def _deliver(rt: Runtime, *bodies: bytes) -> None:
     with Client(app, stage_name="local") as client:
         for body in bodies:
@@ -55,7 +62,7 @@ def _deliver(rt: Runtime, *bodies: bytes) -> None:
 def test_a_reply_is_classified_with_the_brands_post_or_the_customers_post_it_replies_to(
     ddb_runtime: Runtime,
 ) -> None:
-    rt = ddb_runtime
+    rt = _near_now(ddb_runtime)
     spy = Spy(rt.classifier)
     rt.__dict__["classifier"] = spy  # before the processor is built
     _deliver(
@@ -79,10 +86,25 @@ def test_a_reply_is_classified_with_the_brands_post_or_the_customers_post_it_rep
 def test_a_forgotten_customers_post_gives_no_context(ddb_runtime: Runtime) -> None:
     from chalicelib.privacy import Forgetter
 
-    rt = ddb_runtime
+    rt = _near_now(ddb_runtime)
     spy = Spy(rt.classifier)
     rt.__dict__["classifier"] = spy
     _deliver(rt, _tweet("7101", "@bayanitelcares my number 0917 555 0101 has no signal", handle="gone_user"))
     Forgetter(rt.dynamodb, rt.settings, rt.clock()).forget("gone_user", platform="x")
     _deliver(rt, _tweet("7102", "@bayanitelcares any update?", reply_to="7101", author="43", handle="other"))
     assert spy.seen["7102"] is None
+
+
+def test_forget_deletes_the_brands_kept_posts_that_address_the_customer(ddb_runtime: Runtime) -> None:
+    from chalicelib.privacy import Forgetter
+
+    rt = _near_now(ddb_runtime)
+    _deliver(
+        rt,
+        _tweet("7201", "@Gone_User sorry about that, please DM us", author=BRAND_ID, handle=BRAND_HANDLE),
+        _tweet("7202", "@gone_user_2 thanks for waiting", author=BRAND_ID, handle=BRAND_HANDLE),
+    )
+    Forgetter(rt.dynamodb, rt.settings, rt.clock()).forget("@gone_user", platform="x")
+    table = rt.settings.table("activity")
+    assert "Item" not in rt.dynamodb.get_item(TableName=table, Key={"pk": {"S": said_key("x", "7201")}})
+    assert "Item" in rt.dynamodb.get_item(TableName=table, Key={"pk": {"S": said_key("x", "7202")}})
