@@ -107,3 +107,31 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
         if fields["spam"] or not fields["addressed_to_brand"]:
             needs = Judged(value=False, p=needs["p"])
         fields["needs_human"] = needs
+
+
+CARE_SURE = 0.98
+"""p(care) from which the care model's sentiment stands alone"""
+
+
+def blend_general_sentiment(
+    fields: dict[str, Any], domain: CareModel, x: ModelInput, general: tuple[float, float, float]
+) -> None:
+    """A post that is not about care (a general tweet that reaches the brand) reads sentiment as general tweets do:
+    p = p(care) * the care model's + (1 - p(care)) * the lexicon's general calibration (trained on tweets).
+    The care model learned from posts to care accounts, where most posts are complaints; on general tweets its
+    prior says negative."""
+    found = domain.predict(x, explain=False).probabilities.get("care")
+    senti: Sentiment = fields["sentiment"]
+    if found is None or senti.p is None:
+        return
+    d = found["yes"]
+    if d >= CARE_SURE:
+        return
+    mixed = {k: d * senti.p[k] + (1.0 - d) * g for k, g in zip(_LABELS, general, strict=True)}
+    label = max(_LABELS, key=mixed.__getitem__)
+    fields["sentiment"] = Sentiment(label, senti.score, {k: round(v, 4) for k, v in mixed.items()})
+    line = (
+        f"{label}: p(care)={d:.2f}, so {1 - d:.0%} of the general reading "
+        f"(p neg/neu/pos {general[0]:.2f}/{general[1]:.2f}/{general[2]:.2f})"
+    )
+    fields["evidence"]["sentiment"].insert(0, line)

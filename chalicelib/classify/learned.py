@@ -22,6 +22,8 @@ from chalicelib.classify.features import ModelInput, bucket, word_keys
 FORMAT = "carewire-care-model/1"
 MODEL_FILE = Path("model") / "care_model.json"
 """Relative to the policies directory."""
+GENERAL_FILE = Path("model") / "general_model.json"
+"""The care-vs-general domain head (scripts/train_general_model.py), relative to the policies directory."""
 WORD_MEMO_MAX = 250_000
 BINARY_HEADS = ("churn", "needs_human", "spam", "abuse", "addressed")
 

@@ -45,6 +45,10 @@ HEAD_OF = {
     "abuse": "abuse",
     "addressed_to_brand": "addressed",
 }
+EXTRA_BINARY = ("care",)
+"""yes/no labels of companion models (the care-vs-general domain head of `general_model.json`)"""
+LABEL_OF = {**{head: label for label, head in HEAD_OF.items()}, "care": "care"}
+"""head -> the row label it learns"""
 CHANNEL_KINDS = {
     "x_dm": "dm",
     "messenger": "dm",
@@ -302,7 +306,8 @@ def _sigmoid(z: float) -> float:
 
 def class_weights(rows: Sequence[Row], balance: float) -> dict[str, dict[Any, float]]:
     out: dict[str, dict[Any, float]] = {}
-    for name, classes in (("topic", TOPICS), ("sentiment", SENTIMENTS), *((b, (True, False)) for b in BINARY)):
+    labels = (("topic", TOPICS), ("sentiment", SENTIMENTS), *((b, (True, False)) for b in (*BINARY, *EXTRA_BINARY)))
+    for name, classes in labels:
         counts = {c: sum(1 for r in rows if r.labels.get(name) == c) for c in classes}
         n = sum(counts.values())
         k = sum(1 for c in counts.values() if c)
@@ -315,28 +320,24 @@ def residual(
 ) -> list[float]:
     """d(loss)/d(logits) for one row: zero for heads the row has no label for."""
     g = [0.0] * layout.dims
-    topic = labels.get("topic")
-    if topic is not None:
-        h = layout.heads[0]
+    for h in layout.heads:
+        name = h["name"]
+        classes = h["classes"]
         s = h["start"]
-        p = _softmax(z[s : s + len(TOPICS)])
-        w = cw["topic"][topic]
-        gold = TOPICS.index(topic)
-        for j, pj in enumerate(p):
-            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
-    sentiment = labels.get("sentiment")
-    if sentiment is not None:
-        s = layout.heads[1]["start"]
-        p = _softmax(z[s : s + 3])
-        w = cw["sentiment"][sentiment]
-        gold = SENTIMENTS.index(sentiment)
-        for j, pj in enumerate(p):
-            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
-    for k, name in enumerate(BINARY):
-        value = labels.get(name)
+        if len(classes) > 1:
+            gold_class = labels.get(name)
+            if gold_class is None:
+                continue
+            p = _softmax(z[s : s + len(classes)])
+            w = cw[name][gold_class]
+            gold = classes.index(gold_class)
+            for j, pj in enumerate(p):
+                g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
+            continue
+        label = LABEL_OF[name]
+        value = labels.get(label)
         if value is not None:
-            s = layout.heads[2 + k]["start"]
-            g[s] = cw[name][value] * (_sigmoid(z[s]) - (1.0 if value else 0.0))
+            g[s] = cw[label][value] * (_sigmoid(z[s]) - (1.0 if value else 0.0))
     return g
 
 

@@ -196,3 +196,55 @@ def test_a_cancellation_is_churn_risk_whatever_the_churn_head_says(lexicon_only:
     assert c.topic == "cancellation" and c.churn["p"] < 0.5
     assert c.churn_risk and c.churn["value"]
     assert c.evidence["churn_risk"][0] == "yes: the topic is cancellation"
+
+
+# --- general tweets: the care-vs-general domain head -----------------------------------------------------------
+
+
+def _domain_head(care_bias: int) -> CareModel:
+    """A domain head that says p(care) = sigmoid(care_bias * step) for every post (no word weights)."""
+    doc = {
+        "format": FORMAT,
+        "dims": 1,
+        "step": 0.001,
+        "heads": [{"name": "care", "start": 0, "classes": ["yes"]}],
+        "bias": [care_bias],
+        "dense": {},
+        "hashed": "",
+        "platt": {"care": [1.0, 0.0]},
+        "meta": {},
+        "version": "general-test",
+    }
+    return CareModel(doc)
+
+
+def test_a_post_the_domain_head_calls_general_reads_sentiment_as_general_tweets_do(lexicon_only: Classifier) -> None:
+    care = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    text = "the concert tonight is dead good, loved every song"
+    care_only = care.classify_text(text, addressed_to_brand=True)
+    # the hand-made care model reads 'dead' as negative whatever else the post says
+    assert care_only.sentiment.label == "negative"
+    general = care.with_general(_domain_head(-9000)).classify_text(text, addressed_to_brand=True)
+    assert general.sentiment.label == "positive"
+    assert "p(care)=0.00" in general.evidence["sentiment"][0]
+    sure = care.with_general(_domain_head(9000)).classify_text(text, addressed_to_brand=True)
+    assert sure.sentiment == care_only.sentiment
+
+
+def test_a_conversation_on_the_brands_channel_is_care_whatever_the_words(lexicon_only: Classifier) -> None:
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only))).with_general(_domain_head(-9000))
+    text = "the concert tonight is dead good, loved every song"
+    for kind in ("dm", "reply", "comment"):
+        assert clf.classify_text(text, addressed_to_brand=True, kind=kind).sentiment.label == "negative"
+    assert clf.classify_text(text, context="how was the show?").sentiment.label == "negative"
+
+
+def test_the_shipped_domain_head_tells_general_tweets_from_care_posts() -> None:
+    clf = Classifier.from_policies(POLICIES)
+    assert clf.general is not None
+    tweet = clf.classify_text("@user can't wait for the new season of the show tomorrow!!", addressed_to_brand=True)
+    assert tweet.sentiment.label == "positive"
+    assert "p(care)" in tweet.evidence["sentiment"][0]
+    care = clf.classify_text("@user no internet since yesterday and nobody answers the phone", addressed_to_brand=True)
+    assert care.sentiment.label == "negative"
+    assert not any("p(care)" in e for e in care.evidence["sentiment"])
