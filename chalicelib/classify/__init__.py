@@ -10,7 +10,7 @@ import dataclasses
 import math
 import pathlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.classify.brands import Brand, channel_brands
 from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, model_input
@@ -25,7 +25,7 @@ from chalicelib.classify.sentiment import (
     score_sentiment,
     sentiment_features,
 )
-from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, spam_cue_score
+from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, scam_flags, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
 from chalicelib.model import Classification, Judged, Post, Sentiment, SentimentLabel
@@ -251,9 +251,9 @@ class Classifier:
         kind: str | PostShape | None,
         context: str | None = None,
     ) -> Classification:
-        fields, x, general = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        fields, x, (general, scam) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
         if self.model is not None:
-            apply_model(fields, self.model, self._with_context(x, context) if context else x)
+            apply_model(fields, self.model, self._with_context(x, context) if context else x, scam=scam)
             # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
             if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
                 blend_general_sentiment(fields, self.general, x, general)
@@ -267,9 +267,9 @@ class Classifier:
         language_hint: str | None,
         brand: Brand,
         kind: str | PostShape | None,
-    ) -> tuple[dict[str, Any], ModelInput, tuple[float, float, float] | None]:
+    ) -> tuple[dict[str, Any], ModelInput, _Extras]:
         """The lexicon's reading as `Classification` fields, what the learned model reads, and (with a domain head)
-        the lexicon's general-tweet calibration p(negative, neutral, positive)."""
+        the lexicon's general-tweet calibration p(negative, neutral, positive) and whether it is a scam."""
         lex = self.lexicon
         tokens, word_tokens, words, stats, mentions, decimal, isdigits, run5, scan, spam_uni, spam_bi = (
             self._scanner.scan(text)
@@ -307,6 +307,12 @@ class Classifier:
 
         money = has_money(text, decimal)
         spam, evidence["spam"], spam_cues, spam_p = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
+        scam, scam_ev = scam_flags(lex, scan, text, stats, money)
+        if scam:  # whatever its topic words
+            spam = True
+            evidence["spam"] = [*scam_ev, *evidence["spam"]]
+        elif scam_ev:
+            evidence["spam"].append(scam_ev[0])
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
@@ -351,7 +357,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT, general
+            return fields, _NO_INPUT, _Extras(general, scam)
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -377,7 +383,14 @@ class Classifier:
             run5,
             bool(pii),
         )
-        return fields, model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand), general
+        x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+        return fields, x, _Extras(general, scam)
+
+
+class _Extras(NamedTuple):
+    general: tuple[float, float, float] | None
+    """the lexicon's general-tweet calibration p(negative, neutral, positive), with a domain head"""
+    scam: bool
 
 
 _NO_INPUT = ModelInput([], [], [])

@@ -25,8 +25,9 @@ def _why(label: str, p: float, strongest: list[str] | None) -> str:
     return f"{label}: model p={p:.2f}" + (" from " + ", ".join(strongest) if strongest else "")
 
 
-def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None:  # noqa: PLR0915
-    """Overwrite the lexicon's `Classification` fields in place with the model's judgement."""
+def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False) -> None:  # noqa: PLR0915
+    """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
+    found a scam aimed at the brand's customers — spam whatever the model says)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
     evidence: dict[str, list[str]] = fields["evidence"]
@@ -83,8 +84,10 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
         fields["churn"] = churn
         fields["churn_risk"] = churn["value"]
     if "spam" in judged:
-        fields["spam"] = judged["spam"]["value"]
+        fields["spam"] = judged["spam"]["value"] or scam
         fields["spam_p"] = judged["spam"]["p"]
+        if scam and not judged["spam"]["value"]:
+            evidence["spam"].insert(0, "yes: a scam (the lexicon's reading below), whatever the model's p")
         if not fields["spam"] and fields["topic"] in ("other", "praise"):
             # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic:
             # the corpus has few scams; on its 5,325 training posts this adds no false positive.

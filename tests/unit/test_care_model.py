@@ -248,3 +248,54 @@ def test_the_shipped_domain_head_tells_general_tweets_from_care_posts() -> None:
     care = clf.classify_text("@user no internet since yesterday and nobody answers the phone", addressed_to_brand=True)
     assert care.sentiment.label == "negative"
     assert not any("p(care)" in e for e in care.evidence["sentiment"])
+
+
+# --- scams addressed to the brand ------------------------------------------------------------------------------
+
+SCAMS = (
+    # care words (an outage, a bill, the account, a refund) do not make a scam a care post; the care model alone
+    # reads each of these as not spam (p < its cut)
+    "@acme_help Network outage compensation: every customer gets 20GB free data, verify your line at "
+    "acme-compensation.net today",
+    "@acme_help Your bill payment failed. To avoid disconnection reply with your card number and CVV",
+    "@acme_help Dear customer your account will be suspended, confirm your password at acme-secure-login.com",
+    "@acme_help Refund of $84.50 is waiting for you, claim your refund at acme-refunds.online before it expires",
+)
+REPORTS = (
+    "@acme_help got a text saying I won a $500 gift card, claim at acme-gift.co. is this you?? looks like a scam",
+    "@acme_help my bill says free installation but I was charged $99, account 4417 2231 9901, please fix",
+    "@acme_help I need my port out PIN to switch, the app won't show it",
+)
+
+
+def _pack_actions(clf: Classifier, text: str) -> set[str]:
+    from chalicelib.channels.config import load_channels
+    from chalicelib.policy.context import context_document
+    from chalicelib.policy.engine import plan
+    from chalicelib.policy.loader import load_policy
+    from chalicelib.policy.offline import DEFAULT_NOW, post_from_doc
+
+    policy = load_policy(POLICIES)
+    post, channel = post_from_doc(
+        {"id": "1", "text": text, "addressed_to_brand": True}, load_channels(POLICIES / "channels.yaml")
+    )
+    c = clf.classify(post)
+    return {a.type for a in plan(policy, context_document(post, c, channel, DEFAULT_NOW), post, c).actions}
+
+
+@pytest.mark.parametrize("text", SCAMS)
+def test_a_scam_addressed_to_the_brand_is_spam_whatever_its_topic_words_and_is_hidden(text: str) -> None:
+    clf = Classifier.from_policies(POLICIES)
+    c = clf.classify_text(text, addressed_to_brand=True)
+    assert c.spam and not c.needs_human["value"]
+    assert any(e.startswith("scam:") for e in c.evidence["spam"])
+    actions = _pack_actions(clf, text)
+    assert "hide" in actions and not actions & {"reply", "notice", "escalate"}
+
+
+@pytest.mark.parametrize("text", REPORTS)
+def test_a_customer_reporting_a_scam_or_naming_a_pin_is_not_spam(text: str) -> None:
+    clf = Classifier.from_policies(POLICIES)
+    c = clf.classify_text(text, addressed_to_brand=True)
+    assert not c.spam
+    assert "hide" not in _pack_actions(clf, text)
