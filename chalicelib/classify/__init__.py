@@ -68,6 +68,10 @@ class Classifier:
         calibration = lexicon.sentiment_model
         self._sentiment_model = SentimentModel(calibration) if calibration and model is None else None
         self._general_sentiment = SentimentModel(calibration) if calibration and self.general is not None else None
+        self._scorer = model
+        """the care model with the domain head summed in the same pass, when they can share one"""
+        if model is not None and self.general is not None:
+            self._scorer = model.with_domain(self.general) or model
         self._scanner = PostScanner(lexicon, self._spam_model)
         self.brands: dict[str, Brand] = dict(brands or {})
         """channel id -> the brand it speaks for"""
@@ -252,11 +256,13 @@ class Classifier:
         context: str | None = None,
     ) -> Classification:
         fields, x, (general, scam) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
-        if self.model is not None:
-            apply_model(fields, self.model, self._with_context(x, context) if context else x, scam=scam)
+        if self._scorer is not None:
+            p_care = apply_model(fields, self._scorer, self._with_context(x, context) if context else x, scam=scam)
             # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
             if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
-                blend_general_sentiment(fields, self.general, x, general)
+                if p_care is None:
+                    p_care = self.general.yes_probability(x)
+                blend_general_sentiment(fields, p_care, general)
         return Classification(**fields)
 
     def _read(  # noqa: PLR0915 - one flat pass over the post

@@ -25,9 +25,12 @@ def _why(label: str, p: float, strongest: list[str] | None) -> str:
     return f"{label}: model p={p:.2f}" + (" from " + ", ".join(strongest) if strongest else "")
 
 
-def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False) -> None:  # noqa: PLR0915
+def apply_model(  # noqa: PLR0915
+    fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False
+) -> float | None:
     """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
-    found a scam aimed at the brand's customers — spam whatever the model says)."""
+    found a scam aimed at the brand's customers — spam whatever the model says). Returns p(care) when the model
+    carries a domain head (`CareModel.with_domain`)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
     evidence: dict[str, list[str]] = fields["evidence"]
@@ -110,24 +113,23 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam
         if fields["spam"] or not fields["addressed_to_brand"]:
             needs = Judged(value=False, p=needs["p"])
         fields["needs_human"] = needs
+    care = probs.get("care")
+    return care["yes"] if care is not None else None
 
 
 CARE_SURE = 0.98
 """p(care) from which the care model's sentiment stands alone"""
 
 
-def blend_general_sentiment(
-    fields: dict[str, Any], domain: CareModel, x: ModelInput, general: tuple[float, float, float]
-) -> None:
+def blend_general_sentiment(fields: dict[str, Any], d: float, general: tuple[float, float, float]) -> None:
     """A post that is not about care (a general tweet that reaches the brand) reads sentiment as general tweets do:
-    p = p(care) * the care model's + (1 - p(care)) * the lexicon's general calibration (trained on tweets).
+    p = d * the care model's + (1 - d) * the lexicon's general calibration (trained on tweets), d = p(care) from
+    the domain head.
     The care model learned from posts to care accounts, where most posts are complaints; on general tweets its
     prior says negative."""
-    found = domain.predict(x, explain=False).probabilities.get("care")
     senti: Sentiment = fields["sentiment"]
-    if found is None or senti.p is None:
+    if senti.p is None:
         return
-    d = found["yes"]
     if d >= CARE_SURE:
         return
     mixed = {k: d * senti.p[k] + (1.0 - d) * g for k, g in zip(_LABELS, general, strict=True)}

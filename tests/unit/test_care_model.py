@@ -299,3 +299,16 @@ def test_a_customer_reporting_a_scam_or_naming_a_pin_is_not_spam(text: str) -> N
     c = clf.classify_text(text, addressed_to_brand=True)
     assert not c.spam
     assert "hide" not in _pack_actions(clf, text)
+
+
+def test_the_domain_head_summed_in_the_care_models_pass_gives_what_it_gives_alone() -> None:
+    clf = Classifier.from_policies(POLICIES)
+    assert clf.general is not None and clf.model is not None
+    both = clf.model.with_domain(clf.general)
+    assert both is not None
+    for text in ("@user no internet since yesterday", "can't wait for the new season tomorrow!!", "ok", ""):
+        x = clf.model_input(text, brand=clf.default_brand, kind="mention", addressed=True)
+        alone = clf.model.predict(x)
+        merged = both.predict(x)
+        assert merged.probabilities.pop("care")["yes"] == clf.general.yes_probability(x)
+        assert merged == alone
