@@ -312,3 +312,30 @@ def test_the_domain_head_summed_in_the_care_models_pass_gives_what_it_gives_alon
         merged = both.predict(x)
         assert merged.probabilities.pop("care")["yes"] == clf.general.yes_probability(x)
         assert merged == alone
+
+
+def _leaving_features(clf: Classifier, text: str) -> set[str]:
+    x = clf.model_input(text, brand=clf.lexicon.gazetteer.brand("verizon", []), kind="mention", addressed=True)
+    return {name for name, _ in x.dense if name.startswith(("sw:", "cx:"))}
+
+
+def test_switching_language_is_read_without_knowing_the_rival(lexicon_only: Classifier) -> None:
+    assert "sw:to" in _leaving_features(lexicon_only, "switching to whoever has signal, bye")
+    assert "sw:to" in _leaving_features(lexicon_only, "im going with Zapnet next month")
+    assert "sw:to" in _leaving_features(lexicon_only, "porting out to another carrier")
+    assert "sw:to" not in _leaving_features(lexicon_only, "going to call again tomorrow")
+    assert "sw:to" not in _leaving_features(lexicon_only, "moving to a new house, can I keep my plan")
+
+
+def test_cancelling_the_service_is_told_from_cancelled_errands(lexicon_only: Classifier) -> None:
+    assert _leaving_features(lexicon_only, "cancel my internet please") == {"cx:service"}
+    assert {"cx:errand", "cx:past"} <= _leaving_features(lexicon_only, "you cancelled my tech appointment again")
+    assert "cx:service" not in _leaving_features(lexicon_only, "charged for the line I cancelled in may")
+    assert "cx:past" in _leaving_features(lexicon_only, "charged for the line I cancelled in may")
+
+
+def test_the_gazetteer_knows_regional_fibre_and_mvnos_but_not_everyday_words(lexicon_only: Classifier) -> None:
+    assert "op:switch" in _operator_features(lexicon_only, "switching to visible wireless", "verizon", [])
+    assert "op:switch" in _operator_features(lexicon_only, "moving to EPB fiber next week", "xfinity", [])
+    assert "op:competitor" not in _operator_features(lexicon_only, "the rain took my internet out", "vodacom", [])
+    assert "op:competitor" not in _operator_features(lexicon_only, "I belong to the family plan", "telstra", [])
