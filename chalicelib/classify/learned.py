@@ -245,12 +245,18 @@ class CareModel:
         s = x.scale * self.word_scale
         if not vecs:
             return _Contributions(list(self.bias), [], names, s, 0, unigrams)
-        columns = list(zip(*vecs, strict=False))  # equal lengths by construction
+        # per output, sum(words and pairs) and sum(named features) — the column sums, in feature order
+        named = list(map(sum, zip(*vecs[n_hashed:], strict=False))) if len(vecs) > n_hashed else None
         if n_hashed:
-            z = [b + s * sum(col[:n_hashed]) + sum(col[n_hashed:]) for b, col in zip(self.bias, columns, strict=True)]
+            hashed = map(sum, zip(*vecs[:n_hashed], strict=False))
+            if named is None:
+                z = [b + s * h + 0 for b, h in zip(self.bias, hashed, strict=True)]
+            else:
+                z = [b + s * h + d for b, h, d in zip(self.bias, hashed, named, strict=True)]
         else:
-            z = [b + sum(col) for b, col in zip(self.bias, columns, strict=True)]
-        return _Contributions(z, columns, names, s, n_hashed, unigrams)
+            assert named is not None
+            z = [b + d for b, d in zip(self.bias, named, strict=True)]
+        return _Contributions(z, vecs, names, s, n_hashed, unigrams)
 
     def logits(self, x: ModelInput) -> list[float]:
         return self._columns(x).z
@@ -342,8 +348,8 @@ class CareModel:
                 k = head.start
             else:
                 k = head.start + head.classes.index(max(p, key=p.__getitem__))
-            col = parts.columns[k]
-            values = [v * s for v in col[:n]] + list(col[n:]) if n and s != 1.0 else list(col)
+            col = [vec[k] for vec in parts.vectors]
+            values = [v * s for v in col[:n]] + col[n:] if n and s != 1.0 else col
             out[name] = [_feature(names[j], values[j], j < n) for j in _top3(values) if values[j] > 0]
         return out
 
@@ -370,8 +376,8 @@ _WordEntry = tuple[list[float] | None, int]
 
 class _Contributions(NamedTuple):
     z: list[float]
-    columns: list[tuple[float, ...]]
-    """per output dimension, each feature's weight times its value (words and pairs not yet scaled)"""
+    vectors: list[list[float]]
+    """per feature, its weight times its value for each output (words and pairs not yet scaled)"""
     names: list[str]
     scale: float
     n_hashed: int
