@@ -294,10 +294,19 @@ def tweeteval_sentiment(learned: Classifier, lexicon: Classifier, vader: Callabl
     meta = learned.model.meta if learned.model is not None else {}
     trained_on_tweeteval = "tweeteval" in meta.get("rows_by_source", {})
     # the care model reads posts that reached a brand (a mention, reply, comment or DM): read each tweet as one
-    ours = [learned.classify_text(t, addressed_to_brand=True).sentiment.label for t in texts]
-    if lexicon.lexicon.sentiment_model is not None:
+    trainer = sentiment_trainer() if lexicon.lexicon.sentiment_model is not None else None
+    if learned.general is not None and trainer is not None:
+        # The domain head blends in the lexicon's calibration, which was trained on these rows: each row is read
+        # by the learned classifier with a calibration trained on the other folds (the care model and the domain
+        # head never saw any of them).
+        ours = trainer.cross_validate(learned, texts, labels, addressed_to_brand=True)
+        how = "learned: read as mentions, 5-fold out-of-fold for the calibration its domain head blends in"
+    else:
+        ours = [learned.classify_text(t, addressed_to_brand=True).sentiment.label for t in texts]
+        how = "learned: never trained on, read as mentions"
+    if trainer is not None:
         # The lexicon's calibration was trained on these rows: score each row with a calibration that never saw it.
-        lex = sentiment_trainer().cross_validate(lexicon, texts, labels)
+        lex = trainer.cross_validate(lexicon, texts, labels)
         note = f"{senti_meta.get('cv_folds', 5)}-fold CV for the lexicon's calibration"
     else:
         lex = [lexicon.classify_text(t).sentiment.label for t in texts]
@@ -313,7 +322,7 @@ def tweeteval_sentiment(learned: Classifier, lexicon: Classifier, vader: Callabl
     else:
         learned_recall = fmt(recall_macro(gold, ours, SENT))
         learned_accuracy = fmt(accuracy(gold, ours))
-        data = f"TweetEval sentiment val ({len(texts)}; learned: never trained on, read as mentions; {note})"
+        data = f"TweetEval sentiment val ({len(texts)}; {how}; {note})"
     rows.append(
         (
             "sentiment",

@@ -104,18 +104,25 @@ def model_doc(weights: dict[str, list[float]], n: int, note: str) -> dict[str, A
     }
 
 
-def cross_validate(clf: Classifier, texts: Sequence[str], labels: Sequence[int]) -> list[str]:
-    """Out-of-fold predictions: each row labelled by a model trained on the other folds only."""
+def cross_validate(
+    clf: Classifier, texts: Sequence[str], labels: Sequence[int], *, addressed_to_brand: bool | None = None
+) -> list[str]:
+    """Out-of-fold predictions: each row labelled by a classifier whose calibration was trained on the other folds
+    only. `clf` with a care model: the calibration is the general reading its domain head blends in (the care
+    model and the domain head never saw these rows); without one, the calibration labels alone."""
     base = dataclasses.replace(clf.lexicon, sentiment_model=None)
     feats = [Classifier(base).sentiment_features(t) for t in texts]
     pred = [""] * len(texts)
     for k in range(FOLDS):
         train_rows = [(feats[i], labels[i]) for i in range(len(texts)) if fold_of(texts[i]) != k]
         doc = model_doc(train(train_rows), len(train_rows), f"fold {k} held out")
-        fold_clf = Classifier(dataclasses.replace(clf.lexicon, sentiment_model=doc))
+        if clf.model is not None:
+            fold_clf = clf.with_general(clf.general, doc)
+        else:
+            fold_clf = Classifier(dataclasses.replace(clf.lexicon, sentiment_model=doc))
         for i, t in enumerate(texts):
             if fold_of(t) == k:
-                pred[i] = fold_clf.classify_text(t).sentiment.label
+                pred[i] = fold_clf.classify_text(t, addressed_to_brand=addressed_to_brand).sentiment.label
     return pred
 
 

@@ -10,13 +10,13 @@ import dataclasses
 import math
 import pathlib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.classify.brands import Brand, channel_brands
 from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, model_input
-from chalicelib.classify.judgement import apply_model
+from chalicelib.classify.judgement import apply_model, blend_general_sentiment
 from chalicelib.classify.language import detect_language
-from chalicelib.classify.learned import MODEL_FILE, CareModel
+from chalicelib.classify.learned import GENERAL_FILE, MODEL_FILE, CareModel
 from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
 from chalicelib.classify.scanner import PostScanner
 from chalicelib.classify.sentiment import (
@@ -25,7 +25,7 @@ from chalicelib.classify.sentiment import (
     score_sentiment,
     sentiment_features,
 )
-from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, spam_cue_score
+from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, scam_flags, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
 from chalicelib.model import Classification, Judged, Post, Sentiment, SentimentLabel
@@ -54,14 +54,24 @@ class Classifier:
         lexicon: Lexicon,
         model: CareModel | None = None,
         brands: Mapping[str, Brand] | None = None,
+        general: CareModel | None = None,
     ) -> None:
         self.lexicon = lexicon
         self.model = model
+        self.general = general if model is not None else None
+        """the care-vs-general domain head (`policies/model/general_model.json`): how far the care model's sentiment
+        applies to a post; the rest comes from the lexicon's general calibration"""
         self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
-        # The learned model reads the plain lexicon score: the calibration is trained on TweetEval, which the
-        # bench scores the model on, and the model calibrates sentiment itself.
-        calibration = lexicon.sentiment_model if model is None else None
-        self._sentiment_model = SentimentModel(calibration) if calibration else None
+        # The learned model reads the plain lexicon score and calibrates care sentiment itself; the lexicon's
+        # calibration (trained on general tweets) labels alone only without a model, and otherwise gives the
+        # general reading the domain head blends in for posts that are not about care.
+        calibration = lexicon.sentiment_model
+        self._sentiment_model = SentimentModel(calibration) if calibration and model is None else None
+        self._general_sentiment = SentimentModel(calibration) if calibration and self.general is not None else None
+        self._scorer = model
+        """the care model with the domain head summed in the same pass, when they can share one"""
+        if model is not None and self.general is not None:
+            self._scorer = model.with_domain(self.general) or model
         self._scanner = PostScanner(lexicon, self._spam_model)
         self.brands: dict[str, Brand] = dict(brands or {})
         """channel id -> the brand it speaks for"""
@@ -80,7 +90,9 @@ class Classifier:
         lexicon = Lexicon.load(policies_dir / "lexicon")
         model_path = policies_dir / MODEL_FILE
         model = CareModel.load(model_path) if learned and model_path.is_file() else None
-        return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"))
+        general_path = policies_dir / GENERAL_FILE
+        general = CareModel.load(general_path) if model is not None and general_path.is_file() else None
+        return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"), general)
 
     def without_model(self) -> Classifier:
         return Classifier(self.lexicon, None, self.brands)
@@ -90,7 +102,14 @@ class Classifier:
         return Classifier(dataclasses.replace(self.lexicon, sentiment_model=None), None, self.brands)
 
     def with_model(self, model: CareModel | None) -> Classifier:
-        return Classifier(self.lexicon, model, self.brands)
+        return Classifier(self.lexicon, model, self.brands, self.general)
+
+    def with_general(self, general: CareModel | None, sentiment_model: dict[str, Any] | None = None) -> Classifier:
+        """This classifier with another domain head and (when given) another general sentiment calibration."""
+        lexicon = self.lexicon
+        if sentiment_model is not None:
+            lexicon = dataclasses.replace(lexicon, sentiment_model=sentiment_model)
+        return Classifier(lexicon, self.model, self.brands, general)
 
     def brand_of(self, channel: str | None) -> Brand:
         if channel is None:
@@ -236,9 +255,14 @@ class Classifier:
         kind: str | PostShape | None,
         context: str | None = None,
     ) -> Classification:
-        fields, x = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
-        if self.model is not None:
-            apply_model(fields, self.model, self._with_context(x, context) if context else x)
+        fields, x, (general, scam) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        if self._scorer is not None:
+            p_care = apply_model(fields, self._scorer, self._with_context(x, context) if context else x, scam=scam)
+            # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
+            if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
+                if p_care is None:
+                    p_care = self.general.yes_probability(x)
+                blend_general_sentiment(fields, p_care, general)
         return Classification(**fields)
 
     def _read(  # noqa: PLR0915 - one flat pass over the post
@@ -249,8 +273,9 @@ class Classifier:
         language_hint: str | None,
         brand: Brand,
         kind: str | PostShape | None,
-    ) -> tuple[dict[str, Any], ModelInput]:
-        """The lexicon's reading as `Classification` fields, and what the learned model reads."""
+    ) -> tuple[dict[str, Any], ModelInput, _Extras]:
+        """The lexicon's reading as `Classification` fields, what the learned model reads, and (with a domain head)
+        the lexicon's general-tweet calibration p(negative, neutral, positive) and whether it is a scam."""
         lex = self.lexicon
         tokens, word_tokens, words, stats, mentions, decimal, isdigits, run5, scan, spam_uni, spam_bi = (
             self._scanner.scan(text)
@@ -265,6 +290,9 @@ class Classifier:
         abuse, profane, abuse_ev = abuse_flags(lex, scan)
         label, score, sent_ev = self._sentiment(senti, stats, word_tokens, profane, addressed)
         evidence["sentiment"] = sent_ev or ["no sentiment words"]
+        general = None
+        if self._general_sentiment is not None:
+            general = self._general_sentiment.probabilities_of(senti, score, stats, len(word_tokens))
 
         churn_score, to_competitor, churn_ev = churn(lex, scan)
         churn_risk = churn_score >= CHURN_AT
@@ -285,6 +313,12 @@ class Classifier:
 
         money = has_money(text, decimal)
         spam, evidence["spam"], spam_cues, spam_p = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
+        scam, scam_ev = scam_flags(lex, scan, text, stats, money)
+        if scam:  # whatever its topic words
+            spam = True
+            evidence["spam"] = [*scam_ev, *evidence["spam"]]
+        elif scam_ev:
+            evidence["spam"].append(scam_ev[0])
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
@@ -329,7 +363,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT
+            return fields, _NO_INPUT, _Extras(general, scam)
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -355,10 +389,19 @@ class Classifier:
             run5,
             bool(pii),
         )
-        return fields, model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+        x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+        return fields, x, _Extras(general, scam)
+
+
+class _Extras(NamedTuple):
+    general: tuple[float, float, float] | None
+    """the lexicon's general-tweet calibration p(negative, neutral, positive), with a domain head"""
+    scam: bool
 
 
 _NO_INPUT = ModelInput([], [], [])
+_BY_WORDS = frozenset({"kind:mention", "kind:post"})
+"""post kinds whose domain (care or general) is judged from the words"""
 
 
 def _addressed(

@@ -191,6 +191,7 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
         dense.append(("pii", 1.0))
     dense += _shape(stats, word_tokens)
     dense += _operators(lex, scan, mentions, brand)
+    dense += _leaving(scan.words, word_tokens)
     n_keys += len(pairs)
     return ModelInput(words, pairs, dense, 1.0 / math.sqrt(n_keys) if n_keys > 1 else 1.0)
 
@@ -256,4 +257,125 @@ def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> l
         out.append(("op:competitor", 1.0))
     if switch:
         out.append(("op:switch", 1.0))
+    return out
+
+
+# Generic switching and cancelling language, for any operator (no names needed): "switching to <anyone>", "going
+# with <Name>", "cancel my line" — and the cancelling that is not leaving ("cancelled my appointment", "charged
+# for the line I cancelled"), which the churn phrases alone cannot tell apart.
+SWITCH_ANY = frozenset({"switch", "switching", "switched", "port", "porting", "ported", "jump", "jumping", "jumped"})
+SWITCH_NAMED = frozenset({"move", "moving", "moved", "go", "going", "went", "change", "changing", "sign", "signing"})
+SWITCH_LINKS = frozenset({"to", "over", "with", "up", "out"})
+SERVICE_NOUNS = frozenset(
+    {
+        "service",
+        "services",
+        "line",
+        "lines",
+        "contract",
+        "account",
+        "plan",
+        "subscription",
+        "internet",
+        "broadband",
+        "wifi",
+        "connection",
+        "number",
+        "sim",
+        "tv",
+        "cable",
+        "package",
+        "fibre",
+        "fiber",
+        "phone",
+        "landline",
+        "postpaid",
+        "membership",
+        "everything",
+        "all",
+    }
+)
+ERRAND_NOUNS = frozenset(
+    {
+        "appointment",
+        "order",
+        "visit",
+        "technician",
+        "tech",
+        "booking",
+        "engineer",
+        "payment",
+        "autopay",
+        "addon",
+        "add",
+        "upgrade",
+        "request",
+        "ticket",
+        "callback",
+        "install",
+        "installation",
+        "delivery",
+        "roaming",
+        "bolt",
+        "bundle",
+        "pass",
+        "card",
+        "check",
+        "transfer",
+    }
+)
+CANCEL_WORDS = frozenset(
+    {
+        "cancel",
+        "cancelling",
+        "canceling",
+        "cancellation",
+        "terminate",
+        "terminating",
+        "disconnect",
+        "disconnecting",
+        "close",
+        "closing",
+        "end",
+        "ending",
+        "stop",
+        "stopping",
+    }
+)
+CANCELLED_WORDS = frozenset({"cancelled", "canceled", "terminated", "disconnected", "closed"})
+_OBJECT_WINDOW = 3
+
+
+def _leaving(words: list[str], word_tokens: list[Token]) -> list[tuple[str, float]]:
+    """`sw:to`: a switch verb then to/over/with and anyone (or a going/moving verb then a capitalised name);
+    `cx:service` / `cx:errand`: cancelling aimed at the service itself or at an errand; `cx:past`: something was
+    cancelled already (a complaint about what came after, not a wish to leave)."""
+    out: list[tuple[str, float]] = []
+    switch = service = errand = past = False
+    n = len(words)
+    for i, w in enumerate(words):
+        if not switch and (w in SWITCH_ANY or w in SWITCH_NAMED):
+            j = i + 1
+            while j < n and words[j] in SWITCH_LINKS and j - i <= 2:
+                j += 1
+            if j > i + 1 and j < n:
+                raw = word_tokens[j].raw if j < len(word_tokens) else ""
+                named = raw[:1].isupper() and raw.lower() not in ("i", "my", "the", "a", "an")
+                switch = w in SWITCH_ANY or named
+        if w in CANCEL_WORDS or w in CANCELLED_WORDS:
+            after = words[i + 1 : i + 1 + _OBJECT_WINDOW]
+            if not SERVICE_NOUNS.isdisjoint(after) and w not in ("stop", "stopping", "end", "ending"):
+                service = True
+            if not ERRAND_NOUNS.isdisjoint(after) or not ERRAND_NOUNS.isdisjoint(words[max(0, i - 2) : i]):
+                errand = True
+            if w in CANCELLED_WORDS:
+                past = True
+    if switch:
+        out.append(("sw:to", 1.0))
+    if service:
+        out.append(("cx:service", 1.0))
+    if errand:
+        out.append(("cx:errand", 1.0))
+    if past:
+        out.append(("cx:past", 1.0))
     return out

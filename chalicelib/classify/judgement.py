@@ -25,8 +25,12 @@ def _why(label: str, p: float, strongest: list[str] | None) -> str:
     return f"{label}: model p={p:.2f}" + (" from " + ", ".join(strongest) if strongest else "")
 
 
-def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None:  # noqa: PLR0915
-    """Overwrite the lexicon's `Classification` fields in place with the model's judgement."""
+def apply_model(  # noqa: PLR0915
+    fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False
+) -> float | None:
+    """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
+    found a scam aimed at the brand's customers — spam whatever the model says). Returns p(care) when the model
+    carries a domain head (`CareModel.with_domain`)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
     evidence: dict[str, list[str]] = fields["evidence"]
@@ -83,8 +87,10 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
         fields["churn"] = churn
         fields["churn_risk"] = churn["value"]
     if "spam" in judged:
-        fields["spam"] = judged["spam"]["value"]
+        fields["spam"] = judged["spam"]["value"] or scam
         fields["spam_p"] = judged["spam"]["p"]
+        if scam and not judged["spam"]["value"]:
+            evidence["spam"].insert(0, "yes: a scam (the lexicon's reading below), whatever the model's p")
         if not fields["spam"] and fields["topic"] in ("other", "praise"):
             # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic:
             # the corpus has few scams; on its 5,325 training posts this adds no false positive.
@@ -107,3 +113,30 @@ def apply_model(fields: dict[str, Any], model: CareModel, x: ModelInput) -> None
         if fields["spam"] or not fields["addressed_to_brand"]:
             needs = Judged(value=False, p=needs["p"])
         fields["needs_human"] = needs
+    care = probs.get("care")
+    return care["yes"] if care is not None else None
+
+
+CARE_SURE = 0.98
+"""p(care) from which the care model's sentiment stands alone"""
+
+
+def blend_general_sentiment(fields: dict[str, Any], d: float, general: tuple[float, float, float]) -> None:
+    """A post that is not about care (a general tweet that reaches the brand) reads sentiment as general tweets do:
+    p = d * the care model's + (1 - d) * the lexicon's general calibration (trained on tweets), d = p(care) from
+    the domain head.
+    The care model learned from posts to care accounts, where most posts are complaints; on general tweets its
+    prior says negative."""
+    senti: Sentiment = fields["sentiment"]
+    if senti.p is None:
+        return
+    if d >= CARE_SURE:
+        return
+    mixed = {k: d * senti.p[k] + (1.0 - d) * g for k, g in zip(_LABELS, general, strict=True)}
+    label = max(_LABELS, key=mixed.__getitem__)
+    fields["sentiment"] = Sentiment(label, senti.score, {k: round(v, 4) for k, v in mixed.items()})
+    line = (
+        f"{label}: p(care)={d:.2f}, so {1 - d:.0%} of the general reading "
+        f"(p neg/neu/pos {general[0]:.2f}/{general[1]:.2f}/{general[2]:.2f})"
+    )
+    fields["evidence"]["sentiment"].insert(0, line)

@@ -9,6 +9,7 @@ named features; a few hundred additions per post.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -22,8 +23,12 @@ from chalicelib.classify.features import ModelInput, bucket, word_keys
 FORMAT = "carewire-care-model/1"
 MODEL_FILE = Path("model") / "care_model.json"
 """Relative to the policies directory."""
+GENERAL_FILE = Path("model") / "general_model.json"
+"""The care-vs-general domain head (scripts/train_general_model.py), relative to the policies directory."""
 WORD_MEMO_MAX = 250_000
 BINARY_HEADS = ("churn", "needs_human", "spam", "abuse", "addressed")
+UNEXPLAINED = frozenset({"addressed"})
+"""heads whose strongest features no evidence line shows"""
 
 
 class ModelError(ValueError):
@@ -109,7 +114,30 @@ class CareModel:
         self.version = str(doc.get("version", ""))
         self._words: dict[str, _WordEntry] = {}
         self._pairs: dict[str, Any] = {}
+        self._scalars: dict[str, float | None] = {}
+        """one-output models: word or pair key -> its summed weight (None: no weight), memoised"""
         self.dense_vectors = {name: [row.get(i, 0.0) for i in range(self.dims)] for name, row in self.dense.items()}
+        self.domain: CareModel | None = None
+        """a one-output model (the domain head) summed in the same pass: its logit is z[dims]"""
+
+    def with_domain(self, domain: CareModel) -> CareModel | None:
+        """This model with `domain`'s one logit summed in the same pass over the post's features (one memo, one
+        lookup per word) — the same sums, in the same order, as each alone; `predict` adds its p as 'care'. None
+        when the two cannot share a pass (a domain of more than one output, another word scale or step)."""
+        if domain.dims != 1 or domain.word_scale != self.word_scale or domain.domain is not None:
+            return None
+        both = copy.copy(self)
+        both.domain = domain
+        both.bias = [*self.bias, domain.bias[0]]
+        zeros = [0.0] * self.dims
+        both.dense_vectors = {
+            name: [*self.dense_vectors.get(name, zeros), domain.dense_vectors.get(name, [0.0])[0]]
+            for name in dict.fromkeys([*self.dense_vectors, *domain.dense_vectors])
+        }
+        both._words = {}
+        both._pairs = {}
+        both._scalars = {}
+        return both
 
     @classmethod
     def load(cls, path: Path) -> CareModel:
@@ -132,17 +160,27 @@ class CareModel:
 
     def _word(self, word: str) -> _WordEntry:
         """The word's summed weight vector (None when none of its features has a weight) and its unigram's bucket."""
-        vec = [0.0] * self.dims
+        domain = self.domain
+        dims = self.dims
+        vec = [0.0] * (dims if domain is None else dims + 1)
         hit = False
         hashed = self.hashed
         step = self.step
         for key in word_keys(word):
-            packed = hashed.get(bucket(key))
+            b = bucket(key)
+            packed = hashed.get(b)
             if packed is not None:
                 hit = True
                 row = _unpack(packed)
                 for j in range(0, len(row), 2):
                     vec[row[j]] += row[j + 1] * step
+            if domain is not None:
+                packed = domain.hashed.get(b)
+                if packed is not None:
+                    hit = True
+                    row = _unpack(packed)
+                    for j in range(0, len(row), 2):
+                        vec[dims + row[j]] += row[j + 1] * domain.step
         entry = (vec if hit else None, bucket("w:" + word))
         if len(self._words) >= WORD_MEMO_MAX:
             self._words.clear()
@@ -153,13 +191,24 @@ class CareModel:
         """The weights of a hashed key (a word pair or symbol) as a full vector; memoised, None without any."""
         found = self._pairs.get(key, _UNSEEN)
         if found is _UNSEEN:
-            packed = self.hashed.get(bucket(key))
+            b = bucket(key)
+            domain = self.domain
+            dims = self.dims
+            packed = self.hashed.get(b)
             found = None
             if packed is not None:
-                found = [0.0] * self.dims
+                found = [0.0] * (dims if domain is None else dims + 1)
                 row = _unpack(packed)
                 for j in range(0, len(row), 2):
                     found[row[j]] = row[j + 1] * self.step
+            if domain is not None:
+                packed = domain.hashed.get(b)
+                if packed is not None:
+                    if found is None:
+                        found = [0.0] * (dims + 1)
+                    row = _unpack(packed)
+                    for j in range(0, len(row), 2):
+                        found[dims + row[j]] = row[j + 1] * domain.step
             if len(self._pairs) >= WORD_MEMO_MAX:
                 self._pairs.clear()
             self._pairs[key] = found
@@ -170,9 +219,11 @@ class CareModel:
         `names[j]`): z = bias + named features + scale * (words and pairs), as training summed it."""
         vecs: list[list[float]] = []
         names: list[str] = []
+        unigrams: list[int] = []
         words = self._words
         for w in x.words:
-            vec = (words.get(w) or self._word(w))[0]
+            vec, unigram = words.get(w) or self._word(w)
+            unigrams.append(unigram)
             if vec is not None:
                 vecs.append(vec)
                 names.append(w)
@@ -193,21 +244,75 @@ class CareModel:
                 names.append(name)
         s = x.scale * self.word_scale
         if not vecs:
-            return _Contributions(list(self.bias), [], names, s, 0)
-        columns = list(zip(*vecs, strict=False))  # equal lengths by construction
+            return _Contributions(list(self.bias), [], names, s, 0, unigrams)
+        # per output, sum(words and pairs) and sum(named features) — the column sums, in feature order
+        named = list(map(sum, zip(*vecs[n_hashed:], strict=False))) if len(vecs) > n_hashed else None
         if n_hashed:
-            z = [b + s * sum(col[:n_hashed]) + sum(col[n_hashed:]) for b, col in zip(self.bias, columns, strict=True)]
+            hashed = map(sum, zip(*vecs[:n_hashed], strict=False))
+            if named is None:
+                z = [b + s * h + 0 for b, h in zip(self.bias, hashed, strict=True)]
+            else:
+                z = [b + s * h + d for b, h, d in zip(self.bias, hashed, named, strict=True)]
         else:
-            z = [b + sum(col) for b, col in zip(self.bias, columns, strict=True)]
-        return _Contributions(z, columns, names, s, n_hashed)
+            assert named is not None
+            z = [b + d for b, d in zip(self.bias, named, strict=True)]
+        return _Contributions(z, vecs, names, s, n_hashed, unigrams)
 
     def logits(self, x: ModelInput) -> list[float]:
         return self._columns(x).z
+
+    def yes_probability(self, x: ModelInput) -> float:
+        """p(yes) of a model with one yes/no output (the domain head), without per-feature columns or evidence:
+        the same sums, in the same order, as `predict`."""
+        head = next(iter(self.heads.values()))
+        scalars = self._scalars
+        hashed_sum: float = 0
+        for w in x.words:
+            v = scalars.get(w, _UNSEEN)
+            if v is _UNSEEN:
+                v = self._scalar(w, word_keys(w))
+            if v is not None:
+                hashed_sum += v
+        for key in x.pairs:
+            v = scalars.get(key, _UNSEEN)
+            if v is _UNSEEN:
+                v = self._scalar(key, (key,))
+            if v is not None:
+                hashed_sum += v
+        dense_sum: float = 0
+        dense = self.dense_vectors
+        for name, value in x.dense:
+            vec = dense.get(name)
+            if vec is not None:
+                dense_sum += vec[0] if value == 1.0 else vec[0] * value
+        z = self.bias[0] + x.scale * self.word_scale * hashed_sum + dense_sum
+        a, b = self.platt.get(head.name, (1.0, 0.0))
+        return _sigmoid(a * z + b)
+
+    def _scalar(self, memo_key: str, keys: Sequence[str]) -> float | None:
+        total = 0.0
+        hit = False
+        for key in keys:
+            packed = self.hashed.get(bucket(key))
+            if packed is not None:
+                hit = True
+                row = _unpack(packed)
+                for j in range(0, len(row), 2):
+                    if row[j] == 0:
+                        total += row[j + 1] * self.step
+        found = total if hit else None
+        if len(self._scalars) >= WORD_MEMO_MAX:
+            self._scalars.clear()
+        self._scalars[memo_key] = found
+        return found
 
     def predict(self, x: ModelInput, *, explain: bool = True) -> Prediction:
         parts = self._columns(x)
         z = parts.z
         probs: dict[str, dict[str, float]] = {}
+        if self.domain is not None:
+            a, b = self.domain.platt.get(next(iter(self.domain.heads)), (1.0, 0.0))
+            probs["care"] = {"yes": _sigmoid(a * z[self.dims] + b)}
         for name, head in self.heads.items():
             if len(head.classes) == 1:
                 a, b = self.platt.get(name, (1.0, 0.0))
@@ -218,9 +323,7 @@ class CareModel:
         if topic is not None:
             table = self.intents.get(max(topic, key=topic.__getitem__))
             if table is not None:
-                words = self._words
-                unigrams = [(words.get(w) or self._word(w))[1] for w in x.words]
-                probs["intent"] = table.probabilities(unigrams, x.dense)
+                probs["intent"] = table.probabilities(parts.unigrams, x.dense)
         evidence = self._explain(parts, probs) if explain else {}
         return Prediction(probs, evidence)
 
@@ -228,12 +331,14 @@ class CareModel:
 
     def _explain(self, parts: _Contributions, probs: Mapping[str, Mapping[str, float]]) -> dict[str, list[str]]:
         """Why: for the topic and sentiment chosen, and each yes/no head that says yes (p >= its threshold or 0.5),
-        the three features that pushed it most."""
+        the three features that pushed it most (not for `addressed`, whose evidence says only its p)."""
         out: dict[str, list[str]] = {}
         if not parts.names:
             return out
         n, s, names = parts.n_hashed, parts.scale, parts.names
         for name, head in self.heads.items():
+            if name in UNEXPLAINED:
+                continue
             p = probs.get(name)
             if p is None:
                 continue
@@ -243,11 +348,22 @@ class CareModel:
                 k = head.start
             else:
                 k = head.start + head.classes.index(max(p, key=p.__getitem__))
-            col = parts.columns[k]
-            values = [v * s for v in col[:n]] + list(col[n:]) if n and s != 1.0 else list(col)
-            top = sorted(range(len(values)), key=values.__getitem__, reverse=True)[:3]
-            out[name] = [_feature(names[j], values[j], j < n) for j in top if values[j] > 0]
+            col = [vec[k] for vec in parts.vectors]
+            values = [v * s for v in col[:n]] + col[n:] if n and s != 1.0 else col
+            out[name] = [_feature(names[j], values[j], j < n) for j in _top3(values) if values[j] > 0]
         return out
+
+
+def _top3(values: list[float]) -> list[int]:
+    """The positions of the three largest values, largest first, ties in order of position — what
+    `sorted(range(n), key=values.__getitem__, reverse=True)[:3]` gives, without a key call per value."""
+    top: list[int] = []
+    for v in sorted(values, reverse=True)[:3]:
+        j = values.index(v)
+        while j in top:
+            j = values.index(v, j + 1)
+        top.append(j)
+    return top
 
 
 def _feature(what: str, v: float, text: bool) -> str:
@@ -260,12 +376,14 @@ _WordEntry = tuple[list[float] | None, int]
 
 class _Contributions(NamedTuple):
     z: list[float]
-    columns: list[tuple[float, ...]]
-    """per output dimension, each feature's weight times its value (words and pairs not yet scaled)"""
+    vectors: list[list[float]]
+    """per feature, its weight times its value for each output (words and pairs not yet scaled)"""
     names: list[str]
     scale: float
     n_hashed: int
     """the first n_hashed features are words and pairs (scaled by `scale`)"""
+    unigrams: list[int]
+    """the bucket of each word's unigram key, in the post's word order (what the intent tables read)"""
 
 
 _UNSEEN: Any = object()
@@ -305,7 +423,10 @@ class IntentTable(NamedTuple):
 
 
 def _sigmoid(z: float) -> float:
-    z = max(-30.0, min(30.0, z))
+    if z > 30.0:  # clamped to +-30 as training does (cheaper than max/min on the hot path)
+        z = 30.0
+    elif z < -30.0:
+        z = -30.0
     return 1.0 / (1.0 + math.exp(-z))
 
 

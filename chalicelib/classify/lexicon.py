@@ -385,6 +385,11 @@ class Lexicon:
     spam_url_weight: float
     spam_digits_weight: float
     spam_money_weight: float
+    scam_lures: PhraseMatcher[bool]
+    scam_asks: PhraseMatcher[bool]
+    scam_reports: PhraseMatcher[bool]
+    scam_ask_verbs: frozenset[str]
+    scam_credentials: frozenset[str]
     languages: dict[str, frozenset[str]]
     language_min_hits: int
     language_min_ratio: float
@@ -443,6 +448,7 @@ class Lexicon:
         churn = doc("churn.yaml")
         urg = doc("urgency.yaml")
         spam = doc("spam.yaml")
+        scam = doc("scam.yaml") if (lexicon_dir / "scam.yaml").is_file() else {}
         lang = doc("language.yaml")
 
         valences: dict[str, float] = {}
@@ -513,6 +519,11 @@ class Lexicon:
             spam_url_weight=float(spam.get("url_weight", 0.5)),
             spam_digits_weight=float(spam.get("digits_weight", 0.3)),
             spam_money_weight=float(spam.get("money_weight", 0.4)),
+            scam_lures=flags(scam.get("lures", []), "scam.yaml lures"),
+            scam_asks=flags(scam.get("asks", []), "scam.yaml asks"),
+            scam_reports=flags(scam.get("reports", []), "scam.yaml reports"),
+            scam_ask_verbs=frozenset(fold(w) for w in _str_list(scam.get("ask_verbs"), "scam.yaml ask_verbs")),
+            scam_credentials=frozenset(fold(w) for w in _str_list(scam.get("credentials"), "scam.yaml credentials")),
             languages=languages,
             language_min_hits=int(lang.get("min_hits", 1)),
             language_min_ratio=float(lang.get("min_ratio", 0.15)),

@@ -184,3 +184,54 @@ def spam_probability(model: dict[str, Any], feats: set[str]) -> float:
     z = float(model["bias"]) + sum(weights.get(f, 0.0) for f in feats)
     z = max(-30.0, min(30.0, z))
     return 1.0 / (1.0 + math.exp(-z))
+
+
+_DOMAIN = re.compile(
+    r"\b(?:[a-z0-9][a-z0-9-]*(?:\.|\[\.\]))+(?:com|net|org|co|info|xyz|click|online|club|live|shop|site|top|link|me|ly"
+    r"|io|in|ca|uk|au|ph|ng|ke|za|us|mx|es|biz|pro|app|store|win|vip|cc)\b",
+    re.IGNORECASE,
+)
+_PHONE = re.compile(r"\+?\d[\d \-]{6,}\d")
+
+
+def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: bool) -> tuple[bool, list[str]]:
+    """A scam aimed at the brand's customers, in a post that does not report one ("got a text saying I won... is
+    this you?"): an ask for credentials ("send your name, number and OTP", "DM your PIN"); or a lure (prize,
+    giveaway, free credit, easy money, followers) with a way to bite — an ask (verify, click, DM us, WhatsApp us),
+    or a link / bare domain / phone number with a second lure, or a link with a money amount. `scam.yaml` holds
+    the phrases."""
+    words = scan.words
+    credential = _asks_credentials(lex, words)
+    lures = scan.find(lex.scam_lures)
+    if not lures and not credential:
+        return False, []
+    distinct = dict.fromkeys(m.phrase for m in lures)
+    asks = scan.find(lex.scam_asks) if lures else []
+    link = stats.url or _DOMAIN.search(text) is not None
+    number = _PHONE.search(text) is not None
+    if not (credential or asks or ((link or number) and len(distinct) >= 2) or (link and money)):
+        return False, []
+    reports = scan.find(lex.scam_reports)
+    if reports:
+        return False, [f"not a scam: reads as a report ('{reports[0].phrase}')"]
+    how = [f"'{m.phrase}'" for m in asks[:2]] + ["a link"] * link + ["a phone number"] * number
+    if credential:
+        return True, [f"scam: asks for {credential}" + (f" ({', '.join(how)})" if how else "")]
+    return True, [f"scam: lure {', '.join(repr(p) for p in list(distinct)[:3])} and {', '.join(how)}"]
+
+
+CREDENTIAL_WINDOW = 8
+
+
+def _asks_credentials(lex: Lexicon, words: list[str]) -> str:
+    """'send your ... PIN': an ask verb, `your` next (or one word later), a credential within eight words; the
+    credential asked for, else ''."""
+    verbs = lex.scam_ask_verbs
+    if verbs.isdisjoint(words) or lex.scam_credentials.isdisjoint(words):
+        return ""
+    for i, w in enumerate(words):
+        if w in verbs and ("your" in words[i + 1 : i + 3] or "ur" in words[i + 1 : i + 3]):
+            for v in words[i + 2 : i + 2 + CREDENTIAL_WINDOW]:
+                if v in lex.scam_credentials:
+                    return v
+    return ""

@@ -45,6 +45,10 @@ HEAD_OF = {
     "abuse": "abuse",
     "addressed_to_brand": "addressed",
 }
+EXTRA_BINARY = ("care",)
+"""yes/no labels of companion models (the care-vs-general domain head of `general_model.json`)"""
+LABEL_OF = {**{head: label for label, head in HEAD_OF.items()}, "care": "care"}
+"""head -> the row label it learns"""
 CHANNEL_KINDS = {
     "x_dm": "dm",
     "messenger": "dm",
@@ -79,6 +83,10 @@ class Options:
     balance: float = 0.5
     """class weights (n / (k * n_class)) ** balance for softmax heads (0 = none, 1 = fully balanced)"""
     needs_human_precision: float = 0.82
+    """the needs_human head's own precision floor (used when `escalation_precision` is 0)"""
+    escalation_precision: float = 0.80
+    """the needs_human cut is the lowest at which what the default pack escalates — needs_human, churn risk or a
+    cancellation, never spam — keeps this precision out of fold (0: the head's own floor above)"""
     churn_precision: float = 0.65
     spam_precision: float = 0.9
 
@@ -302,7 +310,8 @@ def _sigmoid(z: float) -> float:
 
 def class_weights(rows: Sequence[Row], balance: float) -> dict[str, dict[Any, float]]:
     out: dict[str, dict[Any, float]] = {}
-    for name, classes in (("topic", TOPICS), ("sentiment", SENTIMENTS), *((b, (True, False)) for b in BINARY)):
+    labels = (("topic", TOPICS), ("sentiment", SENTIMENTS), *((b, (True, False)) for b in (*BINARY, *EXTRA_BINARY)))
+    for name, classes in labels:
         counts = {c: sum(1 for r in rows if r.labels.get(name) == c) for c in classes}
         n = sum(counts.values())
         k = sum(1 for c in counts.values() if c)
@@ -315,28 +324,24 @@ def residual(
 ) -> list[float]:
     """d(loss)/d(logits) for one row: zero for heads the row has no label for."""
     g = [0.0] * layout.dims
-    topic = labels.get("topic")
-    if topic is not None:
-        h = layout.heads[0]
+    for h in layout.heads:
+        name = h["name"]
+        classes = h["classes"]
         s = h["start"]
-        p = _softmax(z[s : s + len(TOPICS)])
-        w = cw["topic"][topic]
-        gold = TOPICS.index(topic)
-        for j, pj in enumerate(p):
-            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
-    sentiment = labels.get("sentiment")
-    if sentiment is not None:
-        s = layout.heads[1]["start"]
-        p = _softmax(z[s : s + 3])
-        w = cw["sentiment"][sentiment]
-        gold = SENTIMENTS.index(sentiment)
-        for j, pj in enumerate(p):
-            g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
-    for k, name in enumerate(BINARY):
-        value = labels.get(name)
+        if len(classes) > 1:
+            gold_class = labels.get(name)
+            if gold_class is None:
+                continue
+            p = _softmax(z[s : s + len(classes)])
+            w = cw[name][gold_class]
+            gold = classes.index(gold_class)
+            for j, pj in enumerate(p):
+                g[s + j] = w * (pj - (1.0 if j == gold else 0.0))
+            continue
+        label = LABEL_OF[name]
+        value = labels.get(label)
         if value is not None:
-            s = layout.heads[2 + k]["start"]
-            g[s] = cw[name][value] * (_sigmoid(z[s]) - (1.0 if value else 0.0))
+            g[s] = cw[label][value] * (_sigmoid(z[s]) - (1.0 if value else 0.0))
     return g
 
 
@@ -689,7 +694,73 @@ def calibrate(
             pos = sum(1 for i in members if rows[i].labels[label])
             oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
             oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
+    if options.escalation_precision and "needs_human" in thresholds:
+        _escalation_threshold(layout, logits, rows, options, platt, thresholds, oof)
     return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
+
+
+def _escalation_threshold(
+    layout: Layout,
+    logits: Sequence[Sequence[float]],
+    rows: Sequence[Row],
+    options: Options,
+    platt: Mapping[str, Sequence[float]],
+    thresholds: dict[str, float],
+    oof: dict[str, Any],
+) -> None:
+    """The needs_human cut chosen for what the default pack does: it escalates a post that needs a person, shows
+    churn risk or asks to cancel, and hides spam first; the cut is the lowest whose out-of-fold escalations keep
+    `escalation_precision` (on care posts)."""
+    ix = [i for i, z in enumerate(logits) if z and "needs_human" in rows[i].labels and not rows[i].general]
+    if not ix:
+        return
+
+    def p(head: str, z: Sequence[float]) -> float:
+        a, b = platt.get(head, (1.0, 0.0))
+        return _sigmoid(a * z[layout.head(head)["start"]] + b)
+
+    topic = layout.head("topic")
+    cancel = topic["start"] + list(topic["classes"]).index("cancellation")
+    n_topics = len(topic["classes"])
+    scored: list[tuple[float, bool, bool]] = []
+    """(p needs_human, escalated anyway, needs a person) of each post the pack does not hide as spam"""
+    for i in ix:
+        z = logits[i]
+        if "spam" in thresholds and p("spam", z) >= thresholds["spam"]:
+            continue
+        churn = "churn" in thresholds and p("churn", z) >= thresholds["churn"]
+        argmax = max(range(topic["start"], topic["start"] + n_topics), key=z.__getitem__)
+        scored.append((p("needs_human", z), churn or argmax == cancel, bool(rows[i].labels["needs_human"])))
+    total = sum(1 for i in ix if rows[i].labels["needs_human"])
+    base_tp = sum(1 for _, anyway, g in scored if anyway and g)
+    base_fp = sum(1 for _, anyway, g in scored if anyway and not g)
+    rest = sorted(((q, g) for q, anyway, g in scored if not anyway), key=lambda t: -t[0])
+    tp, fp = base_tp, base_fp
+    cut = thresholds["needs_human"]
+    best = (-1.0, cut)
+    for k, (q, g) in enumerate(rest):
+        tp += g
+        fp += not g
+        if k + 1 < len(rest) and rest[k + 1][0] == q:
+            continue
+        if tp / (tp + fp) >= options.escalation_precision:
+            best = (tp / total, q)
+    if best[0] < 0:
+        return
+    cut = round(min(0.99, max(0.01, best[1])), 4)
+    while True:  # the stored cut is rounded: keep the floor with the cut as it ships
+        tp = base_tp + sum(1 for q, g in rest if q >= cut and g)
+        fp = base_fp + sum(1 for q, g in rest if q >= cut and not g)
+        if cut >= 0.99 or tp / max(1, tp + fp) >= options.escalation_precision:
+            break
+        cut = round(cut + 0.0001, 4)
+    thresholds["needs_human"] = cut
+    oof["escalation precision"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
+    oof["escalation recall"] = round(tp / total, 4) if total else 0.0
+    head_tp = sum(1 for i in ix if rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
+    head_fp = sum(1 for i in ix if not rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
+    oof["needs_human precision"] = round(head_tp / (head_tp + head_fp), 4) if head_tp + head_fp else 0.0
+    oof["needs_human recall"] = round(head_tp / total, 4) if total else 0.0
 
 
 def train(

@@ -196,3 +196,146 @@ def test_a_cancellation_is_churn_risk_whatever_the_churn_head_says(lexicon_only:
     assert c.topic == "cancellation" and c.churn["p"] < 0.5
     assert c.churn_risk and c.churn["value"]
     assert c.evidence["churn_risk"][0] == "yes: the topic is cancellation"
+
+
+# --- general tweets: the care-vs-general domain head -----------------------------------------------------------
+
+
+def _domain_head(care_bias: int) -> CareModel:
+    """A domain head that says p(care) = sigmoid(care_bias * step) for every post (no word weights)."""
+    doc = {
+        "format": FORMAT,
+        "dims": 1,
+        "step": 0.001,
+        "heads": [{"name": "care", "start": 0, "classes": ["yes"]}],
+        "bias": [care_bias],
+        "dense": {},
+        "hashed": "",
+        "platt": {"care": [1.0, 0.0]},
+        "meta": {},
+        "version": "general-test",
+    }
+    return CareModel(doc)
+
+
+def test_a_post_the_domain_head_calls_general_reads_sentiment_as_general_tweets_do(lexicon_only: Classifier) -> None:
+    care = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    text = "the concert tonight is dead good, loved every song"
+    care_only = care.classify_text(text, addressed_to_brand=True)
+    # the hand-made care model reads 'dead' as negative whatever else the post says
+    assert care_only.sentiment.label == "negative"
+    general = care.with_general(_domain_head(-9000)).classify_text(text, addressed_to_brand=True)
+    assert general.sentiment.label == "positive"
+    assert "p(care)=0.00" in general.evidence["sentiment"][0]
+    sure = care.with_general(_domain_head(9000)).classify_text(text, addressed_to_brand=True)
+    assert sure.sentiment == care_only.sentiment
+
+
+def test_a_conversation_on_the_brands_channel_is_care_whatever_the_words(lexicon_only: Classifier) -> None:
+    clf = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only))).with_general(_domain_head(-9000))
+    text = "the concert tonight is dead good, loved every song"
+    for kind in ("dm", "reply", "comment"):
+        assert clf.classify_text(text, addressed_to_brand=True, kind=kind).sentiment.label == "negative"
+    assert clf.classify_text(text, context="how was the show?").sentiment.label == "negative"
+
+
+def test_the_shipped_domain_head_tells_general_tweets_from_care_posts() -> None:
+    clf = Classifier.from_policies(POLICIES)
+    assert clf.general is not None
+    tweet = clf.classify_text("@user can't wait for the new season of the show tomorrow!!", addressed_to_brand=True)
+    assert tweet.sentiment.label == "positive"
+    assert "p(care)" in tweet.evidence["sentiment"][0]
+    care = clf.classify_text("@user no internet since yesterday and nobody answers the phone", addressed_to_brand=True)
+    assert care.sentiment.label == "negative"
+    assert not any("p(care)" in e for e in care.evidence["sentiment"])
+
+
+# --- scams addressed to the brand ------------------------------------------------------------------------------
+
+SCAMS = (
+    # care words (an outage, a bill, the account, a refund) do not make a scam a care post; the care model alone
+    # reads each of these as not spam (p < its cut)
+    "@acme_help Network outage compensation: every customer gets 20GB free data, verify your line at "
+    "acme-compensation.net today",
+    "@acme_help Your bill payment failed. To avoid disconnection reply with your card number and CVV",
+    "@acme_help Dear customer your account will be suspended, confirm your password at acme-secure-login.com",
+    "@acme_help Refund of $84.50 is waiting for you, claim your refund at acme-refunds.online before it expires",
+)
+REPORTS = (
+    "@acme_help got a text saying I won a $500 gift card, claim at acme-gift.co. is this you?? looks like a scam",
+    "@acme_help my bill says free installation but I was charged $99, account 4417 2231 9901, please fix",
+    "@acme_help I need my port out PIN to switch, the app won't show it",
+)
+
+
+def _pack_actions(clf: Classifier, text: str) -> set[str]:
+    from chalicelib.channels.config import load_channels
+    from chalicelib.policy.context import context_document
+    from chalicelib.policy.engine import plan
+    from chalicelib.policy.loader import load_policy
+    from chalicelib.policy.offline import DEFAULT_NOW, post_from_doc
+
+    policy = load_policy(POLICIES)
+    post, channel = post_from_doc(
+        {"id": "1", "text": text, "addressed_to_brand": True}, load_channels(POLICIES / "channels.yaml")
+    )
+    c = clf.classify(post)
+    return {a.type for a in plan(policy, context_document(post, c, channel, DEFAULT_NOW), post, c).actions}
+
+
+@pytest.mark.parametrize("text", SCAMS)
+def test_a_scam_addressed_to_the_brand_is_spam_whatever_its_topic_words_and_is_hidden(text: str) -> None:
+    clf = Classifier.from_policies(POLICIES)
+    c = clf.classify_text(text, addressed_to_brand=True)
+    assert c.spam and not c.needs_human["value"]
+    assert any(e.startswith("scam:") for e in c.evidence["spam"])
+    actions = _pack_actions(clf, text)
+    assert "hide" in actions and not actions & {"reply", "notice", "escalate"}
+
+
+@pytest.mark.parametrize("text", REPORTS)
+def test_a_customer_reporting_a_scam_or_naming_a_pin_is_not_spam(text: str) -> None:
+    clf = Classifier.from_policies(POLICIES)
+    c = clf.classify_text(text, addressed_to_brand=True)
+    assert not c.spam
+    assert "hide" not in _pack_actions(clf, text)
+
+
+def test_the_domain_head_summed_in_the_care_models_pass_gives_what_it_gives_alone() -> None:
+    clf = Classifier.from_policies(POLICIES)
+    assert clf.general is not None and clf.model is not None
+    both = clf.model.with_domain(clf.general)
+    assert both is not None
+    for text in ("@user no internet since yesterday", "can't wait for the new season tomorrow!!", "ok", ""):
+        x = clf.model_input(text, brand=clf.default_brand, kind="mention", addressed=True)
+        alone = clf.model.predict(x)
+        merged = both.predict(x)
+        assert merged.probabilities.pop("care")["yes"] == clf.general.yes_probability(x)
+        assert merged == alone
+
+
+def _leaving_features(clf: Classifier, text: str) -> set[str]:
+    x = clf.model_input(text, brand=clf.lexicon.gazetteer.brand("verizon", []), kind="mention", addressed=True)
+    return {name for name, _ in x.dense if name.startswith(("sw:", "cx:"))}
+
+
+def test_switching_language_is_read_without_knowing_the_rival(lexicon_only: Classifier) -> None:
+    assert "sw:to" in _leaving_features(lexicon_only, "switching to whoever has signal, bye")
+    assert "sw:to" in _leaving_features(lexicon_only, "im going with Zapnet next month")
+    assert "sw:to" in _leaving_features(lexicon_only, "porting out to another carrier")
+    assert "sw:to" not in _leaving_features(lexicon_only, "going to call again tomorrow")
+    assert "sw:to" not in _leaving_features(lexicon_only, "moving to a new house, can I keep my plan")
+
+
+def test_cancelling_the_service_is_told_from_cancelled_errands(lexicon_only: Classifier) -> None:
+    assert _leaving_features(lexicon_only, "cancel my internet please") == {"cx:service"}
+    assert {"cx:errand", "cx:past"} <= _leaving_features(lexicon_only, "you cancelled my tech appointment again")
+    assert "cx:service" not in _leaving_features(lexicon_only, "charged for the line I cancelled in may")
+    assert "cx:past" in _leaving_features(lexicon_only, "charged for the line I cancelled in may")
+
+
+def test_the_gazetteer_knows_regional_fibre_and_mvnos_but_not_everyday_words(lexicon_only: Classifier) -> None:
+    assert "op:switch" in _operator_features(lexicon_only, "switching to visible wireless", "verizon", [])
+    assert "op:switch" in _operator_features(lexicon_only, "moving to EPB fiber next week", "xfinity", [])
+    assert "op:competitor" not in _operator_features(lexicon_only, "the rain took my internet out", "vodacom", [])
+    assert "op:competitor" not in _operator_features(lexicon_only, "I belong to the family plan", "telstra", [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,3 +129,35 @@ def test_folds_keep_each_operator_whole(rows: list[T.Row]) -> None:
         by_operator.setdefault(r.operator, set()).add(f)
     assert all(len(f) == 1 for f in by_operator.values())
     assert len(set(folds)) == 3
+
+
+def test_the_needs_human_cut_is_chosen_for_what_the_pack_escalates() -> None:
+    """Posts showing churn risk are escalated whatever needs_human says, so the needs_human cut can go lower while
+    what the pack escalates keeps the precision asked; spam is hidden before any escalation."""
+    layout = T.Layout.build()
+    nh, churn, spam = (layout.head(h)["start"] for h in ("needs_human", "churn", "spam"))
+    topic_other = layout.head("topic")["start"] + list(T.TOPICS).index("other")
+
+    def logit(p_nh: float, churn_risk: bool = False, is_spam: bool = False) -> list[float]:
+        z = [0.0] * layout.dims
+        z[topic_other] = 5.0
+        z[nh] = math.log(p_nh / (1 - p_nh))
+        z[churn] = 5.0 if churn_risk else -5.0
+        z[spam] = 5.0 if is_spam else -5.0
+        return z
+
+    cases = [(0.9, True, False, False)] * 6 + [(0.2, True, True, False)] * 6  # churn: escalated anyway
+    cases += [(0.6, True, False, False), (0.55, False, False, False), (0.5, True, False, False)]
+    cases += [(0.4, False, False, False), (0.3, True, False, False)] + [(0.1, False, False, False)] * 3
+    cases += [(0.95, False, False, True)] * 3  # spam: hidden, never escalated
+    rows = [T.Row(str(i), "x", f"op{i}", "", "mention", True, {"needs_human": c[1]}) for i, c in enumerate(cases)]
+    logits = [logit(p, c, s) for p, _, c, s in cases]
+    thresholds = {"needs_human": 0.59, "churn": 0.5, "spam": 0.5}
+    platt = {"needs_human": [1.0, 0.0], "churn": [1.0, 0.0], "spam": [1.0, 0.0]}
+    oof: dict[str, float] = {}
+    T._escalation_threshold(layout, logits, rows, T.Options(escalation_precision=0.8), platt, thresholds, oof)
+    # at 0.3: 17 escalated, 15 right (0.88); at 0.1: 20 escalated, 15 right (0.75); the head alone (0.59) would
+    # escalate 12 + 1 and miss 2
+    assert thresholds["needs_human"] == 0.3
+    assert oof["escalation precision"] >= 0.8
+    assert oof["escalation recall"] == 1.0
