@@ -11,6 +11,7 @@ weights record their training data in their `meta`, and the bench evaluates only
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import io
 import os
@@ -187,7 +188,10 @@ def pack_outcomes(clf: Classifier, rows: Sequence[Row]) -> list[dict[str, bool]]
         }
         post, channel = post_from_doc(doc, channels)
         brand = gazetteer.brand_named(row.operator, row.handle) if gazetteer is not None else None
-        c = clf.classify_text(row.text, addressed_to_brand=row.addressed, brand=brand, kind=row.kind)
+        # with the text it replies to, as the live pipeline reads a reply (chalicelib/threads.py)
+        c = clf.classify_text(
+            row.text, addressed_to_brand=row.addressed, brand=brand, kind=row.kind, context=row.context or None
+        )
         planned = plan(policy, context_document(post, c, channel, DEFAULT_NOW), post, c)
         kinds = {a.type for a in planned.actions}
         out.append(
@@ -248,6 +252,14 @@ def care_corpus(  # noqa: PLR0915 - one flat report
                 NA,
             )
         )
+    replies = [r for r in rows if r.context]
+    if replies:  # what the replied-to text is worth: the live pipeline reads it (chalicelib/threads.py)
+        alone = [dataclasses.replace(r, context="") for r in replies]
+        with_text = figures(replies, predict(learned, replies)).values
+        without = figures(alone, predict(learned, alone)).values
+        for metric, key in (("topic macro-F1", "topic macro-F1"), ("needs_human recall", "needs_human recall")):
+            line = f"{metric} of replies ({len(replies)}): with the text replied to / without"
+            out.append(("care", data, line, f"{with_text.get(key, 0):.3f} / {without.get(key, 0):.3f}", NA, NA))
     spam_rows = [i for i, (r, _) in enumerate(nh) if r.labels.get("spam")]
     for name in ("learned", "lexicon"):
         answered = sum(1 for i in spam_rows if packs[name][i]["reply"])
