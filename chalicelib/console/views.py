@@ -121,9 +121,12 @@ def claim_next(rt: Runtime, principal_id: str, queue: str | None) -> dict[str, A
 def _outbox_texts(rt: Runtime, reply_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not reply_ids:
         return {}
-    table = rt.settings.table("outbox")
-    got = rt.dynamodb.batch_get_item(RequestItems={table: {"Keys": [{"reply_id": {"S": r}} for r in reply_ids[:100]]}})
-    return {i["reply_id"]: i for i in (from_item(raw) for raw in got.get("Responses", {}).get(table, []))}
+    from chalicelib.store.dynamo import batch_get
+
+    got = batch_get(
+        rt.dynamodb, rt.settings.table("outbox"), [{"reply_id": {"S": r}} for r in dict.fromkeys(reply_ids)]
+    )
+    return {i["reply_id"]: i for i in map(from_item, got)}
 
 
 def item_detail(rt: Runtime, escalation_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import iso
-from chalicelib.store.dynamo import from_item
+from chalicelib.store.dynamo import batch_get, from_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -140,22 +140,11 @@ class Volumes:
         )
 
     def _read_kept(self, wanted: list[tuple[str, datetime]]) -> dict[str, Volume]:
-        keys = [volume_key(c, h) for c, h in wanted]
-        found: dict[str, Volume] = {}
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                self._activity: {
-                    "Keys": [{"pk": {"S": k}} for k in keys[start : start + 100]],
-                    "ProjectionExpression": "pk, #c",
-                    "ExpressionAttributeNames": {"#c": "counts"},
-                }
-            }
-            while request:
-                got = self._client.batch_get_item(RequestItems=request)
-                for raw in got.get("Responses", {}).get(self._activity, []):
-                    found[raw["pk"]["S"]] = Volume.from_json(raw["counts"]["S"])
-                request = got.get("UnprocessedKeys") or {}
-        return found
+        keys = [{"pk": {"S": volume_key(c, h)}} for c, h in wanted]
+        got = batch_get(
+            self._client, self._activity, keys, ProjectionExpression="pk, #c", ExpressionAttributeNames={"#c": "counts"}
+        )
+        return {raw["pk"]["S"]: Volume.from_json(raw["counts"]["S"]) for raw in got}
 
 
 def _hours(first: datetime, last: datetime) -> Iterator[datetime]:

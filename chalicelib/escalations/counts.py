@@ -76,11 +76,9 @@ def read(client: Any, table: str, queues: Iterable[str]) -> dict[str, dict[str, 
     found: dict[str, dict[str, int]] = {q: {} for q in names}
     if not names:
         return found
-    request: dict[str, Any] = {table: {"Keys": [counter_key(q) for q in names], "ConsistentRead": True}}
-    while request:
-        got = client.batch_get_item(RequestItems=request)
-        for raw in got.get("Responses", {}).get(table, []):
-            queue = raw["escalation_id"]["S"][len(PREFIX) :]
-            found[queue] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}
-        request = got.get("UnprocessedKeys") or {}
+    from chalicelib.store.dynamo import batch_get
+
+    for raw in batch_get(client, table, [counter_key(q) for q in names], ConsistentRead=True):
+        queue = raw["escalation_id"]["S"][len(PREFIX) :]
+        found[queue] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}
     return found

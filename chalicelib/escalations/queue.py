@@ -133,16 +133,10 @@ class EscalationQueue:
 
     def _read_by_id(self, ids: list[str], **projection: Any) -> list[dict[str, Any]]:
         """The items of `ids` (in that order; missing ones left out), 100 keys a batch, unprocessed keys retried."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 100):
-            batch = {"Keys": [{"escalation_id": {"S": i}} for i in ids[start : start + 100]], **projection}
-            request: dict[str, Any] = {self._table: batch}
-            while request:
-                got = self._client.batch_get_item(RequestItems=request)
-                for raw in got.get("Responses", {}).get(self._table, []):
-                    item = from_item(raw)
-                    found[item["escalation_id"]] = item
-                request = got.get("UnprocessedKeys") or {}
+        from chalicelib.store.dynamo import batch_get
+
+        got = batch_get(self._client, self._table, [{"escalation_id": {"S": i}} for i in ids], **projection)
+        found = {item["escalation_id"]: item for item in map(from_item, got)}
         return [found[i] for i in ids if i in found]
 
     def live(self, queue: Queue) -> Iterator[dict[str, Any]]:

@@ -454,17 +454,11 @@ class StormWatch:
 
     def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Incident id → its record, read consistently 100 a call (one call per listing, not one per incident)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 100):
-            keys = [{"pk": _s(f"incident#{i}"), "sk": _s("incident")} for i in ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                got = self._client.batch_get_item(RequestItems=request)
-                for raw in got.get("Responses", {}).get(self._table, []):
-                    record = _incident_doc(raw)
-                    found[record["incident_id"]] = record
-                request = got.get("UnprocessedKeys") or {}
-        return found
+        from chalicelib.store.dynamo import batch_get
+
+        keys = [{"pk": _s(f"incident#{i}"), "sk": _s("incident")} for i in ids]
+        records = map(_incident_doc, batch_get(self._client, self._table, keys, ConsistentRead=True))
+        return {record["incident_id"]: record for record in records}
 
     def get(self, incident_id: str) -> dict[str, Any] | None:
         got = self._client.get_item(

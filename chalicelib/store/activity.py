@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.clock import iso, parse
 from chalicelib.model import Post
-from chalicelib.store.dynamo import from_item
+from chalicelib.store.dynamo import batch_get, from_item
 from chalicelib.store.effects import Effect
 
 DAY = timedelta(hours=24)
@@ -56,10 +56,8 @@ class Activity:
 
     def facts(self, post: Post) -> Facts:
         keys = [author_key(post), conversation_key(post), channel_key(post)]
-        got = self._client.batch_get_item(
-            RequestItems={self._table: {"Keys": [{"pk": {"S": k}} for k in keys], "ConsistentRead": True}}
-        )
-        items = {i["pk"]: i for i in (from_item(raw) for raw in got["Responses"].get(self._table, []))}
+        got = batch_get(self._client, self._table, [{"pk": {"S": k}} for k in keys], ConsistentRead=True)
+        items = {i["pk"]: i for i in map(from_item, got)}
         return Facts(*(items.get(k, {}) for k in keys))
 
 

@@ -54,6 +54,36 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+BATCH_GET_KEYS = 100
+"""Keys one BatchGetItem call may ask for."""
+UNPROCESSED_ATTEMPTS = 8
+
+
+class Unprocessed(RuntimeError):
+    """DynamoDB kept returning keys unprocessed (throttling): the caller fails rather than read half the items."""
+
+
+def batch_get(client: Any, table: str, keys: Sequence[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
+    """Every item of `keys` that exists, as raw attribute values (in no particular order): 100 keys a call, and
+    the keys DynamoDB leaves unprocessed (it does when throttled) asked again after a growing pause. `options`
+    go with the keys (ConsistentRead, ProjectionExpression, ExpressionAttributeNames)."""
+    import time
+
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        request: dict[str, Any] = {table: {"Keys": list(keys[start : start + BATCH_GET_KEYS]), **options}}
+        for attempt in range(UNPROCESSED_ATTEMPTS):
+            got = client.batch_get_item(RequestItems=request)
+            found.extend(got.get("Responses", {}).get(table, []))
+            request = got.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.02 * 2**attempt, 1.0))
+        else:
+            raise Unprocessed(f"{table}: keys still unprocessed after {UNPROCESSED_ATTEMPTS} attempts")
+    return found
+
+
 PARK_INLINE_BYTES = 300_000
 """A parked message larger than this goes by reference (DynamoDB items stop at 400 KB)."""
 PARK_REASON_CHARS = 4_000
