@@ -26,19 +26,19 @@ MAX_EVENT_DEPTH = 48
 _ID_INT_BOUND = 10**MAX_ID_CHARS
 
 
-def as_id(value: Any) -> str | None:
+def as_id(value: Any, max_chars: int = MAX_ID_CHARS) -> str | None:
     """An id as a string (ids arrive as strings or integers); None for anything else or blank;
-    MalformedEvent for one longer than MAX_ID_CHARS."""
+    MalformedEvent for one longer than `max_chars` (a platform with shorter ids passes its own)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, int):  # no str() of a huge int: its length is known from its size
         text = str(value) if abs(value) < _ID_INT_BOUND else "x" * (MAX_ID_CHARS + 1)
     elif isinstance(value, str):
         text = value.strip()
     else:
         return None
-    if len(text) > MAX_ID_CHARS:
-        raise MalformedEvent(f"an id is longer than {MAX_ID_CHARS} characters")
+    if len(text) > max_chars:
+        raise MalformedEvent(f"an id is longer than {max_chars} characters")
     return text or None
 
 

@@ -30,6 +30,7 @@ from chalicelib.channels.base import (
     client_class,
     header,
 )
+from chalicelib.channels.common import as_id
 from chalicelib.channels.config import ChannelConfig
 from chalicelib.channels.errors import ChallengeRejected, MalformedDelivery, MalformedEvent
 from chalicelib.clock import iso as _iso
@@ -55,7 +56,6 @@ _NOT_ACTED_ON = {
 _ENVELOPE = frozenset({"for_user_id", "user_has_blocked", "users", "apps", "is_blocked_by", "source"})
 MAX_ID_CHARS = 64
 """X ids are at most 20 digits; anything far longer is not an X id (and would break storage keys)."""
-_ID_INT_BOUND = 10**MAX_ID_CHARS
 MAX_EVENT_DEPTH = 48
 """Nesting a real tweet never reaches (a quoted retweet's media sizes sit ~12 levels down)."""
 CRC_TOKEN_MAX_CHARS = 128
@@ -94,17 +94,7 @@ def _id(value: Any) -> str | None:
     None for anything else; MalformedEvent for an id longer than MAX_ID_CHARS (not X's, and too long
     for a storage key).
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        text = str(value) if abs(value) < _ID_INT_BOUND else "x" * (MAX_ID_CHARS + 1)  # no str() of huge ints
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        return None
-    if len(text) > MAX_ID_CHARS:
-        raise MalformedEvent(f"an id is longer than {MAX_ID_CHARS} characters")
-    return text or None
+    return as_id(value, MAX_ID_CHARS)
 
 
 def _keepable(value: Any) -> Any:
