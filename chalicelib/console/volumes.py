@@ -3,9 +3,10 @@ handled — without reading every decision of the period on every load.
 
 An hour that has ended (and `GRACE` after it, for decisions still in flight) no longer changes, so its counts
 per channel are kept as one small item in the activity table (`volume#<channel>#<YYYY-MM-DDTHH>`): counted once
-from the decisions (one `by_channel` query with `begins_with` on the hour) the first time a dashboard needs it,
-read back by key (a batch of 100 hours per call) after that. The hour now running, the one that ended less than
-`GRACE` ago and the period's first, partial hour are always counted from the decisions. The counts are the
+from the decisions the first time a dashboard needs it, read back by key (a batch of 100 hours per call) after
+that. The hour now running, the one that ended less than `GRACE` ago and the period's first, partial hour are
+always counted from the decisions: one paged `by_channel` query per channel and run of consecutive hours not
+kept (a first load: one; later loads: the partial first hour, and the last two). The counts are the
 classifier's (an agent's correction is stored beside the decision, not counted here, as before). Nothing here is
 on the per-post path: the processor writes no counters for the dashboard.
 """
@@ -91,29 +92,32 @@ class Volumes:
         """(channel, hour prefix) → counts of the decisions with `since <= decided_at`, up to `now`."""
         channels = sorted(channels)
         hours = list(_hours(hour_of(since), hour_of(now)))
-        settled = [h for h in hours if h >= since and h + timedelta(hours=1) + GRACE <= now]
-        kept = self._read_kept([(c, h) for c in channels for h in settled])
+        settled = {h for h in hours if h >= since and h + timedelta(hours=1) + GRACE <= now}
+        kept = self._read_kept([(c, h) for c in channels for h in sorted(settled)])
         out: dict[tuple[str, str], Volume] = {}
         for channel in channels:
+            # one paged query per channel for every hour not kept: the running one, the one in its grace, the
+            # period's partial first hour, and (first loads) ended hours counted for the first time
+            counted: dict[str, Volume] = {}
+            for first, last in _runs([h for h in hours if volume_key(channel, h) not in kept]):
+                counted.update(self._count(channel, max(since, first), last + timedelta(hours=1)))
             for hour in hours:
-                key = (channel, hour_prefix(hour))
-                if hour in settled:
-                    volume = kept.get(volume_key(channel, hour))
-                    if volume is None:
-                        volume = self._count(channel, hour, None)
-                        self._keep(channel, hour, volume, now)
-                else:  # running, just ended, or the period's partial first hour
-                    volume = self._count(channel, hour, iso(since) if hour < since else None)
-                out[key] = volume
+                key = volume_key(channel, hour)
+                volume = kept.get(key) or counted.get(hour_prefix(hour)) or Volume()
+                if key not in kept and hour in settled:
+                    self._keep(channel, hour, volume, now)
+                out[(channel, hour_prefix(hour))] = volume
         return out
 
-    def _count(self, channel: str, hour: datetime, since: str | None) -> Volume:
-        volume = Volume()
+    def _count(self, channel: str, start: datetime, end: datetime) -> dict[str, Volume]:
+        """Hour prefix → counts of the channel's decisions with `start <= decided_at < end` (one paged query)."""
+        counted: dict[str, Volume] = {}
+        last = iso(end - timedelta(milliseconds=1))  # decided_at has milliseconds; BETWEEN includes both ends
         request: dict[str, Any] = {
             "TableName": self._decisions,
             "IndexName": "by_channel",
-            "KeyConditionExpression": "channel = :c AND begins_with(decided_at, :h)",
-            "ExpressionAttributeValues": {":c": {"S": channel}, ":h": {"S": hour_prefix(hour)}},
+            "KeyConditionExpression": "channel = :c AND decided_at BETWEEN :s AND :e",
+            "ExpressionAttributeValues": {":c": {"S": channel}, ":s": {"S": iso(start)}, ":e": {"S": last}},
             "ProjectionExpression": _FIELDS,
             "ExpressionAttributeNames": _NAMES,
         }
@@ -121,10 +125,9 @@ class Volumes:
             got = self._client.query(**request)
             for raw in got.get("Items", []):
                 row = from_item(raw)
-                if since is None or row["decided_at"] >= since:
-                    volume.add(row)
+                counted.setdefault(row["decided_at"][:13], Volume()).add(row)
             if "LastEvaluatedKey" not in got:
-                return volume
+                return counted
             request["ExclusiveStartKey"] = got["LastEvaluatedKey"]
 
     def _keep(self, channel: str, hour: datetime, volume: Volume, now: datetime) -> None:
@@ -145,6 +148,15 @@ class Volumes:
             self._client, self._activity, keys, ProjectionExpression="pk, #c", ExpressionAttributeNames={"#c": "counts"}
         )
         return {raw["pk"]["S"]: Volume.from_json(raw["counts"]["S"]) for raw in got}
+
+
+def _runs(hours: list[datetime]) -> Iterator[tuple[datetime, datetime]]:
+    """(first, last) of each run of consecutive hours in `hours` (sorted)."""
+    for i, hour in enumerate(hours):
+        if i == 0 or hour - hours[i - 1] != timedelta(hours=1):
+            first = hour
+        if i + 1 == len(hours) or hours[i + 1] - hour != timedelta(hours=1):
+            yield first, hour
 
 
 def _hours(first: datetime, last: datetime) -> Iterator[datetime]:
