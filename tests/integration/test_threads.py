@@ -108,3 +108,34 @@ def test_forget_deletes_the_brands_kept_posts_that_address_the_customer(ddb_runt
     table = rt.settings.table("activity")
     assert "Item" not in rt.dynamodb.get_item(TableName=table, Key={"pk": {"S": said_key("x", "7201")}})
     assert "Item" in rt.dynamodb.get_item(TableName=table, Key={"pk": {"S": said_key("x", "7202")}})
+
+
+def test_a_post_that_replies_to_nothing_reads_nothing_and_kept_posts_expire_in_a_week() -> None:
+    from datetime import timedelta
+
+    from chalicelib.model import Author
+    from chalicelib.threads import KEEP, ThreadContext
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+
+        def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+            self.calls.append(("batch_get_item", kwargs))
+            return {"Responses": {}}
+
+        def put_item(self, **kwargs: Any) -> dict[str, Any]:
+            self.calls.append(("put_item", kwargs))
+            return {}
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    client = Recorder()
+    threads = ThreadContext(client, "activity", "decisions", lambda: now)  # type: ignore[arg-type]
+    alone = Post("x", "x-care", "1", "1", Author("42", "maria_qc"), "no signal", "2026-11-30T11:59:00.000Z")
+    assert threads.parent_text(alone) is None
+    assert client.calls == []
+    threads.remember(alone)
+    [(call, put)] = client.calls
+    assert call == "put_item" and put["Item"]["pk"] == {"S": "said#x#1"}
+    assert int(put["Item"]["expires_at"]["N"]) == int((now + KEEP).timestamp())
+    assert timedelta(days=7) == KEEP  # what the README promises
