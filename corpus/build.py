@@ -4,7 +4,7 @@ Steps (each reads and writes files under a work folder, default corpus/care-post
 writers' files, every annotator's labels and every ruling, so `final` rebuilds posts.jsonl exactly):
   chunks  raw/<writer>.jsonl -> chunks/<writer>-NN.jsonl (the text annotators see: no labels)
   merge   chunks + labels/<annotator>/<chunk>.tsv -> disagreements/<chunk>.tsv (for the adjudicator)
-          and agreement.json (Cohen's kappa per label)
+          and agreement.json (Cohen's kappa per label: all posts, and each writing round on its own)
   final   + adjudication/<chunk>.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
 
 Stdlib only; deterministic (sorted inputs, crc32 for the operator split).
@@ -48,6 +48,22 @@ BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
 TEST_SHARE = 5
+ROUNDS = {"w1": 1, "w2": 1, "w3": 1}
+"""The writing round of each writer (later writers: round 2). Round 2 was labelled with the guideline's
+revision 2, which wrote down the first round's adjudications — so its agreement is reported on its own too."""
+
+
+def natural(path: Path) -> tuple[int, str]:
+    """Writer files and chunks in writer order (w2 before w10), so adding writers never reorders earlier posts."""
+    writer, _, rest = path.stem.partition("-")
+    digits = writer.lstrip("w")
+    return (int(digits) if digits.isdigit() else 0, path.stem)
+
+
+def round_of(chunk: str) -> int:
+    return ROUNDS.get(chunk.split("-", 1)[0], 2)
+
+
 """An operator is held out for test when crc32(operator) % TEST_SHARE == 0 (about one in five)."""
 
 
@@ -75,7 +91,7 @@ def cmd_chunks(work: Path) -> None:
     earlier chunk, so annotation can start on full chunks before the writing ends."""
     out = work / "chunks"
     total = 0
-    for path in sorted((work / "raw").glob("*.jsonl")):
+    for path in sorted((work / "raw").glob("*.jsonl"), key=natural):
         rows = posts_of(path)
         for n, start in enumerate(range(0, len(rows), CHUNK)):
             part = rows[start : start + CHUNK]
@@ -133,11 +149,23 @@ def annotations(work: Path, chunk: str) -> list[tuple[str, dict[str, dict[str, s
     return found
 
 
+def _agreement(pairs: dict[str, tuple[list[str], list[str]]]) -> dict[str, dict[str, float]]:
+    return {
+        f: {
+            "kappa": round(kappa(*pairs[f]), 3),
+            "raw_agreement": round(sum(x == y for x, y in zip(*pairs[f], strict=True)) / max(1, len(pairs[f][0])), 3),
+            "n": len(pairs[f][0]),
+        }
+        for f in FIELDS
+    }
+
+
 def cmd_merge(work: Path) -> None:
     pairs: dict[str, tuple[list[str], list[str]]] = {f: ([], []) for f in FIELDS}
+    by_round: dict[int, dict[str, tuple[list[str], list[str]]]] = {}
     total_dis = 0
     missing = 0
-    for chunk_path in sorted((work / "chunks").glob("*.jsonl")):
+    for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
         anns = annotations(work, chunk)
         if len(anns) < 2:
@@ -151,9 +179,11 @@ def cmd_merge(work: Path) -> None:
                 missing += 1
                 continue
             differ = [f for f in FIELDS if a[pid][f] != b[pid][f]]
+            rnd = by_round.setdefault(round_of(chunk), {f: ([], []) for f in FIELDS})
             for f in FIELDS:
-                pairs[f][0].append(a[pid][f])
-                pairs[f][1].append(b[pid][f])
+                for acc in (pairs, rnd):
+                    acc[f][0].append(a[pid][f])
+                    acc[f][1].append(b[pid][f])
             if differ:
                 total_dis += 1
                 detail = " ".join(f"{f}={a[pid][f]}|{b[pid][f]}" for f in differ)
@@ -162,14 +192,8 @@ def cmd_merge(work: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         print(f"{chunk}: annotators {name_a}, {name_b}; {len(lines)} posts disagree on some label")
-    agreement = {
-        f: {
-            "kappa": round(kappa(*pairs[f]), 3),
-            "raw_agreement": round(sum(x == y for x, y in zip(*pairs[f], strict=True)) / max(1, len(pairs[f][0])), 3),
-            "n": len(pairs[f][0]),
-        }
-        for f in FIELDS
-    }
+    agreement: dict[str, object] = dict(_agreement(pairs))
+    agreement["by_round"] = {str(r): _agreement(p) for r, p in sorted(by_round.items())}
     (work / "agreement.json").write_text(json.dumps(agreement, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(agreement, indent=2))
     print(f"posts with any disagreement: {total_dis}; posts missing a label: {missing}")
@@ -218,7 +242,7 @@ def cmd_final(work: Path, out: Path) -> None:
     rows: list[dict[str, Any]] = []
     unresolved = duplicates = 0
     texts: set[str] = set()
-    for chunk_path in sorted((work / "chunks").glob("*.jsonl")):
+    for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
         anns = annotations(work, chunk)
         if len(anns) < 2:
@@ -248,6 +272,8 @@ def cmd_final(work: Path, out: Path) -> None:
         stats[f] = dict(Counter(r[f] for r in rows).most_common())
     for f in BOOLEANS:
         stats[f] = sum(1 for r in rows if r[f])
+    stats["by_round"] = dict(sorted(Counter(str(round_of(r["id"])) for r in rows).items()))
+    stats["markets"] = len({r["market"] for r in rows})
     stats["operators"] = len({r["operator"] for r in rows})
     stats["test_operators"] = sorted({r["operator"] for r in rows if r["split"] == "test"})
     (out.parent / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
