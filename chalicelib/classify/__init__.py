@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from chalicelib.classify.brands import Brand, channel_brands
-from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, model_input
+from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, context_char_keys, model_input
 from chalicelib.classify.judgement import apply_model, blend_general_sentiment
 from chalicelib.classify.language import detect_language
 from chalicelib.classify.learned import GENERAL_FILE, MODEL_FILE, CareModel
@@ -237,9 +237,11 @@ class Classifier:
         return self._with_context(x, context) if context else x
 
     def _with_context(self, x: ModelInput, context: str) -> ModelInput:
-        """The words of the message replied to (as `x:` keys) and its topic phrases (`ctx:` features)."""
+        """The words of the message replied to (as `x:` keys, and their character n-grams as `xc:` keys, so a
+        reply after "your router" reads like one after "routers") and its topic phrases (`ctx:` features)."""
         scanned = self._scanner.scan(context)
         keys = list(dict.fromkeys("x:" + w for w in scanned.words))
+        keys += list(dict.fromkeys(k for w in dict.fromkeys(scanned.words) for k in context_char_keys(w)))
         topics = dict.fromkeys(m.value[0] for m in scanned.scan.find(self.lexicon.topics))
         dense = [*x.dense, ("ctx", 1.0), *(("ctx:lt:" + t, 1.0) for t in topics)]
         n_keys = (1.0 / x.scale) ** 2 if x.scale < 1.0 else float(len(x.words) + len(x.pairs))

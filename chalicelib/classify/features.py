@@ -82,6 +82,14 @@ def word_keys(word: str) -> list[str]:
     return keys
 
 
+def context_char_keys(word: str) -> list[str]:
+    """The character 3- and 4-grams of a word of the message replied to (as `xc:` keys)."""
+    if len(word) > MAX_WORD:
+        return []
+    padded = "<" + word + ">"
+    return ["xc:" + padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+
+
 _FORMS: dict[str, str] = {}
 _KEYS: dict[str, int] = {}
 

@@ -182,6 +182,11 @@ def test_the_message_replied_to_is_read_when_known(lexicon_only: Classifier) -> 
     assert "ctx" not in dict(alone.dense)
     assert {"ctx", "ctx:lt:outage"} <= set(dict(replied.dense))
     assert "x:internet" in replied.pairs and replied.scale < alone.scale
+    # the replied-to words' character n-grams too ("routers" shares "<rou", "oute" with "router"), never the post's own
+    assert {"xc:<rou", "xc:oute"} <= set(
+        lexicon_only.model_input("ok", brand=brand, kind="reply", addressed=True, context="Restart your routers").pairs
+    )
+    assert not any(k.startswith("xc:") for k in alone.pairs)
 
 
 def test_a_cancellation_is_churn_risk_whatever_the_churn_head_says(lexicon_only: Classifier) -> None:
