@@ -55,7 +55,7 @@ revision 2, which wrote down the first round's adjudications — so its agreemen
 
 def natural(path: Path) -> tuple[int, str]:
     """Writer files and chunks in writer order (w2 before w10), so adding writers never reorders earlier posts."""
-    writer, _, rest = path.stem.partition("-")
+    writer = path.stem.partition("-")[0]
     digits = writer.lstrip("w")
     return (int(digits) if digits.isdigit() else 0, path.stem)
 
