@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO))
 
 from chalicelib.classify import Classifier  # noqa: E402
 from chalicelib.cli.evaluation import figures, predict, prf, recall_at_precision  # noqa: E402
-from chalicelib.cli.training import TOPICS, Row, read_rows  # noqa: E402
+from chalicelib.cli.training import Row, read_rows  # noqa: E402
+from chalicelib.labels import TOPICS  # noqa: E402
 
 
 def datasets_dir() -> Path:

@@ -20,6 +20,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS  # stdlib only, like this script
+
 FIELDS = (
     "topic",
     "intent",
@@ -31,18 +34,6 @@ FIELDS = (
     "abuse",
     "language",
 )
-TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
-INTENTS = {
-    "outage": ("no_service", "slow_speed", "intermittent", "tv_down", "app_down", "area_query", "general"),
-    "billing": ("overcharge", "refund", "payment", "price_rise", "roaming", "general"),
-    "device": ("repair", "unlock", "upgrade", "delivery", "setup", "general"),
-    "account": ("login", "sim", "porting_in", "plan_change", "moving", "appointment", "security", "general"),
-    "cancellation": ("cancel", "switch_to_competitor", "contract_end", "general"),
-    "service_complaint": ("no_response", "wait_time", "staff", "technician", "general"),
-    "praise": ("general",),
-    "other": ("question", "sales", "chat", "general"),
-}
-SENTIMENTS = ("negative", "neutral", "positive")
 LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.classify import Classifier
-from chalicelib.cli.training import BINARY, SENTIMENTS, TOPICS, Row
+from chalicelib.cli.training import BINARY, Row
+from chalicelib.labels import SENTIMENTS, TOPICS
 
 
 @dataclass(frozen=True)

@@ -24,19 +24,8 @@ from typing import Any, NamedTuple
 from chalicelib.classify import Classifier
 from chalicelib.classify.features import ModelInput, bucket, word_keys
 from chalicelib.classify.learned import FORMAT, CareModel
+from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS
 
-TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
-INTENTS: dict[str, tuple[str, ...]] = {
-    "outage": ("no_service", "slow_speed", "intermittent", "tv_down", "app_down", "area_query", "general"),
-    "billing": ("overcharge", "refund", "payment", "price_rise", "roaming", "general"),
-    "device": ("repair", "unlock", "upgrade", "delivery", "setup", "general"),
-    "account": ("login", "sim", "porting_in", "plan_change", "moving", "appointment", "security", "general"),
-    "cancellation": ("cancel", "switch_to_competitor", "contract_end", "general"),
-    "service_complaint": ("no_response", "wait_time", "staff", "technician", "general"),
-    "praise": ("general",),
-    "other": ("question", "sales", "chat", "general"),
-}
-SENTIMENTS = ("negative", "neutral", "positive")
 BINARY = ("churn_risk", "needs_human", "spam", "abuse", "addressed_to_brand")
 HEAD_OF = {
     "churn_risk": "churn",

@@ -19,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import iso
 from chalicelib.escalations.errors import EscalationNotFound, InvalidRequest
+from chalicelib.labels import SENTIMENTS, TOPICS
 from chalicelib.store.dynamo import from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
-SENTIMENTS = ("negative", "neutral", "positive")
 FLAGS = ("churn_risk", "needs_human", "spam", "abuse")
 FIELDS = ("topic", "intent", "sentiment", *FLAGS)
 

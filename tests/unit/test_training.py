@@ -12,6 +12,7 @@ import pytest
 from chalicelib.classify import Classifier
 from chalicelib.cli import training as T
 from chalicelib.cli.evaluation import figures, predict
+from chalicelib.labels import TOPICS
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "classify" / "care_corpus_sample.jsonl"
@@ -136,7 +137,7 @@ def test_the_needs_human_cut_is_chosen_for_what_the_pack_escalates() -> None:
     what the pack escalates keeps the precision asked; spam is hidden before any escalation."""
     layout = T.Layout.build()
     nh, churn, spam = (layout.head(h)["start"] for h in ("needs_human", "churn", "spam"))
-    topic_other = layout.head("topic")["start"] + list(T.TOPICS).index("other")
+    topic_other = layout.head("topic")["start"] + list(TOPICS).index("other")
 
     def logit(p_nh: float, churn_risk: bool = False, is_spam: bool = False) -> list[float]:
         z = [0.0] * layout.dims
