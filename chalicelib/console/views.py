@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import iso, parse
-from chalicelib.console import corrections
+from chalicelib.escalations.corrections import Corrections, parse_correction
 from chalicelib.escalations.errors import InvalidRequest
+from chalicelib.labels import TOPICS
 from chalicelib.model import Author, Classification, Post, Sentiment, stable_id
 from chalicelib.store.dynamo import from_item
 
@@ -189,13 +190,13 @@ def item_detail(rt: Runtime, escalation_id: str) -> dict[str, Any]:
             "rules_evaluated": decision.get("rules_evaluated") or [],
             "guardrails": decision.get("guardrails") or [],
             "actions": [{"type": a.get("type"), "rule": a.get("rule")} for a in decision.get("actions") or []],
-            "corrections": decision.get("corrections"),
+            "corrections": (item.get("correction") or {}).get("labels"),
         },
         "notes": item.get("notes") or [],
         "canned": canned,
         "limit": PLATFORM_TEXT_LIMITS.get(post.platform),
         "outcomes": list(_outcomes()),
-        "topics": list(corrections.TOPICS),
+        "topics": list(TOPICS),
         "queues": rt.escalations.queue_names,
         "earlier": earlier,
     }
@@ -287,18 +288,28 @@ def reply_preview(rt: Runtime, escalation_id: str, text: str, private: bool | No
 def resolve(
     rt: Runtime, escalation_id: str, who: str, outcome: Any, raw_corrections: Any, force: bool
 ) -> dict[str, Any]:
-    """Resolve with an outcome; corrections (checked first, so a bad one resolves nothing) go on the decision."""
-    fixes = corrections.check(raw_corrections)
+    """Resolve with an outcome. Corrections are checked first (a bad one resolves nothing) and kept on the
+    escalation, as the agent API keeps them, where `carewire train --export-corrections` reads training rows."""
+    correction = _correction(raw_corrections)
     if not isinstance(outcome, str) or not outcome:
         raise InvalidRequest("outcome", f"required: one of {list(_outcomes())}")
     now = rt.clock()
     item = rt.escalations.resolve(escalation_id, who, outcome, now, force=force)
-    if fixes:
-        post = item["post"]
-        corrections.record(
-            rt.dynamodb, rt.settings.table("decisions"), f"{post['platform']}#{post['post_id']}", fixes, who, now
-        )
-    return {"escalation": summary(item), "corrections": fixes}
+    if correction:
+        Corrections(rt.dynamodb, rt.settings.table("escalations")).record(escalation_id, correction, who, now)
+    return {"escalation": summary(item), "corrections": correction["labels"] if correction else {}}
+
+
+def _correction(raw: Any) -> dict[str, Any] | None:
+    """The console's `corrections` object through the agent API's own check, its errors named `corrections.<field>`."""
+    if raw in (None, {}):
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidRequest("corrections", "expected an object")
+    try:
+        return parse_correction(raw)
+    except InvalidRequest as e:
+        raise InvalidRequest(f"corrections.{e.field}", e.message) from None
 
 
 def dashboard(rt: Runtime, now: datetime, hours: int) -> dict[str, Any]:

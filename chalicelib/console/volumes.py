@@ -7,7 +7,7 @@ from the decisions the first time a dashboard needs it, read back by key (a batc
 that. The hour now running, the one that ended less than `GRACE` ago and the period's first, partial hour are
 always counted from the decisions: one paged `by_channel` query per channel and run of consecutive hours not
 kept (a first load: one; later loads: the partial first hour, and the last two). The counts are the
-classifier's (an agent's correction is stored beside the decision, not counted here, as before). Nothing here is
+classifier's (an agent's correction is kept on the escalation, for training, and not counted here). Nothing here is
 on the per-post path: the processor writes no counters for the dashboard.
 """
 

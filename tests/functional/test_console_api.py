@@ -12,6 +12,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.escalations.corrections import Corrections, training_row
 from chalicelib.identity import sessions
 from chalicelib.identity.accounts import Accounts
 from chalicelib.model import stable_id
@@ -158,10 +159,14 @@ def test_agent_claims_replies_and_resolves_with_a_correction_recorded_as_the_per
         )
         assert done.status_code == 200
         assert ddb_runtime.escalations.get(eid)["status"] == "resolved"
-        decision = ddb_runtime.store.decision("x#3002")
-        assert decision is not None
-        assert decision["corrections"] == {"topic": "billing", "churn_risk": True}
-        assert decision["corrected_by"] == "user:dan"
+        fixed = {"topic": "billing", "churn_risk": True}
+        item = ddb_runtime.escalations.get(eid)
+        assert (item["correction"]["labels"], item["correction"]["by"]) == (fixed, "user:dan")
+        assert browser.call("get", f"/escalations/{eid}").json_body["decision"]["corrections"] == fixed
+        # where `carewire train --export-corrections` reads: the console's correction is a training row
+        store = Corrections(ddb_runtime.dynamodb, ddb_runtime.settings.table("escalations"))
+        rows = [training_row(i) for i in store.corrected() if i["escalation_id"] == eid]
+        assert [r["labels"] for r in rows if r] == [fixed]
 
 
 def test_notices_show_every_field_error_at_once_then_preview_create_and_publish(ddb_runtime: Runtime) -> None:
