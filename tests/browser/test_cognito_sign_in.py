@@ -11,14 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from chalicelib.identity import cognito, sessions
 from chalicelib.local.dynamodb_local import free_port
 from tests.browser.cdp import Browser, screenshots_dir
-from tests.conftest import make_settings, runtime_on_dynamodb
-from tests.integration.test_cognito_standin import CHOSEN, TEMPORARY, Standin, _create_pool, _current_code, _template
+from tests.integration.test_cognito_standin import CHOSEN, TEMPORARY, Standin, _current_code, dev_stage_on_standin
 
 SHOTS = screenshots_dir()
 
@@ -50,22 +47,8 @@ def console(
     tmp_path: Path, served: str, aws_standin: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Standin, str]]:
     """(the stand-in pool, the console's address) for an AWS stage named dev."""
-    idp = boto3.client("cognito-idp", region_name="us-east-1")
-    pool, client = _create_pool(idp, _template())
-    monkeypatch.setenv("CAREWIRE_COGNITO_USER_POOL_ID", pool)
-    monkeypatch.setenv("CAREWIRE_COGNITO_CLIENT_ID", client)
-    monkeypatch.setenv("CAREWIRE_CONSOLE_SECRET_PARAMETER", f"/carewire/test/{pool}/console-secret")
-    boto3.client("ssm", region_name="us-east-1").put_parameter(
-        Name=f"/carewire/test/{pool}/console-secret", Value="not-a-real-secret-" + pool, Type="SecureString"
-    )
-    monkeypatch.setattr(cognito, "_jwks", {})
-    monkeypatch.setattr(cognito, "_fetched_at", {})
-    monkeypatch.setattr(cognito, "_confirmed", {})
-    monkeypatch.setattr(sessions, "_secrets", {})
-    cognito._configured.cache_clear()
-    for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):
-        yield Standin(idp, pool, client, rt), served
-    cognito._configured.cache_clear()
+    for stage in dev_stage_on_standin(tmp_path, monkeypatch):
+        yield stage, served
 
 
 def _password_step(browser: Browser, url: str, name: str, password: str) -> None:

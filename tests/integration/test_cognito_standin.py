@@ -104,8 +104,9 @@ class Standin:
         return result
 
 
-@pytest.fixture
-def standin(tmp_path: Path, aws_standin: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Standin, Client]]:
+def dev_stage_on_standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin]:
+    """A dev stage whose console signs in against a fresh stand-in pool (built from the template's own
+    properties), with the identity caches emptied before and after."""
     idp = boto3.client("cognito-idp", region_name="us-east-1")
     pool, client = _create_pool(idp, _template())
     monkeypatch.setenv("CAREWIRE_COGNITO_USER_POOL_ID", pool)
@@ -120,9 +121,15 @@ def standin(tmp_path: Path, aws_standin: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(sessions, "_secrets", {})
     cognito._configured.cache_clear()
     for rt in runtime_on_dynamodb(make_settings(tmp_path, stage="dev")):
-        with Client(app) as chalice_client:
-            yield Standin(idp, pool, client, rt), chalice_client
+        yield Standin(idp, pool, client, rt)
     cognito._configured.cache_clear()
+
+
+@pytest.fixture
+def standin(tmp_path: Path, aws_standin: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Standin, Client]]:
+    for stage in dev_stage_on_standin(tmp_path, monkeypatch):
+        with Client(app) as chalice_client:
+            yield stage, chalice_client
 
 
 def _post(client: Client, path: str, body: dict[str, Any]) -> Any:
