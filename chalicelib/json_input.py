@@ -4,6 +4,7 @@ and measured without recursion — what `json.loads` accepts can still be too de
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -28,6 +29,21 @@ def parse(raw: bytes | str) -> Any:
         raise JsonRejected("not JSON: not UTF-8 text") from None
     except ValueError:  # int() of a literal over sys.get_int_max_str_digits()
         raise JsonRejected("a number has too many digits") from None
+
+
+def text_objects(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of JSONL posts; JsonRejected("<number>: why") for the first
+    line that is not a JSON object with a string `text`."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = parse(line)
+        except JsonRejected as exc:
+            raise JsonRejected(f"{number}: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+            raise JsonRejected(f"{number}: expected an object with a text")
+        yield number, doc
 
 
 def nested_deeper_than(value: Any, limit: int) -> bool:

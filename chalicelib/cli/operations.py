@@ -213,18 +213,12 @@ def _policy_parts(ctx: click.Context, directory: Path | None = None) -> tuple[An
 
 
 def _read_posts(source: Any) -> list[dict[str, Any]]:
-    posts = []
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CarewireCliError(f"line {number}: not JSON: {exc}") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
-            raise CarewireCliError(f"line {number}: expected an object with a text")
-        posts.append(doc)
-    return posts
+    from chalicelib.json_input import JsonRejected, text_objects
+
+    try:
+        return [doc for _, doc in text_objects(source)]
+    except JsonRejected as exc:
+        raise CarewireCliError(f"line {exc}") from None
 
 
 @cli.command()

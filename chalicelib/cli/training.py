@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from chalicelib.classify import Classifier
 from chalicelib.classify.features import ModelInput, bucket, word_keys
 from chalicelib.classify.learned import FORMAT, CareModel
+from chalicelib.json_input import JsonRejected, text_objects
 from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS
 
 BINARY = ("churn_risk", "needs_human", "spam", "abuse", "addressed_to_brand")
@@ -149,15 +150,11 @@ def read_rows(path: Path, *, source: str | None = None) -> list[Row]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise TrainingError(f"{path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingError(f"{path}:{number}: not JSON: {exc}") from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
-            raise TrainingError(f"{path}:{number}: expected an object with a text")
+    try:
+        docs = list(text_objects(lines))
+    except JsonRejected as exc:
+        raise TrainingError(f"{path}:{exc}") from None
+    for number, doc in docs:
         nested = doc.get("labels")
         raw: dict[str, Any] = nested if isinstance(nested, dict) else doc
         labels: dict[str, Any] = {}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.json_input import JsonRejected, NestedTooDeeply, nested_deeper_than, parse
+from chalicelib.json_input import JsonRejected, NestedTooDeeply, nested_deeper_than, parse, text_objects
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,11 @@ def test_depth_of_a_value_deeper_than_the_recursion_limit() -> None:
         value = [value]
     assert nested_deeper_than(value, 48)
     assert not nested_deeper_than(value, 50_001)
+
+
+def test_jsonl_posts_skip_blank_lines_and_name_the_first_bad_line() -> None:
+    lines = ['{"text": "no signal"}', "", '{"text": "ok", "id": 2}']
+    assert [(n, d["text"]) for n, d in text_objects(lines)] == [(1, "no signal"), (3, "ok")]
+    for bad, why in (('{"id": 1}', "expected an object with a text"), ("[" * 100_000, "nested too deeply")):
+        with pytest.raises(JsonRejected, match=f"^2: {why}"):
+            list(text_objects(['{"text": "fine"}', bad]))
