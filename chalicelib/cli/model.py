@@ -12,6 +12,7 @@ import click
 
 from chalicelib.cli import CarewireCliError, _echo_json, _runtime, _settings, cli
 from chalicelib.cli.escalations import _default_agent, escalations
+from chalicelib.cli.operations import replay_options
 
 DEFAULT_CORPUS = Path("corpus") / "care-posts" / "posts.jsonl"
 
@@ -210,14 +211,7 @@ def _model_at(policies_dir: Path, base: str) -> Path:
     help="model file to compare with the working one (e.g. from `carewire train --out`)",
 )
 @click.option("--base", default=None, help="compare the working model with the one at this git revision instead")
-@click.option(
-    "--posts",
-    "posts_file",
-    type=click.File("r", encoding="utf-8"),
-    default=None,
-    help="JSONL posts (default: the stored decisions)",
-)
-@click.option("--limit", type=int, default=1000, show_default=True, help="stored decisions to replay")
+@replay_options
 @click.pass_context
 def model_diff(ctx: click.Context, candidate: Path | None, base: str | None, posts_file: Any, limit: int) -> None:
     """Which decisions a model change would change, and how the classification moved: reviewed like a rule."""

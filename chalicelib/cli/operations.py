@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -212,6 +212,20 @@ def _policy_parts(ctx: click.Context, directory: Path | None = None) -> tuple[An
     return policy, classifier, load_channels(settings.policies_dir / "channels.yaml")
 
 
+def replay_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--posts FILE` and `--limit N`: what a diff replays (the stored decisions unless a file is given)."""
+    command = click.option("--limit", type=int, default=1000, show_default=True, help="stored decisions to replay")(
+        command
+    )
+    return click.option(
+        "--posts",
+        "posts_file",
+        type=click.File("r", encoding="utf-8"),
+        default=None,
+        help="JSONL posts (default: the stored decisions)",
+    )(command)
+
+
 def _read_posts(source: Any) -> list[dict[str, Any]]:
     from chalicelib.json_input import JsonRejected, text_objects
 
@@ -347,14 +361,7 @@ def policies_history(ctx: click.Context, digest: str | None, limit: int, as_json
 
 @policies.command("diff")
 @click.option("--base", required=True, help="git revision of the policy to compare against")
-@click.option(
-    "--posts",
-    "posts_file",
-    type=click.File("r", encoding="utf-8"),
-    default=None,
-    help="JSONL posts (default: the stored decisions)",
-)
-@click.option("--limit", type=int, default=1000, show_default=True, help="stored decisions to replay")
+@replay_options
 @click.option("--json", "as_json", is_flag=True, help="one JSON document: every change, before and after")
 @click.option("--exit-code", "exit_code", is_flag=True, help="exit 1 when any decision or reply text changes (CI)")
 @click.pass_context
