@@ -1,16 +1,21 @@
 """Choose the care model's training options by cross-validation on the corpus's TRAIN split only, by operator.
 
     .venv/bin/python scripts/tune_care_model.py [--corpus PATH] [--extra ROWS.jsonl] [--grid NAME]
+    .venv/bin/python scripts/tune_care_model.py --fractions 0.25,0.5,0.75,1     # a learning curve
 
 Each option set is trained k times, each time holding out a fifth of the training operators, and scored on the
 operators it never saw (out-of-fold): topic macro-F1, sentiment macro-recall, churn and needs_human precision /
 recall at the thresholds calibration picks. Rows with `split: test` are dropped before anything else: no choice
 is ever made on the held-out operators. Prints a table; writes nothing.
+
+`--fractions`: the learning curve instead — each fold trains on that share of its training rows (a seeded sample)
+and is scored on all of its held-out operators, so a rising curve says more labelled posts would help.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from dataclasses import replace
@@ -21,6 +26,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from chalicelib.classify import Classifier  # noqa: E402
+from chalicelib.classify.features import ModelInput  # noqa: E402
 from chalicelib.cli import training as T  # noqa: E402
 
 GRIDS: dict[str, list[dict[str, float | int]]] = {
@@ -52,6 +58,7 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus" / "care-posts" / "posts.jsonl")
     parser.add_argument("--extra", type=Path, default=None, help="rows from scripts/extra_training_rows.py")
     parser.add_argument("--grid", choices=sorted(GRIDS), default="default")
+    parser.add_argument("--fractions", default=None, help="comma-separated shares of the training rows, e.g. 0.5,1")
     args = parser.parse_args()
     rows = [r for r in T.read_rows(args.corpus) if r.split != "test"]
     if args.extra is not None:
@@ -59,6 +66,8 @@ def main() -> int:
     base = Classifier.from_policies(REPO / "policies", learned=False)
     inputs = T.featurize(base.for_features(), rows)
     layout = T.Layout.build()
+    if args.fractions:
+        return learning_curve(layout, inputs, rows, [float(f) for f in args.fractions.split(",")])
     print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); grid {args.grid}")
     print("| options | " + " | ".join(COLUMNS) + " | seconds |")
     print("|---" * (len(COLUMNS) + 2) + "|")
@@ -72,6 +81,31 @@ def main() -> int:
         cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in COLUMNS]
         print(f"| {change or 'defaults'} | " + " | ".join(cells) + f" | {took:.0f} |")
         print(f"|   thresholds {calibration['thresholds']} temperature {calibration['temperature']} |")
+    return 0
+
+
+def learning_curve(layout: T.Layout, inputs: list[ModelInput], rows: list[T.Row], fractions: list[float]) -> int:
+    options = T.Options()
+    xs, _ = T.vectors(inputs, options.min_df, options.word_scale)
+    folds = T.operator_folds(rows, options.folds)
+    print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); learning curve, out of fold")
+    print("| share of training rows | rows per fold (mean) | " + " | ".join(COLUMNS[:1] + COLUMNS[4:8]) + " |")
+    print("|---" * 7 + "|")
+    for share in fractions:
+        logits: list[list[float]] = [[] for _ in rows]
+        sizes = []
+        for k in range(options.folds):
+            train_ix = [i for i, f in enumerate(folds) if f != k]
+            random.Random(options.seed + k).shuffle(train_ix)
+            train_ix = sorted(train_ix[: round(len(train_ix) * share)])
+            sizes.append(len(train_ix))
+            w = T.train_weights(layout, [xs[i] for i in train_ix], [rows[i] for i in train_ix], options)
+            for i, f in enumerate(folds):
+                if f == k:
+                    logits[i] = w.logits(xs[i])
+        _, oof = T.calibrate(layout, logits, rows, options)
+        cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in COLUMNS[:1] + COLUMNS[4:8]]
+        print(f"| {share:g} | {sum(sizes) // len(sizes)} | " + " | ".join(cells) + " |", flush=True)
     return 0
 
 
