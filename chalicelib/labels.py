@@ -1,7 +1,10 @@
 """The labels Carewire judges posts by: topics (in precedence order of the labelling guideline), the intents within
-each topic, and sentiments. One definition for training, the corpus build, agents' corrections and the console.
+each topic, and sentiments — and the rule that holds whole operators out for testing. One definition for training,
+the corpus build, agents' corrections and the console.
 
-No imports: `corpus/build.py` (stdlib only) reads it too."""
+Stdlib only: `corpus/build.py` (stdlib only) reads it too."""
+
+import zlib
 
 TOPICS = ("outage", "billing", "device", "account", "cancellation", "service_complaint", "praise", "other")
 INTENTS: dict[str, tuple[str, ...]] = {
@@ -15,3 +18,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "other": ("question", "sales", "chat", "general"),
 }
 SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def held_out(operator: str) -> bool:
+    """Whether an operator's posts are test rows (never trained or tuned on): crc32 of its lowercased name, 1 in 5."""
+    return zlib.crc32(operator.lower().encode("utf-8")) % 5 == 0

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS  # stdlib only, like this script
+from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS, held_out  # stdlib only, like this script
 
 FIELDS = (
     "topic",
@@ -38,7 +37,6 @@ LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
-TEST_SHARE = 5
 ROUNDS = {"w1": 1, "w2": 1, "w3": 1}
 """The writing round of each writer (later writers: round 2). Round 2 was labelled with the guideline's
 revision 2, which wrote down the first round's adjudications — so its agreement is reported on its own too."""
@@ -53,9 +51,6 @@ def natural(path: Path) -> tuple[int, str]:
 
 def round_of(chunk: str) -> int:
     return ROUNDS.get(chunk.split("-", 1)[0], 2)
-
-
-"""An operator is held out for test when crc32(operator) % TEST_SHARE == 0 (about one in five)."""
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -204,10 +199,6 @@ def read_adjudication(path: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def is_test_operator(operator: str) -> bool:
-    return zlib.crc32(operator.lower().encode("utf-8")) % TEST_SHARE == 0
-
-
 def resolve(a: dict[str, str], b: dict[str, str], adj: dict[str, str]) -> dict[str, str] | None:
     """Agreed values; disputed ones from the adjudicator. None if a dispute has no ruling."""
     labels = {}
@@ -255,7 +246,7 @@ def cmd_final(work: Path, out: Path) -> None:
             texts.add(text_key)
             row = dict(post)
             row.update(typed(labels))
-            row["split"] = "test" if is_test_operator(post["operator"]) else "train"
+            row["split"] = "test" if held_out(post["operator"]) else "train"
             rows.append(row)
     write_jsonl(out, rows)
     stats: dict[str, Any] = {"posts": len(rows), "unresolved_dropped": unresolved, "duplicates_dropped": duplicates}

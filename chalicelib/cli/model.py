@@ -120,11 +120,11 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
 
 
 def _hold_out_unsplit(rows: list[Any]) -> None:
-    import zlib
+    from chalicelib.labels import held_out
 
     for r in rows:
         if r.split not in ("train", "test"):
-            r.split = "test" if zlib.crc32(r.operator.encode()) % 5 == 0 else "train"
+            r.split = "test" if held_out(r.operator) else "train"
 
 
 def _export_corrections(ctx: click.Context, export_to: Path) -> None:

@@ -34,6 +34,6 @@ def test_the_work_folder_rebuilds_the_shipped_corpus_byte_for_byte(tmp_path: Pat
 def test_the_test_split_is_whole_operators_held_out_by_crc32() -> None:
     rows = [json.loads(line) for line in (CORPUS / "posts.jsonl").read_text(encoding="utf-8").splitlines()]
     for row in rows:
-        held_out = zlib.crc32(row["operator"].lower().encode("utf-8")) % 5 == 0
+        held_out = zlib.crc32(row["operator"].lower().encode("utf-8")) % 5 == 0  # the rule, restated
         assert row["split"] == ("test" if held_out else "train"), row["id"]
     assert len({r["operator"] for r in rows if r["split"] == "test"}) >= 8
