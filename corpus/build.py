@@ -37,9 +37,10 @@ LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
-ROUNDS = {"w1": 1, "w2": 1, "w3": 1}
-"""The writing round of each writer (later writers: round 2). Round 2 was labelled with the guideline's
-revision 2, which wrote down the first round's adjudications — so its agreement is reported on its own too."""
+ROUND_STARTS = ((12, 3), (4, 2), (1, 1))
+"""The writing round of each writer, by the first writer number of each round (w1-w3: round 1, w4-w11: round 2,
+w12 on: round 3). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first round's
+adjudications — so each round's agreement is reported on its own too."""
 
 
 def natural(path: Path) -> tuple[int, str]:
@@ -50,7 +51,9 @@ def natural(path: Path) -> tuple[int, str]:
 
 
 def round_of(chunk: str) -> int:
-    return ROUNDS.get(chunk.split("-", 1)[0], 2)
+    digits = chunk.split("-", 1)[0].lstrip("w")
+    number = int(digits) if digits.isdigit() else 0
+    return next((rnd for first, rnd in ROUND_STARTS if number >= first), 1)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
