@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/tune_care_model.py [--corpus PATH] [--extra ROWS.jsonl] [--grid NAME]
     .venv/bin/python scripts/tune_care_model.py --fractions 0.25,0.5,0.75,1     # a learning curve
+    .venv/bin/python scripts/tune_care_model.py --ablate-round 3                # what one writing round adds
 
 Each option set is trained k times, each time holding out a fifth of the training operators, and scored on the
 operators it never saw (out-of-fold): topic macro-F1, sentiment macro-recall, churn and needs_human precision /
@@ -10,16 +11,23 @@ is ever made on the held-out operators. Prints a table; writes nothing.
 
 `--fractions`: the learning curve instead — each fold trains on that share of its training rows (a seeded sample)
 and is scored on all of its held-out operators, so a rising curve says more labelled posts would help.
+
+`--ablate-round N`: each fold is trained twice, without and with the corpus's writing round N, and both are scored
+on the same held-out operators — on all their rows, on the rows of the other rounds (labelled before round N was
+written) and on round N's own rows: a paired answer to "did that round help on operators never seen?".
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import random
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -28,6 +36,17 @@ if str(REPO) not in sys.path:
 from chalicelib.classify import Classifier  # noqa: E402
 from chalicelib.classify.features import ModelInput  # noqa: E402
 from chalicelib.cli import training as T  # noqa: E402
+
+
+def _corpus_build() -> Any:
+    """corpus/build.py (a script, not a package; the name `build` is taken by pypa's build in the venv): its
+    `round_of` is the corpus's own rule for which round a post was written in."""
+    spec = importlib.util.spec_from_file_location("corpus_build", REPO / "corpus" / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 GRIDS: dict[str, list[dict[str, float | int]]] = {
     "default": [{}],
@@ -59,8 +78,11 @@ def main() -> int:
     parser.add_argument("--extra", type=Path, default=None, help="rows from scripts/extra_training_rows.py")
     parser.add_argument("--grid", choices=sorted(GRIDS), default="default")
     parser.add_argument("--fractions", default=None, help="comma-separated shares of the training rows, e.g. 0.5,1")
+    parser.add_argument("--ablate-round", type=int, default=None, help="train each fold without and with this round")
     args = parser.parse_args()
     rows = [r for r in T.read_rows(args.corpus) if r.split != "test"]
+    round_of = _corpus_build().round_of
+    rounds = [round_of(doc["id"]) for doc in _corpus_docs(args.corpus) if doc.get("split") != "test"]
     if args.extra is not None:
         rows += T.read_rows(args.extra)
     base = Classifier.from_policies(REPO / "policies", learned=False)
@@ -68,6 +90,10 @@ def main() -> int:
     layout = T.Layout.build()
     if args.fractions:
         return learning_curve(layout, inputs, rows, [float(f) for f in args.fractions.split(",")])
+    if args.ablate_round is not None:
+        if len(rounds) != len(rows):
+            raise SystemExit("--ablate-round needs the corpus alone (no --extra) and every row with an id")
+        return ablate_round(layout, inputs, rows, rounds, args.ablate_round)
     print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); grid {args.grid}")
     print("| options | " + " | ".join(COLUMNS) + " | seconds |")
     print("|---" * (len(COLUMNS) + 2) + "|")
@@ -107,6 +133,39 @@ def learning_curve(layout: T.Layout, inputs: list[ModelInput], rows: list[T.Row]
         cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in COLUMNS[:1] + COLUMNS[4:8]]
         print(f"| {share:g} | {sum(sizes) // len(sizes)} | " + " | ".join(cells) + " |", flush=True)
     return 0
+
+
+def ablate_round(layout: T.Layout, inputs: list[ModelInput], rows: list[T.Row], rounds: list[int], ablated: int) -> int:
+    options = T.Options()
+    xs, _ = T.vectors(inputs, options.min_df, options.word_scale)
+    folds = T.operator_folds(rows, options.folds)
+    runs: dict[str, list[list[float]]] = {"without": [[] for _ in rows], "with": [[] for _ in rows]}
+    for k in range(options.folds):
+        train_ix = [i for i, f in enumerate(folds) if f != k]
+        for name, ix in (("without", [i for i in train_ix if rounds[i] != ablated]), ("with", train_ix)):
+            w = T.train_weights(layout, [xs[i] for i in ix], [rows[i] for i in ix], options)
+            for i, f in enumerate(folds):
+                if f == k:
+                    runs[name][i] = w.logits(xs[i])
+    columns = COLUMNS[:2] + COLUMNS[4:8]
+    print(f"{len(rows)} training rows; each fold trained without and with round {ablated}, scored out of fold")
+    print("| held-out rows | trained | rows | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 3) + "|")
+    every = range(len(rows))
+    for title, sel in (
+        ("all", list(every)),
+        (f"not round {ablated}", [i for i in every if rounds[i] != ablated]),
+        (f"round {ablated}", [i for i in every if rounds[i] == ablated]),
+    ):
+        for name, logits in runs.items():
+            _, oof = T.calibrate(layout, [logits[i] for i in sel], [rows[i] for i in sel], options)
+            cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in columns]
+            print(f"| {title} | {name} round {ablated} | {len(sel)} | " + " | ".join(cells) + " |", flush=True)
+    return 0
+
+
+def _corpus_docs(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 if __name__ == "__main__":
