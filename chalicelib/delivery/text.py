@@ -71,6 +71,8 @@ def without_urls(text: str) -> str:
 
 
 def _x_weight(text: str) -> int:
+    if text.isascii():  # every ASCII code point is light: the common case, without a test per character
+        return len(text)
     return sum(1 if any(lo <= ord(ch) <= hi for lo, hi in _X_LIGHT) else 2 for ch in text)
 
 
