@@ -226,6 +226,11 @@ def _shape(stats: TextStats, word_tokens: list[Token]) -> list[tuple[str, float]
 
 
 SWITCH_WINDOW = 4
+DIRECTION_WINDOW = 2
+DIRECTION_LINKS = {"to": "to", "with": "to", "from": "from", "leaving": "from", "left": "from"}
+"""A port or switch has a direction: "port my number from Jio to Airtel" comes *to* the brand (porting in, not
+churn); "from <this brand> to …" leaves it. `op:to_brand`, `op:from_brand`, `op:to_competitor`, `op:from_competitor`
+say which way the words point, for any brand the gazetteer knows."""
 
 
 def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> list[tuple[str, float]]:
@@ -250,10 +255,15 @@ def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> l
     if gazetteer is None:
         return out
     us = competitor = switch = False
+    directions: set[str] = set()
     words = scan.words
     verbs = lex.switch_verbs
     for match in scan.find(lex.operators):
-        if brand.is_us(match):
+        who = "brand" if brand.is_us(match) else "competitor"
+        before = words[max(0, match.start - DIRECTION_WINDOW) : match.start]
+        for link in DIRECTION_LINKS.keys() & before:
+            directions.add(f"op:{DIRECTION_LINKS[link]}_{who}")
+        if who == "brand":
             us = True
             continue
         competitor = True
@@ -265,6 +275,7 @@ def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> l
         out.append(("op:competitor", 1.0))
     if switch:
         out.append(("op:switch", 1.0))
+    out.extend((d, 1.0) for d in sorted(directions))
     return out
 
 

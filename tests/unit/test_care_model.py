@@ -52,6 +52,22 @@ def test_competitors_work_for_an_operator_with_no_configuration_beyond_its_chann
     assert {"m:brand", "op:competitor", "op:switch"} <= found
 
 
+def test_a_port_or_switch_says_which_way_it_goes_relative_to_this_brand(lexicon_only: Classifier) -> None:
+    """Porting in from a rival is not churn; the words' direction is a feature for any brand."""
+    coming = _operator_features(lexicon_only, "port my number from DITO to Globe please", "globe", ["globeph"])
+    assert {"op:from_competitor", "op:to_brand"} <= coming
+    assert not {"op:from_brand", "op:to_competitor"} & coming
+    leaving = _operator_features(lexicon_only, "moving from Globe to DITO next month", "globe", ["globeph"])
+    assert {"op:from_brand", "op:to_competitor"} <= leaving
+    assert not {"op:from_competitor", "op:to_brand"} & leaving
+    # the same words on DITO's channel point the other way
+    at_dito = _operator_features(lexicon_only, "moving from Globe to DITO next month", "dito", ["ditocares"])
+    assert {"op:from_competitor", "op:to_brand"} <= at_dito
+    # no link word before the name: no direction
+    still = _operator_features(lexicon_only, "Globe is down in Makati", "globe", ["globeph"])
+    assert not {f for f in still if f.startswith(("op:to_", "op:from_"))}
+
+
 def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_only: Classifier) -> None:
     found = _operator_features(lexicon_only, "three days and my smart tv still shows the sky", "bt", ["btcare"])
     assert "op:competitor" not in found
