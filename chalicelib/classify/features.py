@@ -234,7 +234,8 @@ say which way the words point, for any brand the gazetteer knows."""
 
 
 def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> list[tuple[str, float]]:
-    """Mentions of this brand and of other operators (by name or handle), and a switch verb before another one."""
+    """Mentions of this brand and of other operators (by name or handle), a switch verb before another one, and which
+    way a link word before a name points (`op:to_brand`, `op:from_competitor`, ...: see DIRECTION_LINKS)."""
     out: list[tuple[str, float]] = []
     handles = brand.handles
     gazetteer = lex.gazetteer
