@@ -20,7 +20,10 @@ from typing import Any, NamedTuple
 
 from chalicelib.classify.features import ModelInput, bucket, word_keys
 
-FORMAT = "carewire-care-model/1"
+FORMAT = "carewire-care-model/2"
+"""/2: each `hashed` block may come as `hashed_buckets` (a JSON list of ints) and `hashed` (the rows, same order,
+space-separated), which loads in C; /1 (`hashed` = 'bucket,i,q,... bucket,...') is still read."""
+READABLE_FORMATS = frozenset({"carewire-care-model/1", FORMAT})
 MODEL_FILE = Path("model") / "care_model.json"
 """Relative to the policies directory."""
 GENERAL_FILE = Path("model") / "general_model.json"
@@ -54,6 +57,18 @@ class Prediction(NamedTuple):
     """per head, the strongest contributions to the chosen class"""
 
 
+def _hashed_rows(block: Mapping[str, Any]) -> dict[int, str]:
+    """A model's (or an intent table's) hashed rows: {bucket: 'i,q,i,q'}, unpacked only when a post first uses one."""
+    buckets = block.get("hashed_buckets")
+    if buckets is None:
+        return _rows(block["hashed"])
+    packed: str = block["hashed"]
+    rows = packed.split(" ") if packed else []
+    if len(rows) != len(buckets):
+        raise ValueError(f"{len(buckets)} hashed buckets but {len(rows)} rows")
+    return dict(zip(buckets, rows, strict=True))
+
+
 def _rows(packed: str) -> dict[int, str]:
     """'bucket,i,q,i,q bucket,i,q ...' -> {bucket: 'i,q,i,q'}: a string loads ~30x faster than JSON numbers, and
     a row is only unpacked when a post first uses it."""
@@ -81,7 +96,7 @@ def _dequantise(flat: Sequence[int], step: float) -> dict[int, float]:
 
 class CareModel:
     def __init__(self, doc: Mapping[str, Any], *, source: str = "") -> None:
-        if doc.get("format") != FORMAT:
+        if doc.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{source}: format {doc.get('format')!r}, expected {FORMAT!r}")
         self.doc = doc
         self.source = source
@@ -94,13 +109,13 @@ class CareModel:
         self.dense = {name: _dequantise(flat, step) for name, flat in doc["dense"].items()}
         self.step = step
         self.word_scale = float(doc.get("word_scale", 1.0))
-        self.hashed = _rows(doc["hashed"])
+        self.hashed = _hashed_rows(doc)
         self.intents: dict[str, IntentTable] = {
             topic: IntentTable(
                 tuple(t["classes"]),
                 [q * step for q in t["bias"]],
                 {name: _dense_vector(flat, step, len(t["classes"])) for name, flat in t["dense"].items()},
-                _rows(t["hashed"]),
+                _hashed_rows(t),
                 step,
             )
             for topic, t in doc.get("intents", {}).items()

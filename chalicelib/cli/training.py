@@ -515,8 +515,10 @@ def quantised_doc(
 
     names = {fid: name for name, fid in dense_ids.items()}
 
-    def split(w: Weights) -> tuple[dict[str, list[int]], str]:
+    def split(w: Weights) -> tuple[dict[str, list[int]], list[int], str]:
+        """Named features' rows, and the hashed ones as their buckets and their rows (same order)."""
         dense: dict[str, list[int]] = {}
+        buckets: list[int] = []
         hashed: list[str] = []
         for f in sorted(w.rows):
             flat = q(w.rows[f])
@@ -525,17 +527,19 @@ def quantised_doc(
             if f >= DENSE_BASE:
                 dense[names[f]] = flat
             else:
-                hashed.append(",".join(map(str, [f, *flat])))
-        return dense, " ".join(hashed)
+                buckets.append(f)
+                hashed.append(",".join(map(str, flat)))
+        return dense, buckets, " ".join(hashed)
 
-    dense, hashed = split(weights)
+    dense, buckets, hashed = split(weights)
     intent_doc = {}
     for topic, w in intents.items():
-        i_dense, i_hashed = split(w)
+        i_dense, i_buckets, i_hashed = split(w)
         intent_doc[topic] = {
             "classes": list(INTENTS[topic]),
             "bias": [round(v / step) for v in w.bias],
             "dense": i_dense,
+            "hashed_buckets": i_buckets,
             "hashed": i_hashed,
         }
     return {
@@ -547,6 +551,7 @@ def quantised_doc(
         "heads": layout.heads,
         "bias": [round(v / step) for v in weights.bias],
         "dense": dense,
+        "hashed_buckets": buckets,
         "hashed": hashed,
         **calibration,
         "meta": dict(meta),

@@ -172,6 +172,23 @@ def test_the_classification_document_keeps_old_fields_and_adds_probabilities(lex
     json.dumps(doc)  # stored with the decision: plain JSON
 
 
+def test_hashed_rows_load_the_same_as_buckets_plus_rows_or_as_one_packed_string(
+    lexicon_only: Classifier, tmp_path: Path
+) -> None:
+    """Format /2 writes each hashed block as `hashed_buckets` + rows (it loads in C); /1's packed string still loads."""
+    old = _tiny_model(lexicon_only, format="carewire-care-model/1")
+    key, _, row = old["hashed"].partition(",")
+    new = _tiny_model(lexicon_only, hashed_buckets=[int(key)], hashed=row)
+    text = "@bayanitelcares dead again"
+    read = [lexicon_only.with_model(CareModel(doc)).classify_text(text, addressed_to_brand=True) for doc in (old, new)]
+    assert read[0].to_doc() == read[1].to_doc()
+    assert read[1].topic == "outage"
+    broken = tmp_path / "care_model.json"
+    broken.write_text(json.dumps(_tiny_model(lexicon_only, hashed_buckets=[1, 2], hashed=row)), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"care_model\.json.*2 hashed buckets but 1 rows"):
+        CareModel.load(broken)
+
+
 def test_a_broken_model_file_is_refused_naming_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "care_model.json"
     bad.write_text('{"format": "something-else"}', encoding="utf-8")
