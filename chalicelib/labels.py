@@ -1,6 +1,6 @@
-"""The labels Carewire judges posts by: topics (in precedence order of the labelling guideline), the intents within
-each topic, and sentiments — and the rule that holds whole operators out for testing. One definition for training,
-the corpus build, agents' corrections and the console.
+"""The labels Carewire judges posts by: topics (in the model's head order; the guideline's precedence is another
+order, cancellation first), the intents within each topic, and sentiments — and the rule that holds whole
+operators out for testing. One definition for training, the corpus build, agents' corrections and the console.
 
 Stdlib only: `corpus/build.py` (stdlib only) reads it too."""
 

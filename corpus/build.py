@@ -43,16 +43,20 @@ w12 on: round 3). Rounds 2 and 3 were labelled with the guideline's revision 2, 
 adjudications — so each round's agreement is reported on its own too."""
 
 
+def writer_number(name: str) -> int:
+    """12 for a writer file, chunk or post id of writer w12 (`w12`, `w12-00`, `w12-00431`); 0 for anything else."""
+    digits = name.partition("-")[0].lstrip("w")
+    return int(digits) if digits.isdigit() else 0
+
+
 def natural(path: Path) -> tuple[int, str]:
     """Writer files and chunks in writer order (w2 before w10), so adding writers never reorders earlier posts."""
-    writer = path.stem.partition("-")[0]
-    digits = writer.lstrip("w")
-    return (int(digits) if digits.isdigit() else 0, path.stem)
+    return (writer_number(path.stem), path.stem)
 
 
-def round_of(chunk: str) -> int:
-    digits = chunk.split("-", 1)[0].lstrip("w")
-    number = int(digits) if digits.isdigit() else 0
+def round_of(name: str) -> int:
+    """The writing round of a writer file, chunk or post id."""
+    number = writer_number(name)
     return next((rnd for first, rnd in ROUND_STARTS if number >= first), 1)
 
 

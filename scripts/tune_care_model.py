@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import random
 import sys
 import time
@@ -81,8 +80,8 @@ def main() -> int:
     parser.add_argument("--ablate-round", type=int, default=None, help="train each fold without and with this round")
     args = parser.parse_args()
     rows = [r for r in T.read_rows(args.corpus) if r.split != "test"]
-    round_of = _corpus_build().round_of
-    rounds = [round_of(doc["id"]) for doc in _corpus_docs(args.corpus) if doc.get("split") != "test"]
+    if args.extra is not None and args.ablate_round is not None:
+        raise SystemExit("--ablate-round reads the corpus alone (no --extra)")
     if args.extra is not None:
         rows += T.read_rows(args.extra)
     base = Classifier.from_policies(REPO / "policies", learned=False)
@@ -91,9 +90,8 @@ def main() -> int:
     if args.fractions:
         return learning_curve(layout, inputs, rows, [float(f) for f in args.fractions.split(",")])
     if args.ablate_round is not None:
-        if len(rounds) != len(rows):
-            raise SystemExit("--ablate-round needs the corpus alone (no --extra) and every row with an id")
-        return ablate_round(layout, inputs, rows, rounds, args.ablate_round)
+        round_of = _corpus_build().round_of
+        return ablate_round(layout, inputs, rows, [round_of(r.id) for r in rows], args.ablate_round)
     print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); grid {args.grid}")
     print("| options | " + " | ".join(COLUMNS) + " | seconds |")
     print("|---" * (len(COLUMNS) + 2) + "|")
@@ -162,10 +160,6 @@ def ablate_round(layout: T.Layout, inputs: list[ModelInput], rows: list[T.Row], 
             cells = [f"{oof[c]:.3f}" if c in oof else "-" for c in columns]
             print(f"| {title} | {name} round {ablated} | {len(sel)} | " + " | ".join(cells) + " |", flush=True)
     return 0
-
-
-def _corpus_docs(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 if __name__ == "__main__":

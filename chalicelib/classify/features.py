@@ -72,22 +72,22 @@ def bucket(key: str) -> int:
     return zlib.crc32(key.encode("utf-8")) & (BUCKETS - 1)
 
 
+def _char_keys(word: str, prefix: str) -> list[str]:
+    """The word's character 3- and 4-grams with boundary marks, as `prefix` keys (none for an over-long word)."""
+    if len(word) > MAX_WORD:
+        return []
+    padded = "<" + word + ">"
+    return [prefix + padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+
+
 def word_keys(word: str) -> list[str]:
     """A word's hashed features: the word, and its character 3- and 4-grams with boundary marks."""
-    keys = ["w:" + word]
-    if len(word) <= MAX_WORD:
-        padded = "<" + word + ">"
-        for n in CHAR_NGRAMS:
-            keys.extend("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
-    return keys
+    return ["w:" + word, *_char_keys(word, "c:")]
 
 
 def context_char_keys(word: str) -> list[str]:
     """The character 3- and 4-grams of a word of the message replied to (as `xc:` keys)."""
-    if len(word) > MAX_WORD:
-        return []
-    padded = "<" + word + ">"
-    return ["xc:" + padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+    return _char_keys(word, "xc:")
 
 
 _FORMS: dict[str, str] = {}

@@ -15,7 +15,7 @@ from chalicelib.escalations.corrections import Corrections, parse_correction
 from chalicelib.escalations.errors import InvalidRequest
 from chalicelib.labels import TOPICS
 from chalicelib.model import Author, Classification, Post, Sentiment, stable_id
-from chalicelib.store.dynamo import from_item
+from chalicelib.store.dynamo import batch_get, from_item
 
 if TYPE_CHECKING:
     from chalicelib.runtime import Runtime
@@ -122,8 +122,6 @@ def claim_next(rt: Runtime, principal_id: str, queue: str | None) -> dict[str, A
 def _outbox_texts(rt: Runtime, reply_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not reply_ids:
         return {}
-    from chalicelib.store.dynamo import batch_get
-
     got = batch_get(
         rt.dynamodb, rt.settings.table("outbox"), [{"reply_id": {"S": r}} for r in dict.fromkeys(reply_ids)]
     )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.escalations import keys
+from chalicelib.store.dynamo import batch_get
 
 PREFIX = "counts#"
 
@@ -76,8 +77,6 @@ def read(client: Any, table: str, queues: Iterable[str]) -> dict[str, dict[str, 
     found: dict[str, dict[str, int]] = {q: {} for q in names}
     if not names:
         return found
-    from chalicelib.store.dynamo import batch_get
-
     for raw in batch_get(client, table, [counter_key(q) for q in names], ConsistentRead=True):
         queue = raw["escalation_id"]["S"][len(PREFIX) :]
         found[queue] = {k: int(v["N"]) for k, v in raw.items() if "N" in v}

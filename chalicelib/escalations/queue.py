@@ -23,7 +23,7 @@ from chalicelib.escalations.errors import EscalationConflict, EscalationNotFound
 from chalicelib.escalations.priority import SLA_SEVERITY, classification_steps, effective_priority, sla_state
 from chalicelib.model import Classification, Post
 from chalicelib.publishing import Publishing
-from chalicelib.store.dynamo import from_item, to_item
+from chalicelib.store.dynamo import batch_get, from_item, to_item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -133,8 +133,6 @@ class EscalationQueue:
 
     def _read_by_id(self, ids: list[str], **projection: Any) -> list[dict[str, Any]]:
         """The items of `ids` (in that order; missing ones left out), 100 keys a batch, unprocessed keys retried."""
-        from chalicelib.store.dynamo import batch_get
-
         got = batch_get(self._client, self._table, [{"escalation_id": {"S": i}} for i in ids], **projection)
         found = {item["escalation_id"]: item for item in map(from_item, got)}
         return [found[i] for i in ids if i in found]

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from chalicelib.clock import iso, parse
+from chalicelib.store.dynamo import batch_get
 
 if TYPE_CHECKING:
     from chalicelib.model import Classification, Post
@@ -454,8 +455,6 @@ class StormWatch:
 
     def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """Incident id → its record, read consistently 100 a call (one call per listing, not one per incident)."""
-        from chalicelib.store.dynamo import batch_get
-
         keys = [{"pk": _s(f"incident#{i}"), "sk": _s("incident")} for i in ids]
         records = map(_incident_doc, batch_get(self._client, self._table, keys, ConsistentRead=True))
         return {record["incident_id"]: record for record in records}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -67,8 +68,6 @@ def batch_get(client: Any, table: str, keys: Sequence[dict[str, Any]], **options
     """Every item of `keys` that exists, as raw attribute values (in no particular order): 100 keys a call, and
     the keys DynamoDB leaves unprocessed (it does when throttled) asked again after a growing pause. `options`
     go with the keys (ConsistentRead, ProjectionExpression, ExpressionAttributeNames)."""
-    import time
-
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), BATCH_GET_KEYS):
         request: dict[str, Any] = {table: {"Keys": list(keys[start : start + BATCH_GET_KEYS]), **options}}
