@@ -68,6 +68,16 @@ def test_a_port_or_switch_says_which_way_it_goes_relative_to_this_brand(lexicon_
     assert not {f for f in still if f.startswith(("op:to_", "op:from_"))}
 
 
+def test_the_shipped_model_reads_porting_in_as_coming_and_porting_out_as_leaving() -> None:
+    """What the README promises of the shipped weights: the same words, only the direction differs."""
+    clf = Classifier.from_policies(POLICIES)
+    brand = clf.lexicon.gazetteer.brand_named("Globe", "@talk2GLOBE")
+    coming = clf.classify_text("@talk2GLOBE switching from DITO to Globe next week", brand=brand, kind="mention")
+    leaving = clf.classify_text("@talk2GLOBE switching from Globe to DITO next week", brand=brand, kind="mention")
+    assert not coming.churn_risk and coming.topic != "cancellation"
+    assert leaving.churn_risk and leaving.topic == "cancellation"
+
+
 def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_only: Classifier) -> None:
     found = _operator_features(lexicon_only, "three days and my smart tv still shows the sky", "bt", ["btcare"])
     assert "op:competitor" not in found
