@@ -6,6 +6,7 @@ writers' files, every annotator's labels and every ruling, so `final` rebuilds p
   merge   chunks + labels/<annotator>/<chunk>.tsv -> disagreements/<chunk>.tsv (for the adjudicator)
           and agreement.json (Cohen's kappa per label: all posts, and each writing round on its own)
   final   + adjudication/<chunk>.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
+          + review/<name>/: a later guideline revision re-applied to some fields of some posts (`read_reviews`)
 
 Stdlib only; deterministic (sorted inputs, crc32 for the operator split).
 """
@@ -37,10 +38,11 @@ LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
-ROUND_STARTS = ((12, 3), (4, 2), (1, 1))
+ROUND_STARTS = ((20, 4), (12, 3), (4, 2), (1, 1))
 """The writing round of each writer, by the first writer number of each round (w1-w3: round 1, w4-w11: round 2,
-w12 on: round 3). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first round's
-adjudications — so each round's agreement is reported on its own too."""
+w12-w19: round 3, w20 on: round 4). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down
+the first round's adjudications, and round 4 with revision 3 — so each round's agreement is reported on its own
+too."""
 
 
 def writer_number(name: str) -> int:
@@ -223,6 +225,59 @@ def resolve(a: dict[str, str], b: dict[str, str], adj: dict[str, str]) -> dict[s
     return labels
 
 
+Review = tuple[str, tuple[str, ...], dict[str, dict[str, str]], dict[str, float]]
+"""a review's name, its fields, the values both reviewers gave alike (by post id), and their kappa per field"""
+
+
+def read_reviews(work: Path) -> list[Review]:
+    """`review/<name>/review.json` (`{"fields": [...], "why": ...}`) and exactly two reviewers' files
+    `review/<name>/<reviewer>.tsv`, lines `id<TAB>value<TAB>value...` in the order of `fields`, each reviewer blind to
+    the other. A post's field takes the reviewers' value where both gave the same one; where they differ, the
+    annotators' (or adjudicator's) value stands."""
+    out: list[Review] = []
+    root = work / "review"
+    if not root.is_dir():
+        return out
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        meta = json.loads((folder / "review.json").read_text(encoding="utf-8"))
+        fields = tuple(meta["fields"])
+        if not fields or any(f not in FIELDS for f in fields):
+            raise SystemExit(f"{folder}: fields must be labels of the guideline, not {fields}")
+        files = sorted(folder.glob("*.tsv"))
+        if len(files) != 2:  # a change needs two independent readings
+            raise SystemExit(f"{folder}: a review needs exactly two reviewers' files, found {len(files)}")
+        readings = []
+        for path in files:
+            rows: dict[str, dict[str, str]] = {}
+            for line in path.read_text(encoding="utf-8").splitlines():
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != len(fields) + 1:
+                    continue
+                rows[parts[0].strip()] = {f: v.strip() for f, v in zip(fields, parts[1:], strict=True)}
+            readings.append(rows)
+        a, b = readings
+        ids = [pid for pid in a if pid in b]
+        agreed = {pid: {f: a[pid][f] for f in fields if a[pid][f] == b[pid][f]} for pid in ids}
+        k = {f: round(kappa([a[pid][f] for pid in ids], [b[pid][f] for pid in ids]), 3) for f in fields}
+        out.append((folder.name, fields, agreed, k))
+    return out
+
+
+def apply_reviews(row: dict[str, Any], reviews: list[Review], changed: dict[str, Counter[str]]) -> None:
+    for name, fields, agreed, _kappa in reviews:
+        values = agreed.get(row["id"])
+        if not values:
+            continue
+        for f, v in values.items():
+            new = (v == "1") if f in BOOLEANS else v
+            if new != row[f]:
+                row[f] = new
+                changed[name][f] += 1
+        if "topic" in fields and row["intent"] not in INTENTS[row["topic"]]:  # agreed on a topic, not its intent
+            row["intent"] = "general"
+            changed[name]["intent"] += 1
+
+
 def typed(labels: dict[str, str]) -> dict[str, Any]:
     return {f: (labels[f] == "1") if f in BOOLEANS else labels[f] for f in FIELDS}
 
@@ -231,6 +286,8 @@ def cmd_final(work: Path, out: Path) -> None:
     rows: list[dict[str, Any]] = []
     unresolved = duplicates = 0
     texts: set[str] = set()
+    reviews = read_reviews(work)
+    changed: dict[str, Counter[str]] = {name: Counter() for name, *_ in reviews}
     for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
         anns = annotations(work, chunk)
@@ -253,6 +310,7 @@ def cmd_final(work: Path, out: Path) -> None:
             texts.add(text_key)
             row = dict(post)
             row.update(typed(labels))
+            apply_reviews(row, reviews, changed)
             row["split"] = "test" if held_out(post["operator"]) else "train"
             rows.append(row)
     write_jsonl(out, rows)
@@ -261,6 +319,16 @@ def cmd_final(work: Path, out: Path) -> None:
         stats[f] = dict(Counter(r[f] for r in rows).most_common())
     for f in BOOLEANS:
         stats[f] = sum(1 for r in rows if r[f])
+    if reviews:
+        stats["reviews"] = {
+            name: {
+                "posts": len(agreed),
+                "fields": list(fields),
+                "kappa": k,
+                "changed": dict(sorted(changed[name].items())),
+            }
+            for name, fields, agreed, k in reviews
+        }
     stats["by_round"] = dict(sorted(Counter(str(round_of(r["id"])) for r in rows).items()))
     stats["markets"] = len({r["market"] for r in rows})
     stats["operators"] = len({r["operator"] for r in rows})

@@ -10,7 +10,11 @@ import shutil
 import subprocess
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus" / "care-posts"
@@ -18,8 +22,9 @@ CORPUS = REPO / "corpus" / "care-posts"
 
 def test_the_work_folder_rebuilds_the_shipped_corpus_byte_for_byte(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    for part in ("raw", "labels", "adjudication"):
-        shutil.copytree(CORPUS / "work" / part, work / part)
+    for part in ("raw", "labels", "adjudication", "review"):
+        if (CORPUS / "work" / part).exists():
+            shutil.copytree(CORPUS / "work" / part, work / part)
     out = tmp_path / "posts.jsonl"
     for step in (["chunks"], ["merge"], ["final", "--out", str(out)]):
         subprocess.run(
@@ -40,14 +45,75 @@ def test_the_test_split_is_whole_operators_held_out_by_crc32() -> None:
     assert len({r["operator"] for r in rows if r["split"] == "test"}) >= 8
 
 
-def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
-    """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12 on
-    round 3, for chunk names and post ids alike."""
+def _build() -> Any:
     spec = importlib.util.spec_from_file_location("corpus_build", REPO / "corpus" / "build.py")
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    found = {name: build.round_of(name) for name in ("w1-00", "w3-02", "w4-00", "w11-00", "w12-00", "w19-00412")}
-    assert found == {"w1-00": 1, "w3-02": 1, "w4-00": 2, "w11-00": 2, "w12-00": 3, "w19-00412": 3}
+    return build
+
+
+def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
+    """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
+    round 3, w20 on round 4, for chunk names and post ids alike."""
+    build = _build()
+    names = ("w1-00", "w3-02", "w4-00", "w11-00", "w12-00", "w19-00412", "w20-00", "w27-00600")
+    found = {name: build.round_of(name) for name in names}
+    assert found == {
+        "w1-00": 1,
+        "w3-02": 1,
+        "w4-00": 2,
+        "w11-00": 2,
+        "w12-00": 3,
+        "w19-00412": 3,
+        "w20-00": 4,
+        "w27-00600": 4,
+    }
     stats = json.loads((CORPUS / "stats.json").read_text(encoding="utf-8"))
-    assert sorted(stats["by_round"]) == ["1", "2", "3"]
+    assert sorted(stats["by_round"]) == ["1", "2", "3", "4"]
+
+
+def _review(
+    work: Path, readings: dict[str, str], fields: tuple[str, ...] = ("addressed_to_brand", "needs_human")
+) -> None:
+    folder = work / "review" / "rev3"
+    folder.mkdir(parents=True)
+    (folder / "review.json").write_text(json.dumps({"fields": list(fields), "why": "test"}), encoding="utf-8")
+    for reviewer, text in readings.items():
+        (folder / f"{reviewer}.tsv").write_text(text, encoding="utf-8")
+
+
+def test_a_review_changes_a_label_only_where_both_reviewers_read_it_alike(tmp_path: Path) -> None:
+    build = _build()
+    _review(tmp_path, {"r1": "w1-1\t1\t1\nw1-2\t1\t0\n", "r2": "w1-1\t1\t0\nw1-2\t0\t0\n"})
+    reviews = build.read_reviews(tmp_path)
+    changed: dict[str, Counter[str]] = {"rev3": Counter()}
+    one = {"id": "w1-1", "addressed_to_brand": False, "needs_human": False}
+    two = {"id": "w1-2", "addressed_to_brand": False, "needs_human": True}
+    untouched = {"id": "w1-3", "addressed_to_brand": False, "needs_human": False}
+    for row in (one, two, untouched):
+        build.apply_reviews(row, reviews, changed)
+    assert one == {"id": "w1-1", "addressed_to_brand": True, "needs_human": False}  # needs_human: they differ
+    assert two == {"id": "w1-2", "addressed_to_brand": False, "needs_human": False}  # addressed: they differ
+    assert untouched == {"id": "w1-3", "addressed_to_brand": False, "needs_human": False}
+    assert changed["rev3"] == Counter({"addressed_to_brand": 1, "needs_human": 1})
+
+
+def test_a_review_that_moves_the_topic_keeps_the_intent_inside_it(tmp_path: Path) -> None:
+    build = _build()
+    _review(tmp_path, {"r1": "w1-1\tbilling\toverchage\n", "r2": "w1-1\tbilling\trefund\n"}, ("topic", "intent"))
+    changed: dict[str, Counter[str]] = {"rev3": Counter()}
+    row = {"id": "w1-1", "topic": "cancellation", "intent": "cancel"}
+    build.apply_reviews(row, build.read_reviews(tmp_path), changed)
+    assert row == {"id": "w1-1", "topic": "billing", "intent": "general"}
+    assert changed["rev3"] == Counter({"topic": 1, "intent": 1})
+
+
+def test_a_review_with_one_reviewer_or_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    build = _build()
+    _review(tmp_path / "a", {"r1": "w1-1\t1\t1\n"})
+    with pytest.raises(SystemExit, match="exactly two"):
+        build.read_reviews(tmp_path / "a")
+    _review(tmp_path / "b", {"r1": "w1-1\t1\n", "r2": "w1-1\t1\n"}, fields=("mood",))
+    with pytest.raises(SystemExit, match="labels of the guideline"):
+        build.read_reviews(tmp_path / "b")
