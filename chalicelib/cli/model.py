@@ -21,6 +21,27 @@ def _repo_root(policies_dir: Path) -> Path:
     return policies_dir.resolve().parent
 
 
+def _prevalence(given: tuple[str, ...]) -> dict[str, float]:
+    """`LABEL=SHARE` pairs over `REAL_PREVALENCE` (SHARE 0 drops the label: the training rows' own share)."""
+    from chalicelib.cli.training import REAL_PREVALENCE
+
+    out = dict(REAL_PREVALENCE)
+    for item in given:
+        label, _, share = item.partition("=")
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if label not in REAL_PREVALENCE or not 0.0 <= value < 1.0:
+            known = ", ".join(REAL_PREVALENCE)
+            raise click.BadParameter(f"{item!r}: expected LABEL=SHARE, LABEL one of {known}, 0 <= SHARE < 1")
+        if value:
+            out[label] = value
+        else:
+            out.pop(label)
+    return out
+
+
 @cli.command("train")
 @click.option(
     "--data",
@@ -31,6 +52,14 @@ def _repo_root(policies_dir: Path) -> Path:
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default: policies/")
 @click.option("--force", is_flag=True, help="write the model even when it scores worse than the current one")
+@click.option(
+    "--prevalence",
+    "prevalence",
+    multiple=True,
+    metavar="LABEL=SHARE",
+    help="the share of posts with LABEL (churn_risk, needs_human) in the traffic its cut is for; SHARE 0: the "
+    "training rows' own (e.g. for an operator's own history). Default: the corpus's realistic round",
+)
 @click.option(
     "--export-corrections",
     "export_to",
@@ -44,6 +73,7 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     data_files: tuple[Path, ...],
     out: Path | None,
     force: bool,
+    prevalence: tuple[str, ...],
     export_to: Path | None,
 ) -> None:
     """Train the care model from labelled posts; print held-out figures; write it unless it is worse.
@@ -84,7 +114,7 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     held_out = [r for r in rows if r.split == "test"]
     click.echo(f"{len(training)} training rows, {len(held_out)} held-out rows (never trained on)")
     base = Classifier.from_policies(settings.policies_dir, learned=False)
-    options = Options()
+    options = Options(prevalence=_prevalence(prevalence))
     try:
         trained = train(base, training, options, {"trained_on": sources}, log=click.echo)
     except TrainingError as exc:

@@ -15,6 +15,7 @@ import json
 import math
 import random
 import zlib
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import add
@@ -55,6 +56,11 @@ class TrainingError(ValueError):
     """Training data or options that cannot produce a model; the message says which row or option."""
 
 
+REAL_PREVALENCE = {"churn_risk": 0.057, "needs_human": 0.526}
+"""The shares in round 1 of the corpus (its train rows), the round written in realistic proportions ("complaints
+dominate, as in real care traffic"); rounds 2-4 leaned: churn 6-12%, needs_human 58-68% (all rows: 8.7%, 61%)."""
+
+
 @dataclass(frozen=True)
 class Options:
     epochs: int = 6
@@ -74,16 +80,24 @@ class Options:
     """class weights (n / (k * n_class)) ** balance for softmax heads (0 = none, 1 = fully balanced)"""
     needs_human_precision: float = 0.82
     """the needs_human head's own precision floor (used when `escalation_precision` is 0)"""
-    escalation_precision: float = 0.82
-    """the needs_human cut is the lowest at which what the default pack escalates — needs_human, churn risk or a
-    cancellation, never spam — keeps this precision out of fold (0: the head's own floor above). The product's
-    floor is 0.80 on operators never seen; a cut chosen at exactly the floor lands under it on about half of them,
-    so the cut keeps a margin, as the needs_human head's own floor does."""
+    escalation_precision: float = 0.80
+    escalation_recall: float = 0.90
+    """the product's floors for what the default pack escalates — needs_human, churn risk or a cancellation, never
+    spam — on operators never seen. The needs_human cut is the one that keeps the escalations furthest above both
+    out of fold: the largest min(precision - escalation_precision, recall - escalation_recall), so neither floor is
+    met by spending all of the other's margin (escalation_precision 0: the head's own floor above instead)."""
     churn_precision: float = 0.65
+    prevalence: Mapping[str, float] = field(default_factory=lambda: dict(REAL_PREVALENCE))
+    """label -> the share of posts with that label in the traffic the head's cut is for (a label not here: the
+    training rows' own share). Precision at a cut falls with the share of positives, and the corpus's later rounds
+    leaned on purpose toward what the model read worst (leaving, care complaints, devices...): a cut chosen for its
+    precision at the corpus's own share holds it on the corpus but not on real traffic. So these heads are
+    calibrated to this prior (Platt's intercept moves by the odds ratio) and their cuts keep their precision at it
+    (the needs_human cut: what the default pack escalates)."""
     spam_precision: float = 0.9
 
     def as_meta(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: dict(v) if isinstance(v, Mapping) else v for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -469,10 +483,14 @@ def fit_platt(scores: Sequence[float], gold: Sequence[bool]) -> tuple[float, flo
     return a, b
 
 
-def pick_threshold(probs: Sequence[float], gold: Sequence[bool], min_precision: float) -> float:
-    """The lowest cut whose precision is at least `min_precision` (most recall); else the best-F1 cut."""
+def pick_threshold(
+    probs: Sequence[float], gold: Sequence[bool], min_precision: float, prevalence: float = 0.0
+) -> float:
+    """The lowest cut whose precision is at least `min_precision` (most recall); else the best-F1 cut.
+    `prevalence` (0 < p < 1): precision as it would be where that share of posts is positive (`prior_weights`)."""
     pairs = sorted(zip(probs, gold, strict=True), key=lambda p: -p[0])
     total = sum(1 for g in gold if g)
+    w_pos, w_neg = prior_weights(total, len(gold), prevalence)
     tp = fp = 0
     best_cut, best_f1, chosen = 0.5, -1.0, None
     for i, (p, g) in enumerate(pairs):
@@ -480,7 +498,7 @@ def pick_threshold(probs: Sequence[float], gold: Sequence[bool], min_precision: 
         fp += not g
         if i + 1 < len(pairs) and pairs[i + 1][0] == p:
             continue
-        precision = tp / (tp + fp)
+        precision = w_pos * tp / (w_pos * tp + w_neg * fp)
         recall = tp / total if total else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if f1 > best_f1:
@@ -489,6 +507,14 @@ def pick_threshold(probs: Sequence[float], gold: Sequence[bool], min_precision: 
             chosen = p
     cut = chosen if chosen is not None else best_cut
     return round(min(0.99, max(0.01, cut)), 4)
+
+
+def prior_weights(positives: int, n: int, prevalence: float) -> tuple[float, float]:
+    """Weights of a positive and a negative row that make positives `prevalence` of the total (1, 1 when
+    `prevalence` is 0 or there is nothing to weigh)."""
+    if not 0.0 < prevalence < 1.0 or not 0 < positives < n:
+        return 1.0, 1.0
+    return prevalence * n / positives, (1.0 - prevalence) * n / (n - positives)
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -662,34 +688,61 @@ def calibrate(
         "abuse": 0.8,
     }
     for label in BINARY:
-        start = layout.head(HEAD_OF[label])["start"]
         ix, every = fitted(label)
-        if not ix:
-            continue
-        gold_b = [bool(rows[i].labels[label]) for i in ix]
-        a, b = fit_platt([logits[i][start] for i in ix], gold_b)
-        platt[HEAD_OF[label]] = [round(a, 6), round(b, 6)]
-        probs = [_sigmoid(a * logits[i][start] + b) for i in ix]
-        if label == "addressed_to_brand":
-            # the cut below which a post the platform calls addressed is read as talk among others
-            flip = [(1 - p, not g) for p, g, i in zip(probs, gold_b, ix, strict=True) if rows[i].addressed]
-            if flip:
-                cut = pick_threshold([f for f, _ in flip], [g for _, g in flip], 0.9)
-                thresholds["addressed"] = round(1 - cut, 4)
-            continue
-        cut = pick_threshold(probs, gold_b, floors[label])
-        thresholds[HEAD_OF[label]] = cut
-        every_probs = {i: _sigmoid(a * logits[i][start] + b) for i in every}
-        groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
-        for suffix, members in groups.items():
-            tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)
-            fp = sum(1 for i in members if not rows[i].labels[label] and every_probs[i] >= cut)
-            pos = sum(1 for i in members if rows[i].labels[label])
-            oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
-            oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
+        if ix:
+            _binary_head(label, layout, logits, rows, (ix, every), options, floors, (platt, thresholds, oof))
     if options.escalation_precision and "needs_human" in thresholds:
         _escalation_threshold(layout, logits, rows, options, platt, thresholds, oof)
     return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
+
+
+def _binary_head(
+    label: str,
+    layout: Layout,
+    logits: Sequence[Sequence[float]],
+    rows: Sequence[Row],
+    sets: tuple[list[int], list[int]],
+    options: Options,
+    floors: Mapping[str, float],
+    out: tuple[dict[str, list[float]], dict[str, float], dict[str, Any]],
+) -> None:
+    """One yes/no head's Platt scaling and cut (fitted on `sets[0]`, figures on `sets[1]` too), into `out`."""
+    ix, every = sets
+    platt, thresholds, oof = out
+    start = layout.head(HEAD_OF[label])["start"]
+    gold_b = [bool(rows[i].labels[label]) for i in ix]
+    a, b = fit_platt([logits[i][start] for i in ix], gold_b)
+    prevalence = options.prevalence.get(label, 0.0)
+    w_pos, w_neg = prior_weights(sum(gold_b), len(gold_b), prevalence)
+    b += math.log(w_pos / w_neg)  # Bayes: p's odds move by the ratio of the priors' odds
+    platt[HEAD_OF[label]] = [round(a, 6), round(b, 6)]
+    probs = [_sigmoid(a * logits[i][start] + b) for i in ix]
+    if label == "addressed_to_brand":
+        # the cut below which a post the platform calls addressed is read as talk among others
+        flip = [(1 - p, not g) for p, g, i in zip(probs, gold_b, ix, strict=True) if rows[i].addressed]
+        if flip:
+            cut = pick_threshold([f for f, _ in flip], [g for _, g in flip], 0.9)
+            thresholds["addressed"] = round(1 - cut, 4)
+        return
+    cut = pick_threshold(probs, gold_b, floors[label], prevalence)
+    thresholds[HEAD_OF[label]] = cut
+    every_probs = {i: _sigmoid(a * logits[i][start] + b) for i in every}
+    groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
+    for suffix, members in groups.items():
+        tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)
+        fp = sum(1 for i in members if not rows[i].labels[label] and every_probs[i] >= cut)
+        pos = sum(1 for i in members if rows[i].labels[label])
+        oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
+        oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
+    if w_pos != w_neg:
+        at = _weighted_precision([every_probs[i] >= cut for i in ix], gold_b, w_pos, w_neg)
+        oof[f"{label} precision at prevalence {prevalence:g}"] = round(at, 4)
+
+
+def _weighted_precision(flagged: Sequence[bool], gold: Sequence[bool], w_pos: float, w_neg: float) -> float:
+    tp = sum(1 for f, g in zip(flagged, gold, strict=True) if f and g)
+    fp = sum(1 for f, g in zip(flagged, gold, strict=True) if f and not g)
+    return w_pos * tp / (w_pos * tp + w_neg * fp) if tp + fp else 0.0
 
 
 def _escalation_threshold(
@@ -702,11 +755,17 @@ def _escalation_threshold(
     oof: dict[str, Any],
 ) -> None:
     """The needs_human cut chosen for what the default pack does: it escalates a post that needs a person, shows
-    churn risk or asks to cancel, and hides spam first; the cut is the lowest whose out-of-fold escalations keep
-    `escalation_precision` (on care posts)."""
+    churn risk or asks to cancel, and hides spam first; the cut is the one whose out-of-fold escalations stand
+    furthest above both of `Options`' escalation floors (on care posts; precision weighted to `Options.prevalence`'s
+    share of needs_human when given), the lowest such cut on a tie."""
     ix = [i for i, z in enumerate(logits) if z and "needs_human" in rows[i].labels and not rows[i].general]
-    if not ix:
+    total = sum(1 for i in ix if rows[i].labels["needs_human"])
+    if not total:
         return
+    w_pos, w_neg = prior_weights(total, len(ix), options.prevalence.get("needs_human", 0.0))
+
+    def precise(tp: int, fp: int) -> float:
+        return w_pos * tp / (w_pos * tp + w_neg * fp) if tp + fp else 0.0
 
     def p(head: str, z: Sequence[float]) -> float:
         a, b = platt.get(head, (1.0, 0.0))
@@ -724,36 +783,37 @@ def _escalation_threshold(
         churn = "churn" in thresholds and p("churn", z) >= thresholds["churn"]
         argmax = max(range(topic["start"], topic["start"] + n_topics), key=z.__getitem__)
         scored.append((p("needs_human", z), churn or argmax == cancel, bool(rows[i].labels["needs_human"])))
-    total = sum(1 for i in ix if rows[i].labels["needs_human"])
     base_tp = sum(1 for _, anyway, g in scored if anyway and g)
     base_fp = sum(1 for _, anyway, g in scored if anyway and not g)
-    rest = sorted(((q, g) for q, anyway, g in scored if not anyway), key=lambda t: -t[0])
-    tp, fp = base_tp, base_fp
-    cut = thresholds["needs_human"]
-    best = (-1.0, cut)
-    for k, (q, g) in enumerate(rest):
-        tp += g
-        fp += not g
-        if k + 1 < len(rest) and rest[k + 1][0] == q:
-            continue
-        if tp / (tp + fp) >= options.escalation_precision:
-            best = (tp / total, q)
-    if best[0] < 0:
+    rest = sorted((q, g) for q, anyway, g in scored if not anyway)
+    qs = [q for q, _ in rest]
+    pos_above = [0] * (len(rest) + 1)  # pos_above[k]: needs-a-person posts among rest[k:]
+    for k in range(len(rest) - 1, -1, -1):
+        pos_above[k] = pos_above[k + 1] + rest[k][1]
+    best: tuple[float, float, int, int] | None = None
+    for cut in sorted({round(min(0.99, max(0.01, q)), 4) for q in qs}):  # the cut as it ships, rounded
+        k = bisect_left(qs, cut)
+        tp = base_tp + pos_above[k]
+        fp = base_fp + (len(rest) - k) - pos_above[k]
+        margin = min(precise(tp, fp) - options.escalation_precision, tp / total - options.escalation_recall)
+        if best is None or margin > best[0]:
+            best = (margin, cut, tp, fp)
+    if best is None:
         return
-    cut = round(min(0.99, max(0.01, best[1])), 4)
-    while True:  # the stored cut is rounded: keep the floor with the cut as it ships
-        tp = base_tp + sum(1 for q, g in rest if q >= cut and g)
-        fp = base_fp + sum(1 for q, g in rest if q >= cut and not g)
-        if cut >= 0.99 or tp / max(1, tp + fp) >= options.escalation_precision:
-            break
-        cut = round(cut + 0.0001, 4)
+    _, cut, tp, fp = best
     thresholds["needs_human"] = cut
     oof["escalation precision"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
-    oof["escalation recall"] = round(tp / total, 4) if total else 0.0
+    oof["escalation recall"] = round(tp / total, 4)
+    if w_pos != w_neg:
+        oof[f"escalation precision at prevalence {options.prevalence['needs_human']:g}"] = round(precise(tp, fp), 4)
     head_tp = sum(1 for i in ix if rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
     head_fp = sum(1 for i in ix if not rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
     oof["needs_human precision"] = round(head_tp / (head_tp + head_fp), 4) if head_tp + head_fp else 0.0
-    oof["needs_human recall"] = round(head_tp / total, 4) if total else 0.0
+    oof["needs_human recall"] = round(head_tp / total, 4)
+    if w_pos != w_neg:  # the head's own figure at its own floor no longer holds: this is its cut now
+        oof[f"needs_human precision at prevalence {options.prevalence['needs_human']:g}"] = round(
+            precise(head_tp, head_fp), 4
+        )
 
 
 def train(

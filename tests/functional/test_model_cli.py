@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -87,3 +88,28 @@ def test_classify_judges_addressed_for_the_channel_brand(policies: Path) -> None
     assert json.loads(other.output)["addressed_to_brand"] is False
     unknown = CliRunner().invoke(cli, ["--policies", str(policies), "classify", "--channel", "nope", "hi"])
     assert unknown.exit_code == 2 and "unknown channel 'nope'" in unknown.output
+
+
+def test_a_head_is_calibrated_to_the_prevalence_asked(policies: Path, tmp_path: Path) -> None:
+    """The same rows, two priors for churn: its Platt intercept moves by the log of the odds ratio (Bayes), so a
+    rarer prior gives a lower p to the same post; the other heads keep theirs; the shares go with the model."""
+    docs = {}
+    for share in ("0.02", "0.5"):
+        out = tmp_path / f"model-{share}.json"
+        result = _train(policies, "--prevalence", f"churn_risk={share}", "--out", str(out), "--force")
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+        docs[share] = json.loads(out.read_text(encoding="utf-8"))
+    rare, even = docs["0.02"], docs["0.5"]
+    assert rare["meta"]["options"]["prevalence"] == {"churn_risk": 0.02, "needs_human": 0.526}
+    assert even["meta"]["options"]["prevalence"] == {"churn_risk": 0.5, "needs_human": 0.526}
+    (a_rare, b_rare), (a_even, b_even) = rare["platt"]["churn"], even["platt"]["churn"]
+    assert a_rare == a_even
+    assert b_even - b_rare == pytest.approx(math.log((0.5 / 0.5) / (0.02 / 0.98)), abs=1e-5)
+    assert rare["platt"]["needs_human"] == even["platt"]["needs_human"]
+    own = tmp_path / "own.json"
+    result = _train(policies, "--prevalence", "needs_human=0", "--out", str(own), "--force")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert json.loads(own.read_text(encoding="utf-8"))["meta"]["options"]["prevalence"] == {"churn_risk": 0.057}
+    for bad in ("churn_risk=1", "mood=0.1", "churn_risk"):
+        refused = _train(policies, "--prevalence", bad)
+        assert refused.exit_code == 2 and "LABEL=SHARE" in refused.output, bad  # type: ignore[attr-defined]

@@ -114,6 +114,17 @@ def test_thresholds_give_the_most_recall_at_the_precision_asked() -> None:
     assert T.pick_threshold(probs, gold, 1.0) == 0.8
 
 
+def test_a_cut_for_a_rarer_prevalence_is_stricter() -> None:
+    """Half the rows are positive here; where only a fifth of posts are, each false alarm weighs 4 times as much
+    against a hit: 3 right and 1 wrong above 0.6 is 3 / (3 + 4) = 0.43 precision, so 0.75 needs the cut at 0.8."""
+    probs = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    gold = [True, True, False, True, False, False]
+    assert T.prior_weights(3, 6, 0.2) == pytest.approx((0.4, 1.6))
+    assert T.pick_threshold(probs, gold, 0.75, prevalence=0.2) == 0.8
+    assert T.pick_threshold(probs, gold, 0.75, prevalence=0.5) == 0.6  # the rows' own share: as unweighted
+    assert T.prior_weights(0, 6, 0.2) == (1.0, 1.0)  # nothing to weigh
+
+
 def test_platt_scaling_orders_and_calibrates() -> None:
     scores = [-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0]
     gold = [False, False, False, True, False, True, True, True]
@@ -156,9 +167,18 @@ def test_the_needs_human_cut_is_chosen_for_what_the_pack_escalates() -> None:
     thresholds = {"needs_human": 0.59, "churn": 0.5, "spam": 0.5}
     platt = {"needs_human": [1.0, 0.0], "churn": [1.0, 0.0], "spam": [1.0, 0.0]}
     oof: dict[str, float] = {}
-    T._escalation_threshold(layout, logits, rows, T.Options(escalation_precision=0.8), platt, thresholds, oof)
-    # at 0.3: 17 escalated, 15 right (0.88); at 0.1: 20 escalated, 15 right (0.75); the head alone (0.59) would
+    options = T.Options(escalation_precision=0.8, escalation_recall=0.9, prevalence={})
+    T._escalation_threshold(layout, logits, rows, options, platt, thresholds, oof)
+    # at 0.3: 17 escalated, 15 right (precision 0.88, recall 1.0: 0.08 and 0.10 above the floors); at 0.5: 15
+    # escalated, 14 right (0.93, 0.93: 0.13 and 0.03); at 0.1: precision 0.75. The head alone (0.59) would
     # escalate 12 + 1 and miss 2
     assert thresholds["needs_human"] == 0.3
-    assert oof["escalation precision"] >= 0.8
+    assert oof["escalation precision"] == round(15 / 17, 4)
     assert oof["escalation recall"] == 1.0
+    # where a person is needed by 52.6% of posts, not the 65% here, each false alarm weighs 1.36 against 0.81 for a
+    # hit: at 0.3 precision is 0.816 (0.016 above its floor), at 0.5 it is 0.892 with recall 0.933 (0.033): 0.5
+    weighted = T.Options(escalation_precision=0.8, escalation_recall=0.9, prevalence={"needs_human": 0.526})
+    T._escalation_threshold(layout, logits, rows, weighted, platt, thresholds, oof)
+    assert thresholds["needs_human"] == 0.5
+    assert oof["escalation precision at prevalence 0.526"] == 0.8923
+    assert oof["escalation recall"] == round(14 / 15, 4)
