@@ -38,11 +38,11 @@ LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
-ROUND_STARTS = ((20, 4), (12, 3), (4, 2), (1, 1))
+ROUND_STARTS = ((28, 5), (20, 4), (12, 3), (4, 2), (1, 1))
 """The writing round of each writer, by the first writer number of each round (w1-w3: round 1, w4-w11: round 2,
-w12-w19: round 3, w20 on: round 4). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down
-the first round's adjudications, and round 4 with revision 3 — so each round's agreement is reported on its own
-too."""
+w12-w19: round 3, w20-w27: round 4, w28 on: round 5). Rounds 2 and 3 were labelled with the guideline's revision
+2, which wrote down the first round's adjudications, round 4 with revision 3 and round 5 with revision 4 — so each
+round's agreement is reported on its own too."""
 
 
 def writer_number(name: str) -> int:

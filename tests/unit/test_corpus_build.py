@@ -55,9 +55,9 @@ def _build() -> Any:
 
 def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
     """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
-    round 3, w20 on round 4, for chunk names and post ids alike."""
+    round 3, w20-w27 round 4, w28 on round 5, for chunk names and post ids alike."""
     build = _build()
-    names = ("w1-00", "w3-02", "w4-00", "w11-00", "w12-00", "w19-00412", "w20-00", "w27-00600")
+    names = ("w1-00", "w3-02", "w4-00", "w11-00", "w12-00", "w19-00412", "w20-00", "w27-00600", "w28-00", "w35-00001")
     found = {name: build.round_of(name) for name in names}
     assert found == {
         "w1-00": 1,
@@ -68,9 +68,11 @@ def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
         "w19-00412": 3,
         "w20-00": 4,
         "w27-00600": 4,
+        "w28-00": 5,
+        "w35-00001": 5,
     }
     stats = json.loads((CORPUS / "stats.json").read_text(encoding="utf-8"))
-    assert sorted(stats["by_round"]) == ["1", "2", "3", "4"]
+    assert sorted(stats["by_round"]) == ["1", "2", "3", "4", "5"]
 
 
 def _review(
