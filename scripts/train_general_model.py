@@ -42,7 +42,7 @@ from chalicelib.cli import training as T  # noqa: E402
 GENERAL_TASKS = ("emotion", "irony", "hate", "offensive")
 SUBSAMPLED = {"hate": 3, "offensive": 3}
 """task -> keep one row in n (by crc32 of the text)"""
-OPTIONS = T.Options(balance=1.0, prune=10)
+OPTIONS = T.Options(balance=1.0, prune=10, min_df=2)
 HANDLE = re.compile(r"@\w+")
 
 

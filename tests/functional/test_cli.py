@@ -51,7 +51,10 @@ def test_channels_list_json_shows_dev_secret_only_locally(runner: CliRunner, mon
 
 
 def test_classify_text_argument(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["classify", "@bayanitelcares no signal since 6am in Cubao!!"])
+    # frustration shown ("AGAIN", "ridiculous"): a calm report alone is neutral under the labelling guideline
+    result = runner.invoke(
+        cli, ["classify", "@bayanitelcares no signal AGAIN since 6am in Cubao, this is ridiculous!!"]
+    )
     doc = json.loads(result.output)
     assert doc["topic"] == "outage"
     assert doc["sentiment"]["label"] == "negative"
