@@ -134,7 +134,7 @@ def kappa(a: list[str], b: list[str]) -> float:
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
 
 
-def annotations(work: Path, chunk: str) -> list[tuple[str, dict[str, dict[str, str]]]]:
+def chunk_annotations(work: Path, chunk: str) -> list[tuple[str, dict[str, dict[str, str]]]]:
     """(annotator, labels by post id) for each annotator who labelled `chunk`, in name order."""
     found = []
     for folder in sorted((work / "labels").glob("*")):
@@ -162,7 +162,7 @@ def cmd_merge(work: Path) -> None:
     missing = 0
     for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
-        anns = annotations(work, chunk)
+        anns = chunk_annotations(work, chunk)
         if len(anns) < 2:
             print(f"{chunk}: {len(anns)} annotation(s); need 2", file=sys.stderr)
             continue
@@ -290,7 +290,7 @@ def cmd_final(work: Path, out: Path) -> None:
     changed: dict[str, Counter[str]] = {name: Counter() for name, *_ in reviews}
     for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
-        anns = annotations(work, chunk)
+        anns = chunk_annotations(work, chunk)
         if len(anns) < 2:
             continue
         (_, a), (_, b) = anns[0], anns[1]

@@ -20,13 +20,11 @@ written) and on round N's own rows: a paired answer to "did that round help on o
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import random
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -35,17 +33,6 @@ if str(REPO) not in sys.path:
 from chalicelib.classify import Classifier  # noqa: E402
 from chalicelib.classify.features import ModelInput  # noqa: E402
 from chalicelib.cli import training as T  # noqa: E402
-
-
-def _corpus_build() -> Any:
-    """corpus/build.py (a script, not a package; the name `build` is taken by pypa's build in the venv): its
-    `round_of` is the corpus's own rule for which round a post was written in."""
-    spec = importlib.util.spec_from_file_location("corpus_build", REPO / "corpus" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 GRIDS: dict[str, list[dict[str, float | int]]] = {
     "default": [{}],
@@ -90,7 +77,8 @@ def main() -> int:
     if args.fractions:
         return learning_curve(layout, inputs, rows, [float(f) for f in args.fractions.split(",")])
     if args.ablate_round is not None:
-        round_of = _corpus_build().round_of
+        from corpus.build import round_of
+
         return ablate_round(layout, inputs, rows, [round_of(r.id) for r in rows], args.ablate_round)
     print(f"{len(rows)} training rows ({len({r.operator for r in rows})} operators); grid {args.grid}")
     print("| options | " + " | ".join(COLUMNS) + " | seconds |")

@@ -58,7 +58,8 @@ class TrainingError(ValueError):
 
 REAL_PREVALENCE = {"churn_risk": 0.057, "needs_human": 0.526}
 """The shares in round 1 of the corpus (its train rows), the round written in realistic proportions ("complaints
-dominate, as in real care traffic"); rounds 2-4 leaned: churn 6-12%, needs_human 58-68% (all rows: 8.7%, 61%)."""
+dominate, as in real care traffic"). Later rounds leaned: rounds 2 and 4 toward leaving (11.5-12.3% churn), rounds
+2-4 toward posts that need a person (58-68%); all train rows: 7.9% and 59.4%."""
 
 
 @dataclass(frozen=True)
@@ -501,7 +502,7 @@ def pick_threshold(
         fp += not g
         if i + 1 < len(pairs) and pairs[i + 1][0] == p:
             continue
-        precision = w_pos * tp / (w_pos * tp + w_neg * fp)
+        precision = weighted_precision(tp, fp, w_pos, w_neg)
         recall = tp / total if total else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         if f1 > best_f1:
@@ -510,6 +511,11 @@ def pick_threshold(
             chosen = p
     cut = chosen if chosen is not None else best_cut
     return round(min(0.99, max(0.01, cut)), 4)
+
+
+def weighted_precision(tp: int, fp: int, w_pos: float = 1.0, w_neg: float = 1.0) -> float:
+    """tp / (tp + fp) with each hit weighing `w_pos` and each false alarm `w_neg` (`prior_weights`); 0 for none."""
+    return w_pos * tp / (w_pos * tp + w_neg * fp) if tp + fp else 0.0
 
 
 def prior_weights(positives: int, n: int, prevalence: float) -> tuple[float, float]:
@@ -738,14 +744,10 @@ def _binary_head(
         oof[f"{label} precision{suffix}"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
         oof[f"{label} recall{suffix}"] = round(tp / pos, 4) if pos else 0.0
     if w_pos != w_neg:
-        at = _weighted_precision([every_probs[i] >= cut for i in ix], gold_b, w_pos, w_neg)
+        tp = sum(1 for i, g in zip(ix, gold_b, strict=True) if g and every_probs[i] >= cut)
+        fp = sum(1 for i, g in zip(ix, gold_b, strict=True) if not g and every_probs[i] >= cut)
+        at = weighted_precision(tp, fp, w_pos, w_neg)
         oof[f"{label} precision at prevalence {prevalence:g}"] = round(at, 4)
-
-
-def _weighted_precision(flagged: Sequence[bool], gold: Sequence[bool], w_pos: float, w_neg: float) -> float:
-    tp = sum(1 for f, g in zip(flagged, gold, strict=True) if f and g)
-    fp = sum(1 for f, g in zip(flagged, gold, strict=True) if f and not g)
-    return w_pos * tp / (w_pos * tp + w_neg * fp) if tp + fp else 0.0
 
 
 def _escalation_threshold(
@@ -766,9 +768,6 @@ def _escalation_threshold(
     if not total:
         return
     w_pos, w_neg = prior_weights(total, len(ix), options.prevalence.get("needs_human", 0.0))
-
-    def precise(tp: int, fp: int) -> float:
-        return w_pos * tp / (w_pos * tp + w_neg * fp) if tp + fp else 0.0
 
     def p(head: str, z: Sequence[float]) -> float:
         a, b = platt.get(head, (1.0, 0.0))
@@ -798,24 +797,25 @@ def _escalation_threshold(
         k = bisect_left(qs, cut)
         tp = base_tp + pos_above[k]
         fp = base_fp + (len(rest) - k) - pos_above[k]
-        margin = min(precise(tp, fp) - options.escalation_precision, tp / total - options.escalation_recall)
+        precision = weighted_precision(tp, fp, w_pos, w_neg)
+        margin = min(precision - options.escalation_precision, tp / total - options.escalation_recall)
         if best is None or margin > best[0]:
             best = (margin, cut, tp, fp)
     if best is None:
         return
     _, cut, tp, fp = best
     thresholds["needs_human"] = cut
-    oof["escalation precision"] = round(tp / (tp + fp), 4) if tp + fp else 0.0
-    oof["escalation recall"] = round(tp / total, 4)
-    if w_pos != w_neg:
-        oof[f"escalation precision at prevalence {options.prevalence['needs_human']:g}"] = round(precise(tp, fp), 4)
     head_tp = sum(1 for i in ix if rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
     head_fp = sum(1 for i in ix if not rows[i].labels["needs_human"] and p("needs_human", logits[i]) >= cut)
-    oof["needs_human precision"] = round(head_tp / (head_tp + head_fp), 4) if head_tp + head_fp else 0.0
+    oof["escalation precision"] = round(weighted_precision(tp, fp), 4)
+    oof["escalation recall"] = round(tp / total, 4)
+    oof["needs_human precision"] = round(weighted_precision(head_tp, head_fp), 4)
     oof["needs_human recall"] = round(head_tp / total, 4)
-    if w_pos != w_neg:  # the head's own figure at its own floor no longer holds: this is its cut now
-        oof[f"needs_human precision at prevalence {options.prevalence['needs_human']:g}"] = round(
-            precise(head_tp, head_fp), 4
+    if w_pos != w_neg:  # and the head's own figure at its own floor no longer holds: this is its cut now
+        share = options.prevalence["needs_human"]
+        oof[f"escalation precision at prevalence {share:g}"] = round(weighted_precision(tp, fp, w_pos, w_neg), 4)
+        oof[f"needs_human precision at prevalence {share:g}"] = round(
+            weighted_precision(head_tp, head_fp, w_pos, w_neg), 4
         )
 
 

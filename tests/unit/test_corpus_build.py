@@ -4,7 +4,6 @@ test split is exactly the operators the crc32 rule holds out."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -12,9 +11,10 @@ import sys
 import zlib
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from corpus import build
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus" / "care-posts"
@@ -45,18 +45,9 @@ def test_the_test_split_is_whole_operators_held_out_by_crc32() -> None:
     assert len({r["operator"] for r in rows if r["split"] == "test"}) >= 8
 
 
-def _build() -> Any:
-    spec = importlib.util.spec_from_file_location("corpus_build", REPO / "corpus" / "build.py")
-    assert spec is not None and spec.loader is not None
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    return build
-
-
 def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
     """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
     round 3, w20-w27 round 4, w28 on round 5, for chunk names and post ids alike."""
-    build = _build()
     names = ("w1-00", "w3-02", "w4-00", "w11-00", "w12-00", "w19-00412", "w20-00", "w27-00600", "w28-00", "w35-00001")
     found = {name: build.round_of(name) for name in names}
     assert found == {
@@ -86,7 +77,6 @@ def _review(
 
 
 def test_a_review_changes_a_label_only_where_both_reviewers_read_it_alike(tmp_path: Path) -> None:
-    build = _build()
     _review(tmp_path, {"r1": "w1-1\t1\t1\nw1-2\t1\t0\n", "r2": "w1-1\t1\t0\nw1-2\t0\t0\n"})
     reviews = build.read_reviews(tmp_path)
     changed: dict[str, Counter[str]] = {"rev3": Counter()}
@@ -102,7 +92,6 @@ def test_a_review_changes_a_label_only_where_both_reviewers_read_it_alike(tmp_pa
 
 
 def test_a_review_that_moves_the_topic_keeps_the_intent_inside_it(tmp_path: Path) -> None:
-    build = _build()
     _review(tmp_path, {"r1": "w1-1\tbilling\toverchage\n", "r2": "w1-1\tbilling\trefund\n"}, ("topic", "intent"))
     changed: dict[str, Counter[str]] = {"rev3": Counter()}
     row = {"id": "w1-1", "topic": "cancellation", "intent": "cancel"}
@@ -112,7 +101,6 @@ def test_a_review_that_moves_the_topic_keeps_the_intent_inside_it(tmp_path: Path
 
 
 def test_a_review_with_one_reviewer_or_an_unknown_field_is_refused(tmp_path: Path) -> None:
-    build = _build()
     _review(tmp_path / "a", {"r1": "w1-1\t1\t1\n"})
     with pytest.raises(SystemExit, match="exactly two"):
         build.read_reviews(tmp_path / "a")
