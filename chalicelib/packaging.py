@@ -34,9 +34,9 @@ def _chalice() -> str:
     return found
 
 
-def _validate(policies: Path) -> None:
+def validate_policies(policies: Path) -> None:
     """What `carewire policies check` checks, here (what it refuses, the package refuses); the digest lets
-    Lambda skip the schema pass on files that still match."""
+    Lambda skip the schema pass on files that still match. Raises `PackagingError` with the findings."""
     from chalicelib.policy.check import check_policies
     from chalicelib.policy.loader import VALIDATED_MARK, policy_digest
 
@@ -85,7 +85,7 @@ def package(out: Path, stage: str = "dev", root: Path = ROOT, say: Callable[[str
     shutil.copytree(root / ".chalice", src / ".chalice", ignore=shutil.ignore_patterns("deployments", "deployed"))
     shutil.copytree(root / "chalicelib", src / "chalicelib", ignore=shutil.ignore_patterns(*LOCAL_ONLY, "policies"))
     shutil.copytree(root / "policies", src / "chalicelib" / "policies", ignore=shutil.ignore_patterns("tests"))
-    _validate(src / "chalicelib" / "policies")
+    validate_policies(src / "chalicelib" / "policies")
     target = out / "cfn"
     if target.exists():
         shutil.rmtree(target)
