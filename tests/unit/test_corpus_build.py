@@ -46,7 +46,7 @@ def test_the_test_split_is_whole_operators_held_out_by_crc32() -> None:
 
 
 def test_an_operator_the_corpus_already_had_keeps_its_one_name() -> None:
-    """Round 6's briefs named four operators differently from earlier rounds; assembly files them under the
+    """Rounds 6 and 7's briefs named four operators differently from earlier rounds; assembly files them under the
     corpus's name, so no operator stands on both sides of a by-operator split. The writers' files keep theirs."""
     rows = [json.loads(line) for line in (CORPUS / "posts.jsonl").read_text(encoding="utf-8").splitlines()]
     names = Counter(r["operator"] for r in rows)
@@ -63,7 +63,7 @@ def test_an_operator_the_corpus_already_had_keeps_its_one_name() -> None:
 
 def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
     """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
-    round 3, w20-w27 round 4, w28-w35 round 5, w36 on round 6, for chunk names and post ids alike."""
+    round 3, w20-w27 round 4, w28-w35 round 5, w36-w43 round 6, w44 on round 7, for chunk names and post ids alike."""
     names = (
         "w1-00",
         "w3-02",
@@ -76,6 +76,7 @@ def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
         "w28-00",
         "w35-00001",
         "w36-00",
+        "w44-00",
     )
     found = {name: build.round_of(name) for name in names}
     assert found == {
@@ -90,9 +91,10 @@ def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
         "w28-00": 5,
         "w35-00001": 5,
         "w36-00": 6,
+        "w44-00": 7,
     }
     stats = json.loads((CORPUS / "stats.json").read_text(encoding="utf-8"))
-    assert sorted(stats["by_round"]) == ["1", "2", "3", "4", "5", "6"]
+    assert sorted(stats["by_round"]) == ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def _review(
