@@ -63,7 +63,8 @@ def test_an_operator_the_corpus_already_had_keeps_its_one_name() -> None:
 
 def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
     """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
-    round 3, w20-w27 round 4, w28-w35 round 5, w36-w43 round 6, w44 on round 7, for chunk names and post ids alike."""
+    round 3, w20-w27 round 4, w28-w35 round 5, w36-w43 round 6, w44-w51 round 7, w52 on round 8, for chunk
+    names and post ids alike."""
     names = (
         "w1-00",
         "w3-02",
@@ -77,6 +78,7 @@ def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
         "w35-00001",
         "w36-00",
         "w44-00",
+        "w52-00",
     )
     found = {name: build.round_of(name) for name in names}
     assert found == {
@@ -92,9 +94,10 @@ def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
         "w35-00001": 5,
         "w36-00": 6,
         "w44-00": 7,
+        "w52-00": 8,
     }
     stats = json.loads((CORPUS / "stats.json").read_text(encoding="utf-8"))
-    assert sorted(stats["by_round"]) == ["1", "2", "3", "4", "5", "6", "7"]
+    assert sorted(stats["by_round"]) == ["1", "2", "3", "4", "5", "6", "7", "8"]
 
 
 def _review(
