@@ -121,6 +121,8 @@ class CareModel:
             for topic, t in doc.get("intents", {}).items()
         }
         self.temperature: dict[str, float] = {k: float(v) for k, v in doc.get("temperature", {}).items()}
+        self.priors: dict[str, list[float]] = {k: [float(o) for o in v] for k, v in doc.get("priors", {}).items()}
+        """softmax head -> per class, the offset that moves its probabilities to the prior of real traffic"""
         self.platt: dict[str, tuple[float, float]] = {
             k: (float(v[0]), float(v[1])) for k, v in doc.get("platt", {}).items()
         }
@@ -333,7 +335,11 @@ class CareModel:
                 a, b = self.platt.get(name, (1.0, 0.0))
                 probs[name] = {"yes": _sigmoid(a * z[head.start] + b)}
             else:
-                probs[name] = softmax(z[head.start : head.end], self.temperature.get(name, 1.0), head.classes)
+                zs = z[head.start : head.end]
+                offsets = self.priors.get(name)
+                if offsets:
+                    zs = [v + o for v, o in zip(zs, offsets, strict=True)]
+                probs[name] = softmax(zs, self.temperature.get(name, 1.0), head.classes)
         topic = probs.get("topic")
         if topic is not None:
             table = self.intents.get(max(topic, key=topic.__getitem__))

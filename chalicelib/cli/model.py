@@ -21,25 +21,32 @@ def _repo_root(policies_dir: Path) -> Path:
     return policies_dir.resolve().parent
 
 
-def _prevalence(given: tuple[str, ...]) -> dict[str, float]:
-    """`LABEL=SHARE` pairs over `REAL_PREVALENCE` (SHARE 0 drops the label: the training rows' own share)."""
-    from chalicelib.cli.training import REAL_PREVALENCE
+def _prevalence(given: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:
+    """`LABEL=SHARE` pairs over `REAL_PREVALENCE` (SHARE 0 drops the label: the training rows' own share), and
+    the topic prior (`topic=0`: none, the training rows' own mix)."""
+    from chalicelib.cli.training import REAL_PREVALENCE, REAL_TOPIC_PREVALENCE
 
     out = dict(REAL_PREVALENCE)
+    topics = dict(REAL_TOPIC_PREVALENCE)
     for item in given:
         label, _, share = item.partition("=")
+        if label == "topic" and share == "0":
+            topics = {}
+            continue
         try:
             value = float(share)
         except ValueError:
             value = -1.0
         if label not in REAL_PREVALENCE or not 0.0 <= value < 1.0:
             known = ", ".join(REAL_PREVALENCE)
-            raise click.BadParameter(f"{item!r}: expected LABEL=SHARE, LABEL one of {known}, 0 <= SHARE < 1")
+            raise click.BadParameter(
+                f"{item!r}: expected LABEL=SHARE, LABEL one of {known}, 0 <= SHARE < 1; or topic=0"
+            )
         if value:
             out[label] = value
         else:
             out.pop(label)
-    return out
+    return out, topics
 
 
 @cli.command("train")
@@ -58,7 +65,8 @@ def _prevalence(given: tuple[str, ...]) -> dict[str, float]:
     multiple=True,
     metavar="LABEL=SHARE",
     help="the share of posts with LABEL (churn_risk, needs_human) in the traffic its cut is for; SHARE 0: the "
-    "training rows' own (e.g. for an operator's own history). Default: the corpus's realistic round",
+    "training rows' own (e.g. for an operator's own history); topic=0: the topics' own mix, no prior shift. "
+    "Default: the corpus's realistic round",
 )
 @click.option(
     "--export-corrections",
@@ -114,7 +122,8 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     held_out = [r for r in rows if r.split == "test"]
     click.echo(f"{len(training)} training rows, {len(held_out)} held-out rows (never trained on)")
     base = Classifier.from_policies(settings.policies_dir, learned=False)
-    options = Options(prevalence=_prevalence(prevalence))
+    shares, topic_shares = _prevalence(prevalence)
+    options = Options(prevalence=shares, topic_prevalence=topic_shares)
     try:
         trained = train(base, training, options, {"trained_on": sources}, log=click.echo)
     except TrainingError as exc:

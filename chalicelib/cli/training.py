@@ -61,6 +61,20 @@ REAL_PREVALENCE = {"churn_risk": 0.057, "needs_human": 0.526}
 dominate, as in real care traffic"). Later rounds leaned: rounds 2, 4 and 6 toward leaving (11.5-12.6% churn), rounds
 2-4, 6 and 7 toward posts that need a person (58-74%); all train rows after round 8: 7.7% and 61.1%."""
 
+REAL_TOPIC_PREVALENCE = {
+    "outage": 0.272,
+    "billing": 0.179,
+    "other": 0.146,
+    "account": 0.125,
+    "praise": 0.096,
+    "device": 0.066,
+    "service_complaint": 0.066,
+    "cancellation": 0.050,
+}
+"""The topics' shares in round 1's train rows, for the same reason. Later rounds leaned toward devices, leaving and
+posts that are none of the core problems, so the train rows after round 8 hold fewer outages (21% against 27%) and
+bills (14% against 18%) and more `other` (20% against 15%) and cancellations (6.9% against 5.0%)."""
+
 
 @dataclass(frozen=True)
 class Options:
@@ -98,6 +112,11 @@ class Options:
     precision at the corpus's own share holds it on the corpus but not on real traffic. So these heads are
     calibrated to this prior (Platt's intercept moves by the odds ratio) and their cuts keep their precision at it
     (the needs_human cut: what the default pack escalates)."""
+    topic_prevalence: Mapping[str, float] = field(default_factory=lambda: dict(REAL_TOPIC_PREVALENCE))
+    """topic -> its share in the traffic the topic head is for (empty: no shift). The topic head's calibrated
+    probabilities are moved from the prior they embody on the training rows (their mean out of fold) to this one
+    (Saerens et al. 2002): p(k|x) times real_k / implied_k, renormalised — a fixed offset per class, stored as
+    `priors` in the model and added to the logits before the temperature divides them."""
     spam_precision: float = 0.9
 
     def as_meta(self) -> dict[str, Any]:
@@ -633,17 +652,54 @@ def _oof_logits(
     return out
 
 
-def _macro(gold: Sequence[int], zs: Sequence[Sequence[float]], k: int) -> tuple[float, float]:
-    """(macro-F1, macro-recall) of argmax predictions over the classes present in `gold`."""
+def _macro(
+    gold: Sequence[int], zs: Sequence[Sequence[float]], k: int, weights: Sequence[float] | None = None
+) -> tuple[float, float]:
+    """(macro-F1, macro-recall) of argmax predictions over the classes present in `gold`; `weights`: per class, the
+    weight of a row whose gold label is that class (counts as if the classes had other shares)."""
     pred = [max(range(k), key=z.__getitem__) for z in zs]
+    w = weights or [1.0] * k
     f1s, recalls = [], []
     for c in sorted(set(gold)):
-        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == c)
-        fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == c and g != c)
-        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == c and p != c)
+        tp = sum(w[g] for g, p in zip(gold, pred, strict=True) if g == p == c)
+        fp = sum(w[g] for g, p in zip(gold, pred, strict=True) if p == c and g != c)
+        fn = sum(w[g] for g, p in zip(gold, pred, strict=True) if g == c and p != c)
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
         recalls.append(tp / (tp + fn) if tp + fn else 0.0)
     return sum(f1s) / len(f1s), sum(recalls) / len(recalls)
+
+
+def _shifted(zs: Sequence[Sequence[float]], offsets: Sequence[float]) -> list[list[float]]:
+    return [[v + o for v, o in zip(z, offsets, strict=True)] for z in zs]
+
+
+def prior_offsets(zs: Sequence[Sequence[float]], temperature: float, real: Sequence[float]) -> list[float]:
+    """Per class, what to add to a softmax head's logits so its probabilities (softmax(z / temperature)) move from
+    the prior they embody on these rows — their mean probability per class — to `real` (Bayes: p times real /
+    implied, renormalised). Zeros when `real` misses a class or there are no rows."""
+    k = len(real)
+    if not zs or any(r <= 0.0 for r in real):
+        return [0.0] * k
+    implied = [0.0] * k
+    for z in zs:
+        m = max(z)
+        e = [math.exp((v - m) / temperature) for v in z]
+        total = sum(e)
+        for c in range(k):
+            implied[c] += e[c] / total
+    total_real = sum(real)
+    return [temperature * math.log((r / total_real) / (m / len(zs))) for r, m in zip(real, implied, strict=True)]
+
+
+def prevalence_weights(gold: Sequence[int], real: Sequence[float]) -> list[float]:
+    """Per class, the weight of a row of that gold class that makes the classes' shares `real` (1 for a class with
+    no rows)."""
+    n = len(gold)
+    counts = [0] * len(real)
+    for g in gold:
+        counts[g] += 1
+    total_real = sum(real)
+    return [(r / total_real) * n / c if c else 1.0 for r, c in zip(real, counts, strict=True)]
 
 
 def _by_source(rows: Sequence[Row], ix: Sequence[int]) -> dict[str, list[int]]:
@@ -663,6 +719,7 @@ def calibrate(
     tweets, SMS — teach the heads but would pull the thresholds toward their own base rates); the figures are
     given for care posts, and per source when there are several."""
     temperature: dict[str, float] = {}
+    priors: dict[str, list[float]] = {}
     platt: dict[str, list[float]] = {}
     thresholds: dict[str, float] = {}
     oof: dict[str, Any] = {}
@@ -681,13 +738,29 @@ def calibrate(
         k = len(classes)
         gold = [classes.index(rows[i].labels[name]) for i in ix]
         temperature[name] = fit_temperature([logits[i][s : s + k] for i in ix], gold)
-        f1, recall = _macro(gold, [logits[i][s : s + k] for i in ix], k)
+        zs = [logits[i][s : s + k] for i in ix]
+        offsets = [0.0] * k
+        if name == "topic" and options.topic_prevalence:
+            offsets = prior_offsets(zs, temperature[name], [options.topic_prevalence.get(c, 0.0) for c in classes])
+            if any(offsets):
+                priors[name] = [round(o, 6) for o in offsets]
+                weights = prevalence_weights(gold, [options.topic_prevalence[c] for c in classes])
+                oof[f"{name} macro-F1 without the prior shift"] = round(_macro(gold, zs, k)[0], 4)
+                oof[f"{name} macro-F1 at real prevalence"] = round(
+                    _macro(gold, _shifted(zs, offsets), k, weights)[0], 4
+                )
+                oof[f"{name} macro-F1 at real prevalence, without the shift"] = round(
+                    _macro(gold, zs, k, weights)[0], 4
+                )
+        f1, recall = _macro(gold, _shifted(zs, offsets), k)
         oof[f"{name} macro-F1"] = round(f1, 4)
         oof[f"{name} macro-recall"] = round(recall, 4)
         for suffix, members in _by_source(rows, every).items():
             sub = [every[n] for n in members]
             f1, recall = _macro(
-                [classes.index(rows[i].labels[name]) for i in sub], [logits[i][s : s + k] for i in sub], k
+                [classes.index(rows[i].labels[name]) for i in sub],
+                _shifted([logits[i][s : s + k] for i in sub], offsets),
+                k,
             )
             oof[f"{name} macro-recall{suffix}"] = round(recall, 4)
     floors = {
@@ -696,13 +769,30 @@ def calibrate(
         "spam": options.spam_precision,
         "abuse": 0.8,
     }
+    cancelled = _read_as_cancellation(layout, logits, priors.get("topic"))
     for label in BINARY:
         ix, every = fitted(label)
         if ix:
-            _binary_head(label, layout, logits, rows, (ix, every), options, floors, (platt, thresholds, oof))
+            forced = cancelled if label == "churn_risk" else frozenset()
+            _binary_head(label, layout, logits, rows, (ix, every), options, floors, (platt, thresholds, oof), forced)
     if options.escalation_precision and "needs_human" in thresholds:
-        _escalation_threshold(layout, logits, rows, options, platt, thresholds, oof)
-    return {"temperature": temperature, "platt": platt, "thresholds": thresholds}, oof
+        _escalation_threshold(layout, logits, rows, options, platt, thresholds, oof, cancelled)
+    return {"temperature": temperature, "priors": priors, "platt": platt, "thresholds": thresholds}, oof
+
+
+def _read_as_cancellation(
+    layout: Layout, logits: Sequence[Sequence[float]], offsets: Sequence[float] | None
+) -> frozenset[int]:
+    """The rows whose topic, as the model reads it (with the prior shift), is `cancellation`: the classifier
+    reports churn risk for each of them whatever the churn head says (`judgement.apply_model`)."""
+    topic = layout.head("topic")
+    classes = list(topic["classes"])
+    s, k = topic["start"], len(classes)
+    shift = list(offsets) if offsets else [0.0] * k
+    cancel = classes.index("cancellation")
+    return frozenset(
+        i for i, z in enumerate(logits) if z and max(range(k), key=lambda c: z[s + c] + shift[c]) == cancel
+    )
 
 
 def _binary_head(
@@ -714,8 +804,11 @@ def _binary_head(
     options: Options,
     floors: Mapping[str, float],
     out: tuple[dict[str, list[float]], dict[str, float], dict[str, Any]],
+    forced: frozenset[int] = frozenset(),
 ) -> None:
-    """One yes/no head's Platt scaling and cut (fitted on `sets[0]`, figures on `sets[1]` too), into `out`."""
+    """One yes/no head's Platt scaling and cut (fitted on `sets[0]`, figures on `sets[1]` too), into `out`.
+    `forced`: rows the classifier calls positive whatever this head says (churn risk for a post read as a
+    cancellation): the cut is chosen, and the figures given, for what is delivered — the head's yes or forced."""
     ix, every = sets
     platt, thresholds, oof = out
     start = layout.head(HEAD_OF[label])["start"]
@@ -733,9 +826,11 @@ def _binary_head(
             cut = pick_threshold([f for f, _ in flip], [g for _, g in flip], 0.9)
             thresholds["addressed"] = round(1 - cut, 4)
         return
-    cut = pick_threshold(probs, gold_b, floors[label], prevalence)
+    cut = pick_threshold(
+        [2.0 if i in forced else q for q, i in zip(probs, ix, strict=True)], gold_b, floors[label], prevalence
+    )
     thresholds[HEAD_OF[label]] = cut
-    every_probs = {i: _sigmoid(a * logits[i][start] + b) for i in every}
+    every_probs = {i: 2.0 if i in forced else _sigmoid(a * logits[i][start] + b) for i in every}
     groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
     for suffix, members in groups.items():
         tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)
@@ -758,6 +853,7 @@ def _escalation_threshold(
     platt: Mapping[str, Sequence[float]],
     thresholds: dict[str, float],
     oof: dict[str, Any],
+    cancelled: frozenset[int] = frozenset(),
 ) -> None:
     """The needs_human cut chosen for what the default pack does: it escalates a post that needs a person, shows
     churn risk or asks to cancel, and hides spam first; the cut is the one whose out-of-fold escalations stand
@@ -773,9 +869,6 @@ def _escalation_threshold(
         a, b = platt.get(head, (1.0, 0.0))
         return _sigmoid(a * z[layout.head(head)["start"]] + b)
 
-    topic = layout.head("topic")
-    cancel = topic["start"] + list(topic["classes"]).index("cancellation")
-    n_topics = len(topic["classes"])
     scored: list[tuple[float, bool, bool]] = []
     """(p needs_human, escalated anyway, needs a person) of each post the pack does not hide as spam"""
     for i in ix:
@@ -783,8 +876,7 @@ def _escalation_threshold(
         if "spam" in thresholds and p("spam", z) >= thresholds["spam"]:
             continue
         churn = "churn" in thresholds and p("churn", z) >= thresholds["churn"]
-        argmax = max(range(topic["start"], topic["start"] + n_topics), key=z.__getitem__)
-        scored.append((p("needs_human", z), churn or argmax == cancel, bool(rows[i].labels["needs_human"])))
+        scored.append((p("needs_human", z), churn or i in cancelled, bool(rows[i].labels["needs_human"])))
     base_tp = sum(1 for _, anyway, g in scored if anyway and g)
     base_fp = sum(1 for _, anyway, g in scored if anyway and not g)
     rest = sorted((q, g) for q, anyway, g in scored if not anyway)

@@ -90,6 +90,33 @@ def test_classify_judges_addressed_for_the_channel_brand(policies: Path) -> None
     assert unknown.exit_code == 2 and "unknown channel 'nope'" in unknown.output
 
 
+def test_the_topic_head_reads_with_the_prior_of_real_traffic(policies: Path, tmp_path: Path) -> None:
+    """By default the topic head's probabilities are moved to round 1's topic shares: the model carries one offset
+    per topic, and a post's topic probabilities are the unshifted ones times exp(offset / T), renormalised.
+    `--prevalence topic=0` keeps the training rows' own mix (no offsets)."""
+    from chalicelib.classify.learned import CareModel
+
+    shifted, own = tmp_path / "shifted.json", tmp_path / "own.json"
+    for out, extra in ((shifted, ()), (own, ("--prevalence", "topic=0"))):
+        result = _train(policies, *extra, "--out", str(out), "--force")
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    with_prior, without = CareModel.load(shifted), CareModel.load(own)
+    assert len(with_prior.priors["topic"]) == 8 and any(with_prior.priors["topic"])
+    assert without.priors == {} and without.meta["options"]["topic_prevalence"] == {}
+    assert with_prior.meta["options"]["topic_prevalence"]["outage"] == 0.272
+    # the same weights either way; only the reading of the topic head differs
+    assert with_prior.bias == without.bias and with_prior.temperature == without.temperature
+    from chalicelib.classify import Classifier
+
+    base = Classifier.from_policies(policies, learned=False)
+    x = base.model_input("no signal since morning, fix it", brand=base.default_brand, kind="mention", addressed=True)
+    p, q = with_prior.predict(x).probabilities["topic"], without.predict(x).probabilities["topic"]
+    t = with_prior.temperature["topic"]
+    classes = with_prior.heads["topic"].classes
+    moved = [q[c] * math.exp(o / t) for c, o in zip(classes, with_prior.priors["topic"], strict=True)]
+    assert [p[c] for c in classes] == pytest.approx([v / sum(moved) for v in moved])
+
+
 def test_a_head_is_calibrated_to_the_prevalence_asked(policies: Path, tmp_path: Path) -> None:
     """The same rows, two priors for churn: its Platt intercept moves by the log of the odds ratio (Bayes), so a
     rarer prior gives a lower p to the same post; the other heads keep theirs; the shares go with the model."""

@@ -125,6 +125,66 @@ def test_a_cut_for_a_rarer_prevalence_is_stricter() -> None:
     assert T.prior_weights(0, 6, 0.2) == (1.0, 1.0)  # nothing to weigh
 
 
+def test_prior_offsets_move_the_mean_probabilities_to_the_prior_asked() -> None:
+    """Two rows read 50/50 embody a prior of 50/50; to move it to 80/20 each class's probability is multiplied by
+    real / implied (1.6 and 0.4), which with a temperature T is an offset of T * log(ratio) on the logits."""
+    for t in (1.0, 2.0):
+        offsets = T.prior_offsets([[0.0, 0.0], [1.0, 1.0]], t, [0.8, 0.2])
+        assert offsets == pytest.approx([t * math.log(1.6), t * math.log(0.4)])
+        e = [math.exp(o / t) for o in offsets]
+        assert [v / sum(e) for v in e] == pytest.approx([0.8, 0.2])
+    assert T.prior_offsets([[0.0, 0.0]], 1.0, [1.0, 0.0]) == [0.0, 0.0]  # a class with no share: no shift
+    assert T.prior_offsets([], 1.0, [0.5, 0.5]) == [0.0, 0.0]
+
+
+def test_rows_can_be_weighted_to_other_class_shares() -> None:
+    """Three rows of class 0 and one of class 1 weighted to 50/50: each class-0 row counts 2/3, the class-1 row 2;
+    a macro-F1 with those weights counts the one class-1 miss as much as the three class-0 hits."""
+    weights = T.prevalence_weights([0, 0, 0, 1], [0.5, 0.5])
+    assert weights == pytest.approx([2 / 3, 2.0])
+    gold, zs = [0, 0, 0, 1], [[1.0, 0.0]] * 4  # everything read as class 0
+    assert T._macro(gold, zs, 2)[0] == pytest.approx((6 / 7 + 0.0) / 2)
+    assert T._macro(gold, zs, 2, weights)[0] == pytest.approx((2 * 2 / (2 * 2 + 2) + 0.0) / 2)
+
+
+def test_churn_is_calibrated_for_what_the_classifier_delivers() -> None:
+    """A post the topic head reads as a cancellation is reported as churn risk whatever the churn head says, so the
+    churn cut is chosen on the head's yes or that reading: here two posts read as cancellations are not churn, and
+    the cut must rise to keep the delivered precision at the floor (0.5 here)."""
+    layout = T.Layout.build()
+    topic, churn = layout.head("topic"), layout.head("churn")
+    cancel = topic["start"] + TOPICS.index("cancellation")
+
+    def z(churn_logit: float, cancellation: bool = False) -> list[float]:
+        out = [0.0] * layout.dims
+        out[cancel if cancellation else topic["start"] + TOPICS.index("outage")] = 5.0
+        out[churn["start"]] = churn_logit
+        return out
+
+    logits = [z(3.0), z(2.0), z(1.0), z(0.0), z(-1.0), z(-2.0), z(-3.0, True), z(-3.0, True)]
+    gold = [True, True, False, True, False, False, False, False]
+    rows = [T.Row(str(i), "x", "op", "@op", "mention", True, {"churn_risk": g}) for i, g in enumerate(gold)]
+    read = T._read_as_cancellation(layout, logits, None)
+    assert read == {6, 7}
+    # with an offset that makes cancellation unlikely, nothing is read as a cancellation
+    assert T._read_as_cancellation(layout, logits, [-10.0 if c == "cancellation" else 0.0 for c in TOPICS]) == set()
+    options = T.Options(prevalence={}, churn_precision=0.5)
+    found: tuple[dict[str, list[float]], dict[str, float], dict[str, object]] = ({}, {}, {})
+    ix = list(range(len(rows)))
+    T._binary_head("churn_risk", layout, logits, rows, (ix, ix), options, {"churn_risk": 0.5}, found, frozenset())
+    alone = found[1]["churn"]
+    T._binary_head("churn_risk", layout, logits, rows, (ix, ix), options, {"churn_risk": 0.5}, found, read)
+    delivered = found[1]["churn"]
+    # alone, 3 of 6 above the churn logit -2 hold 0.5; with the two cancellations always in, the cut must rise
+    assert delivered > alone
+    a, b = found[0]["churn"]
+    said = [i in read or 1 / (1 + math.exp(-(a * z[churn["start"]] + b))) >= delivered for i, z in enumerate(logits)]
+    tp = sum(1 for s_, g in zip(said, gold, strict=True) if s_ and g)
+    fp = sum(1 for s_, g in zip(said, gold, strict=True) if s_ and not g)
+    assert found[2]["churn_risk precision"] == round(tp / (tp + fp), 4)  # the figures count the forced rows
+    assert fp >= 2
+
+
 def test_platt_scaling_orders_and_calibrates() -> None:
     scores = [-3.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 3.0]
     gold = [False, False, False, True, False, True, True, True]
