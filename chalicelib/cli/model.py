@@ -216,6 +216,7 @@ def model_show(ctx: click.Context) -> None:
             "hashed_rows": len(model.hashed),
             "thresholds": model.thresholds,
             "temperature": model.temperature,
+            "priors": model.priors,
             "meta": model.meta,
         }
     )

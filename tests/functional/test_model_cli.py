@@ -44,6 +44,7 @@ def test_train_writes_the_model_and_prints_held_out_figures(policies: Path) -> N
     assert written.read_bytes() == first
     shown = CliRunner().invoke(cli, ["--policies", str(policies), "model", "show"])
     assert shown.exit_code == 0 and json.loads(shown.output)["version"] == json.loads(first)["version"]
+    assert json.loads(shown.output)["priors"] == json.loads(first)["priors"]  # the topic head's shift, shown
 
 
 def test_train_refuses_a_worse_model_unless_forced(policies: Path, tmp_path: Path) -> None:
