@@ -122,7 +122,12 @@ class CareModel:
         }
         self.temperature: dict[str, float] = {k: float(v) for k, v in doc.get("temperature", {}).items()}
         self.priors: dict[str, list[float]] = {k: [float(o) for o in v] for k, v in doc.get("priors", {}).items()}
-        """softmax head -> per class, the offset that moves its probabilities to the prior of real traffic"""
+        """softmax head -> per class, the offset that moves its probabilities to the prior of real traffic; added to
+        the head's bias here, once, so every logit a post gets already carries it"""
+        for name, offsets in self.priors.items():
+            start = self.heads[name].start
+            for c, o in enumerate(offsets):
+                self.bias[start + c] += o
         self.platt: dict[str, tuple[float, float]] = {
             k: (float(v[0]), float(v[1])) for k, v in doc.get("platt", {}).items()
         }
@@ -335,11 +340,7 @@ class CareModel:
                 a, b = self.platt.get(name, (1.0, 0.0))
                 probs[name] = {"yes": _sigmoid(a * z[head.start] + b)}
             else:
-                zs = z[head.start : head.end]
-                offsets = self.priors.get(name)
-                if offsets:
-                    zs = [v + o for v, o in zip(zs, offsets, strict=True)]
-                probs[name] = softmax(zs, self.temperature.get(name, 1.0), head.classes)
+                probs[name] = softmax(z[head.start : head.end], self.temperature.get(name, 1.0), head.classes)
         topic = probs.get("topic")
         if topic is not None:
             table = self.intents.get(max(topic, key=topic.__getitem__))
