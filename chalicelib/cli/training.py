@@ -542,7 +542,8 @@ def prior_weights(positives: int, n: int, prevalence: float) -> tuple[float, flo
     `prevalence` is 0 or there is nothing to weigh)."""
     if not 0.0 < prevalence < 1.0 or not 0 < positives < n:
         return 1.0, 1.0
-    return prevalence * n / positives, (1.0 - prevalence) * n / (n - positives)
+    w_pos, w_neg = prevalence_weights([positives, n - positives], [prevalence, 1.0 - prevalence])
+    return w_pos, w_neg
 
 
 # ---------------------------------------------------------------------------------------------------- writing
@@ -691,13 +692,10 @@ def prior_offsets(zs: Sequence[Sequence[float]], temperature: float, real: Seque
     return [temperature * math.log((r / total_real) / (m / len(zs))) for r, m in zip(real, implied, strict=True)]
 
 
-def prevalence_weights(gold: Sequence[int], real: Sequence[float]) -> list[float]:
-    """Per class, the weight of a row of that gold class that makes the classes' shares `real` (1 for a class with
-    no rows)."""
-    n = len(gold)
-    counts = [0] * len(real)
-    for g in gold:
-        counts[g] += 1
+def prevalence_weights(counts: Sequence[int], real: Sequence[float]) -> list[float]:
+    """Per class (`counts[c]` rows of it), the weight of one of its rows that makes the classes' shares `real`
+    (1 for a class with no rows)."""
+    n = sum(counts)
     total_real = sum(real)
     return [(r / total_real) * n / c if c else 1.0 for r, c in zip(real, counts, strict=True)]
 
@@ -744,7 +742,8 @@ def calibrate(
             offsets = prior_offsets(zs, temperature[name], [options.topic_prevalence.get(c, 0.0) for c in classes])
             if any(offsets):
                 priors[name] = [round(o, 6) for o in offsets]
-                weights = prevalence_weights(gold, [options.topic_prevalence[c] for c in classes])
+                counts = [gold.count(c) for c in range(k)]
+                weights = prevalence_weights(counts, [options.topic_prevalence[c] for c in classes])
                 oof[f"{name} macro-F1 without the prior shift"] = round(_macro(gold, zs, k)[0], 4)
                 oof[f"{name} macro-F1 at real prevalence"] = round(
                     _macro(gold, _shifted(zs, offsets), k, weights)[0], 4
@@ -826,11 +825,12 @@ def _binary_head(
             cut = pick_threshold([f for f, _ in flip], [g for _, g in flip], 0.9)
             thresholds["addressed"] = round(1 - cut, 4)
         return
+    # a forced row is positive at every cut: it counts as if its p were above them all
     cut = pick_threshold(
-        [2.0 if i in forced else q for q, i in zip(probs, ix, strict=True)], gold_b, floors[label], prevalence
+        [math.inf if i in forced else q for q, i in zip(probs, ix, strict=True)], gold_b, floors[label], prevalence
     )
     thresholds[HEAD_OF[label]] = cut
-    every_probs = {i: 2.0 if i in forced else _sigmoid(a * logits[i][start] + b) for i in every}
+    every_probs = {i: math.inf if i in forced else _sigmoid(a * logits[i][start] + b) for i in every}
     groups = {"": ix, **{sfx: [every[n] for n in m] for sfx, m in _by_source(rows, every).items()}}
     for suffix, members in groups.items():
         tp = sum(1 for i in members if rows[i].labels[label] and every_probs[i] >= cut)

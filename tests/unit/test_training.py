@@ -140,7 +140,7 @@ def test_prior_offsets_move_the_mean_probabilities_to_the_prior_asked() -> None:
 def test_rows_can_be_weighted_to_other_class_shares() -> None:
     """Three rows of class 0 and one of class 1 weighted to 50/50: each class-0 row counts 2/3, the class-1 row 2;
     a macro-F1 with those weights counts the one class-1 miss as much as the three class-0 hits."""
-    weights = T.prevalence_weights([0, 0, 0, 1], [0.5, 0.5])
+    weights = T.prevalence_weights([3, 1], [0.5, 0.5])
     assert weights == pytest.approx([2 / 3, 2.0])
     gold, zs = [0, 0, 0, 1], [[1.0, 0.0]] * 4  # everything read as class 0
     assert T._macro(gold, zs, 2)[0] == pytest.approx((6 / 7 + 0.0) / 2)
