@@ -550,18 +550,20 @@ def cold_start() -> list[Line]:
     it (what the Lambda runs) and, for comparison, from the repo's policies/ (where the rules' schema pass runs)."""
     layouts = {"packaged": packaged_policies(), "repo": REPO / "policies"}
     found: dict[tuple[str, bool], list[tuple[float, ...]]] = {}
-    for layout, policies in layouts.items():
-        for learned in (True, False):
-            for _ in range(5):
-                done = subprocess.run(
-                    [sys.executable, "-c", COLD, str(policies), "learned" if learned else "lexicon"],
-                    cwd=REPO,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                found.setdefault((layout, learned), []).append(tuple(float(x) for x in done.stdout.split()))
-    shutil.rmtree(layouts["packaged"].parent)
+    try:
+        for layout, policies in layouts.items():
+            for learned in (True, False):
+                for _ in range(5):
+                    done = subprocess.run(
+                        [sys.executable, "-c", COLD, str(policies), "learned" if learned else "lexicon"],
+                        cwd=REPO,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    found.setdefault((layout, learned), []).append(tuple(float(x) for x in done.stdout.split()))
+    finally:
+        shutil.rmtree(layouts["packaged"].parent)
     med = {k: [statistics.median(v[i] for v in vals) for i in range(3)] for k, vals in found.items()}
     weights = REPO / "policies" / "model" / "care_model.json"
     size = f"{weights.stat().st_size / 1e6:.2f} MB" if weights.is_file() else "no weights"
