@@ -45,6 +45,16 @@ def test_the_test_split_is_whole_operators_held_out_by_crc32() -> None:
     assert len({r["operator"] for r in rows if r["split"] == "test"}) >= 8
 
 
+def test_every_writer_file_was_labelled_by_exactly_two_annotators() -> None:
+    """The README's "two annotators per file, blind to each other": assembly reads the first two annotations of a
+    chunk in name order, so a third (an annotation set aside, like round 8's ann117 and ann118) must not be in
+    work/, or it could silently stand in for one of the two."""
+    by_chunk = Counter(p.stem for p in (CORPUS / "work" / "labels").glob("*/*.tsv"))
+    writers = {p.stem for p in (CORPUS / "work" / "raw").glob("w*.jsonl")}
+    assert writers == {chunk.partition("-")[0] for chunk in by_chunk}
+    assert dict(by_chunk) == dict.fromkeys(by_chunk, 2)
+
+
 def test_an_operator_the_corpus_already_had_keeps_its_one_name() -> None:
     """Rounds 6 and 7's briefs named four operators differently from earlier rounds; assembly files them under the
     corpus's name, so no operator stands on both sides of a by-operator split. The writers' files keep theirs."""
