@@ -388,6 +388,8 @@ class Lexicon:
     scam_lures: PhraseMatcher[bool]
     scam_asks: PhraseMatcher[bool]
     scam_reports: PhraseMatcher[bool]
+    scam_impostors: PhraseMatcher[bool]
+    scam_contacts: PhraseMatcher[bool]
     scam_ask_verbs: frozenset[str]
     scam_credentials: frozenset[str]
     languages: dict[str, frozenset[str]]
@@ -522,6 +524,8 @@ class Lexicon:
             scam_lures=flags(scam.get("lures", []), "scam.yaml lures"),
             scam_asks=flags(scam.get("asks", []), "scam.yaml asks"),
             scam_reports=flags(scam.get("reports", []), "scam.yaml reports"),
+            scam_impostors=flags(scam.get("impostors", []), "scam.yaml impostors"),
+            scam_contacts=flags(scam.get("contacts", []), "scam.yaml contacts"),
             scam_ask_verbs=frozenset(fold(w) for w in _str_list(scam.get("ask_verbs"), "scam.yaml ask_verbs")),
             scam_credentials=frozenset(fold(w) for w in _str_list(scam.get("credentials"), "scam.yaml credentials")),
             languages=languages,

@@ -191,20 +191,22 @@ _DOMAIN = re.compile(
     r"|io|in|ca|uk|au|ph|ng|ke|za|us|mx|es|biz|pro|app|store|win|vip|cc)\b",
     re.IGNORECASE,
 )
-_PHONE = re.compile(r"\+?\d[\d \-]{6,}\d")
+_PHONE = re.compile(r"\+?\d[\d \-xX]{6,}\d")  # masked digits too: "0812 xxx 4492"
 
 
 def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: bool) -> tuple[bool, list[str]]:
     """A scam aimed at the brand's customers, in a post that does not report one ("got a text saying I won... is
     this you?"): an ask for credentials ("send your name, number and OTP", "DM your PIN"); or a lure (prize,
     giveaway, free credit, easy money, followers) with a way to bite — an ask (verify, click, DM us, WhatsApp us),
-    or a link / bare domain / phone number with a second lure, or a link with a money amount. `scam.yaml` holds
-    the phrases."""
+    or a link / bare domain / phone number with a second lure, or a link with a money amount; or someone who
+    claims to speak for the brand's care ("official agent here", "Support Team") and sends the customer off the
+    channel (a phone number, a link, WhatsApp, "text me") — the fake-support scam, which needs no lure.
+    `scam.yaml` holds the phrases."""
     words = scan.words
     credential = _asks_credentials(lex, words)
     lures = scan.find(lex.scam_lures)
     if not lures and not credential:
-        return False, []
+        return _impostor(lex, scan, text, stats)
     distinct = dict.fromkeys(m.phrase for m in lures)
     asks = scan.find(lex.scam_asks) if lures else []
     link = stats.url or _DOMAIN.search(text) is not None
@@ -218,6 +220,30 @@ def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: boo
     if credential:
         return True, [f"scam: asks for {credential}" + (f" ({', '.join(how)})" if how else "")]
     return True, [f"scam: lure {', '.join(repr(p) for p in list(distinct)[:3])} and {', '.join(how)}"]
+
+
+_NOT_SELF = frozenset({"the", "your", "ur", "that", "this", "a", "an", "his", "her", "their", "some", "one"})
+"""words before a claim that make it someone else's ("the agent here in the store told me"), not the poster's"""
+
+
+def _impostor(lex: Lexicon, scan: Scan, text: str, stats: TextStats) -> tuple[bool, list[str]]:
+    """A claim to be the brand's care ("agent here", "official support") with a way off the channel: a phone number,
+    a link or bare domain, or a contact ask ("WhatsApp us", "text me"); not when it reads as a report of one."""
+    words = scan.words
+    claims = [m for m in scan.find(lex.scam_impostors) if m.start == 0 or words[m.start - 1] not in _NOT_SELF]
+    if not claims:
+        return False, []
+    contacts = scan.find(lex.scam_contacts) or scan.find(lex.scam_asks)
+    link = stats.url or _DOMAIN.search(text) is not None
+    number = _PHONE.search(text) is not None
+    if not (contacts or link or number):
+        return False, []
+    reports = scan.find(lex.scam_reports)
+    if reports:
+        return False, [f"not a scam: reads as a report ('{reports[0].phrase}')"]
+    how = [f"'{m.phrase}'" for m in contacts[:2]] + ["a link"] * link + ["a phone number"] * number
+    claim = claims[0].phrase
+    return True, [f"scam: claims to be the brand's care ('{claim}') and sends the customer to {', '.join(how)}"]
 
 
 CREDENTIAL_WINDOW = 8

@@ -308,11 +308,18 @@ SCAMS = (
     "@acme_help Your bill payment failed. To avoid disconnection reply with your card number and CVV",
     "@acme_help Dear customer your account will be suspended, confirm your password at acme-secure-login.com",
     "@acme_help Refund of $84.50 is waiting for you, claim your refund at acme-refunds.online before it expires",
+    # fake support: a claim to be the brand's care and a way off the channel, no lure
+    "Acme official agent here, I can restore your line and reverse the charge today. Text me 0791 228 334",
+    "Acme Support here 👋 sorry for the trouble, WhatsApp our helpdesk on +44 7451 xxx 219 to get it fixed",
 )
 REPORTS = (
     "@acme_help got a text saying I won a $500 gift card, claim at acme-gift.co. is this you?? looks like a scam",
     "@acme_help my bill says free installation but I was charged $99, account 4417 2231 9901, please fix",
     "@acme_help I need my port out PIN to switch, the app won't show it",
+    # a customer's own number, a complaint about an agent, a report of a fake agent: not scams
+    "@acme_help no signal since Monday, please call me on 0722 123 456, I'm home all day",
+    "@acme_help the agent here in the Main St store told me to call 0800 123 4567 and nobody answers",
+    "@acme_help someone saying 'official agent here' told me to WhatsApp 0791 228 334, is that you?",
 )
 
 
