@@ -38,7 +38,7 @@ LANGUAGES = ("en", "tl", "es", "hi-en", "other")
 BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
-ROUND_STARTS = ((60, 9), (52, 8), (44, 7), (36, 6), (28, 5), (20, 4), (12, 3), (4, 2), (1, 1))
+ROUND_STARTS = ((68, 10), (60, 9), (52, 8), (44, 7), (36, 6), (28, 5), (20, 4), (12, 3), (4, 2), (1, 1))
 """The writing round of each writer, by the first writer number of each round (w1-w3: round 1, w4-w11: round 2,
 w12-w19: round 3, w20-w27: round 4, w28-w35: round 5, w36-w43: round 6, w44-w51: round 7, w52 on: round 8).
 Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first round's adjudications, and
@@ -336,7 +336,7 @@ def cmd_final(work: Path, out: Path) -> None:
             }
             for name, fields, agreed, k in reviews
         }
-    stats["by_round"] = dict(sorted(Counter(str(round_of(r["id"])) for r in rows).items()))
+    stats["by_round"] = dict(sorted(Counter(str(round_of(r["id"])) for r in rows).items(), key=lambda kv: int(kv[0])))
     stats["markets"] = len({r["market"] for r in rows})
     stats["operators"] = len({r["operator"] for r in rows})
     stats["test_operators"] = sorted({r["operator"] for r in rows if r["split"] == "test"})
