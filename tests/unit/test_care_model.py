@@ -360,10 +360,11 @@ def test_the_scam_rule_reads_a_warning_about_fake_support_as_a_report_not_a_scam
     # the lexicon's reading alone: the care model's spam head is a separate judgement (and reads this one as spam,
     # p 0.90 from "whatsapp" and the number; without the number, p 0.01)
     text = "CUIDADO: una cuenta 'Acme Soporte Oficial' pide los códigos por WhatsApp al 55 1234 5678. No son ellos"
-    c = Classifier.from_policies(POLICIES, learned=False).classify_text(text, addressed_to_brand=True)
+    lexicon = Classifier.from_policies(POLICIES, learned=False)
+    c = lexicon.classify_text(text, addressed_to_brand=True)
     assert not c.spam
     assert "not a scam: reads as a report ('cuidado')" in c.evidence["spam"]
-    scam = Classifier.from_policies(POLICIES, learned=False).classify_text(
+    scam = lexicon.classify_text(
         "Acme Soporte Oficial 👋 escríbenos por WhatsApp al 55 1234 5678 con tu NIP", addressed_to_brand=True
     )
     assert scam.spam and any(e.startswith("scam:") for e in scam.evidence["spam"])
