@@ -78,6 +78,28 @@ def test_the_shipped_model_reads_porting_in_as_coming_and_porting_out_as_leaving
     assert leaving.churn_risk and leaving.topic == "cancellation"
 
 
+@pytest.mark.parametrize(
+    ("text", "brand_id"),
+    [
+        ("moving to Koodo next month, same network half the price", "telus"),  # a sub-brand sold under its own name
+        ("switching to Afrihost fibre, bye", "cellc"),  # rivals in one market are not one operator
+        ("switching to Free mobile next month", "orangefr"),
+        ("porting out to Sparklight next week", "mediacom"),
+    ],
+)
+def test_another_brand_is_a_competitor_even_from_the_same_market_or_owner(
+    lexicon_only: Classifier, text: str, brand_id: str
+) -> None:
+    found = _operator_features(lexicon_only, text, brand_id, [])
+    assert {"op:competitor", "op:to_competitor"} <= found
+    assert "op:brand" not in found
+
+
+def test_a_colour_is_not_an_operator(lexicon_only: Classifier) -> None:
+    found = _operator_features(lexicon_only, "modem light is orange and nothing loads", "optimum", [])
+    assert "op:competitor" not in found
+
+
 def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_only: Classifier) -> None:
     found = _operator_features(lexicon_only, "three days and my smart tv still shows the sky", "bt", ["btcare"])
     assert "op:competitor" not in found
