@@ -257,9 +257,10 @@ class Classifier:
         kind: str | PostShape | None,
         context: str | None = None,
     ) -> Classification:
-        fields, x, (general, scam) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        fields, x, (general, scam, report) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
         if self._scorer is not None:
-            p_care = apply_model(fields, self._scorer, self._with_context(x, context) if context else x, scam=scam)
+            x_ctx = self._with_context(x, context) if context else x
+            p_care = apply_model(fields, self._scorer, x_ctx, scam=scam, scam_report=report)
             # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
             if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
                 if p_care is None:
@@ -365,7 +366,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT, _Extras(general, scam)
+            return fields, _NO_INPUT, _Extras(general, scam, not scam and bool(scam_ev))
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -392,13 +393,15 @@ class Classifier:
             bool(pii),
         )
         x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
-        return fields, x, _Extras(general, scam)
+        return fields, x, _Extras(general, scam, not scam and bool(scam_ev))
 
 
 class _Extras(NamedTuple):
     general: tuple[float, float, float] | None
     """the lexicon's general-tweet calibration p(negative, neutral, positive), with a domain head"""
     scam: bool
+    scam_report: bool
+    """a post shaped like a scam that reads as a report of one ("my mum got a text saying she won... is this you?")"""
 
 
 _NO_INPUT = ModelInput([], [], [])

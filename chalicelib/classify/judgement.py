@@ -26,10 +26,11 @@ def _why(label: str, p: float, strongest: list[str] | None) -> str:
 
 
 def apply_model(  # noqa: PLR0915
-    fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False
+    fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False, scam_report: bool = False
 ) -> float | None:
     """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
-    found a scam aimed at the brand's customers — spam whatever the model says). Returns p(care) when the model
+    found a scam aimed at the brand's customers — spam whatever the model says; `scam_report`: it found one
+    reported — the SMS spam model, which reads the quoted scam, does not decide). Returns p(care) when the model
     carries a domain head (`CareModel.with_domain`)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
@@ -91,9 +92,10 @@ def apply_model(  # noqa: PLR0915
         fields["spam_p"] = judged["spam"]["p"]
         if scam and not judged["spam"]["value"]:
             evidence["spam"].insert(0, "yes: a scam (the lexicon's reading below), whatever the model's p")
-        if not fields["spam"] and fields["topic"] in ("other", "praise"):
-            # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic:
-            # the corpus has few scams; on its 5,325 training posts this adds no false positive.
+        if not fields["spam"] and fields["topic"] in ("other", "praise") and not scam_report:
+            # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic —
+            # unless the post reports a scam: quoting the scam's text ("my friend got an SMS 'You won...'") makes
+            # that model sure, and a warning is not spam.
             sure = next((v for name, v in x.dense if name == "sp:p"), 0.0)
             if sure >= SPAM_MODEL_SURE:
                 fields["spam"] = True

@@ -378,6 +378,20 @@ def test_a_customer_reporting_a_scam_or_naming_a_pin_is_not_spam(text: str) -> N
     assert "hide" not in _pack_actions(clf, text)
 
 
+def test_a_report_that_quotes_the_scam_text_is_not_hidden_by_the_sms_spam_model() -> None:
+    """The quoted text alone is what the SMS spam model was trained to catch (it is sure, p 0.99); the post around it
+    asks whether it is real, so the lexicon reads a report and that model does not decide."""
+    text = (
+        'Hi Acme, my dad got an SMS "Acme: you won a Galaxy S24 in our lucky draw, pay $3 delivery at acme-prize.co"'
+        " is it real?"
+    )
+    clf = Classifier.from_policies(POLICIES)
+    c = clf.classify_text(text, addressed_to_brand=True)
+    assert not c.spam
+    assert any(e.startswith("not a scam: reads as a report") for e in c.evidence["spam"])
+    assert "hide" not in _pack_actions(clf, text)
+
+
 def test_the_scam_rule_reads_a_warning_about_fake_support_as_a_report_not_a_scam() -> None:
     # the lexicon's reading alone: the care model's spam head is a separate judgement (and reads this one as spam,
     # p 0.90 from "whatsapp" and the number; without the number, p 0.01)
