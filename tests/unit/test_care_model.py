@@ -393,8 +393,8 @@ def test_a_report_that_quotes_the_scam_text_is_not_hidden_by_the_sms_spam_model(
 
 
 def test_the_scam_rule_reads_a_warning_about_fake_support_as_a_report_not_a_scam() -> None:
-    # the lexicon's reading alone: the care model's spam head is a separate judgement (and reads this one as spam,
-    # p 0.90 from "whatsapp" and the number; without the number, p 0.01)
+    # the lexicon's reading alone: the care model's spam head is a separate judgement (and reads this one as spam:
+    # care-538b9654de43 gives p 0.83 from "whatsapp", the number and "códigos", 0.66 without the number; cut 0.19)
     text = "CUIDADO: una cuenta 'Acme Soporte Oficial' pide los códigos por WhatsApp al 55 1234 5678. No son ellos"
     lexicon = Classifier.from_policies(POLICIES, learned=False)
     c = lexicon.classify_text(text, addressed_to_brand=True)
