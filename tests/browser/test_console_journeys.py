@@ -121,9 +121,11 @@ def test_agent_claims_answers_and_resolves_with_a_correction_by_keyboard(server:
     browser.select("#fix-topic", "billing")
     browser.focus("#outcome")
     browser.key("Enter")
-    _wait_for(lambda: server.runtime.escalations.get(item["escalation_id"])["status"] == "resolved")
+    # the console's resolve writes the outcome, then the correction: wait for the toast the page shows once both
+    # are stored (reading the store when the status turns resolved can fall between the two writes)
+    browser.wait("document.getElementById('toast').textContent.startsWith('Resolved ')", what="the resolved toast")
     resolved = server.runtime.escalations.get(item["escalation_id"])
-    assert (resolved["outcome"], resolved["resolved_by"]) == ("answered", "user:ana")
+    assert (resolved["status"], resolved["outcome"], resolved["resolved_by"]) == ("resolved", "answered", "user:ana")
     assert (resolved["correction"]["labels"], resolved["correction"]["by"]) == ({"topic": "billing"}, "user:ana")
     browser.wait("!!document.querySelector('#items')")
     assert not browser.errors, browser.errors
