@@ -84,7 +84,7 @@ def test_the_shipped_model_reads_porting_in_as_coming_and_porting_out_as_leaving
         ("moving to Koodo next month, same network half the price", "telus"),  # a sub-brand sold under its own name
         ("switching to Afrihost fibre, bye", "cellc"),  # rivals in one market are not one operator
         ("switching to Free mobile next month", "orangefr"),
-        ("porting out to Sparklight next week", "mediacom"),
+        ("porting my number out to Mobily next week", "stc"),
     ],
 )
 def test_another_brand_is_a_competitor_even_from_the_same_market_or_owner(
