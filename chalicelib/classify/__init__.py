@@ -316,12 +316,12 @@ class Classifier:
 
         money = has_money(text, decimal)
         spam, evidence["spam"], spam_cues, spam_p = self._spam(stats, scan, topic.topic, money, run5, spam_uni, spam_bi)
-        scam, scam_ev = scam_flags(lex, scan, text, stats, money)
-        if scam:  # whatever its topic words
+        scam_reading = scam_flags(lex, scan, text, stats, money)
+        if scam_reading.scam:  # whatever its topic words
             spam = True
-            evidence["spam"] = [*scam_ev, *evidence["spam"]]
-        elif scam_ev:
-            evidence["spam"].append(scam_ev[0])
+            evidence["spam"] = [*scam_reading.evidence, *evidence["spam"]]
+        elif scam_reading.evidence:
+            evidence["spam"].append(scam_reading.evidence[0])
         if abuse_ev:
             evidence["abuse"] = abuse_ev
 
@@ -366,7 +366,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT, _Extras(general, scam, not scam and bool(scam_ev))
+            return fields, _NO_INPUT, _Extras(general, scam_reading.scam, scam_reading.reported)
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -393,7 +393,7 @@ class Classifier:
             bool(pii),
         )
         x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
-        return fields, x, _Extras(general, scam, not scam and bool(scam_ev))
+        return fields, x, _Extras(general, scam_reading.scam, scam_reading.reported)
 
 
 class _Extras(NamedTuple):
@@ -401,7 +401,7 @@ class _Extras(NamedTuple):
     """the lexicon's general-tweet calibration p(negative, neutral, positive), with a domain head"""
     scam: bool
     scam_report: bool
-    """a post shaped like a scam that reads as a report of one ("my mum got a text saying she won... is this you?")"""
+    """`ScamReading.reported`"""
 
 
 _NO_INPUT = ModelInput([], [], [])

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from itertools import pairwise, repeat
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.classify.lexicon import Lexicon, Scan
 from chalicelib.classify.text import TextStats, Token
@@ -194,7 +194,25 @@ _DOMAIN = re.compile(
 _PHONE = re.compile(r"\+?\d[\d \-xX]{6,}\d")  # masked digits too: "0812 xxx 4492"
 
 
-def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: bool) -> tuple[bool, list[str]]:
+class ScamReading(NamedTuple):
+    scam: bool
+    """a scam aimed at the brand's customers: spam whatever its topic words"""
+    reported: bool
+    """shaped like a scam, but the post reports one ("my mum got a text saying she won... is this you?")"""
+    evidence: tuple[str, ...]
+
+
+_NOT_A_SCAM = ScamReading(False, False, ())
+
+
+def _reported(lex: Lexicon, scan: Scan) -> ScamReading | None:
+    reports = scan.find(lex.scam_reports)
+    if not reports:
+        return None
+    return ScamReading(False, True, (f"not a scam: reads as a report ('{reports[0].phrase}')",))
+
+
+def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: bool) -> ScamReading:
     """A scam aimed at the brand's customers, in a post that does not report one ("got a text saying I won... is
     this you?"): an ask for credentials ("send your name, number and OTP", "DM your PIN"); or a lure (prize,
     giveaway, free credit, easy money, followers) with a way to bite — an ask (verify, click, DM us, WhatsApp us),
@@ -212,38 +230,42 @@ def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: boo
     link = stats.url or _DOMAIN.search(text) is not None
     number = _PHONE.search(text) is not None
     if not (credential or asks or ((link or number) and len(distinct) >= 2) or (link and money)):
-        return False, []
-    reports = scan.find(lex.scam_reports)
-    if reports:
-        return False, [f"not a scam: reads as a report ('{reports[0].phrase}')"]
+        return _NOT_A_SCAM
+    report = _reported(lex, scan)
+    if report:
+        return report
     how = [f"'{m.phrase}'" for m in asks[:2]] + ["a link"] * link + ["a phone number"] * number
     if credential:
-        return True, [f"scam: asks for {credential}" + (f" ({', '.join(how)})" if how else "")]
-    return True, [f"scam: lure {', '.join(repr(p) for p in list(distinct)[:3])} and {', '.join(how)}"]
+        return ScamReading(True, False, (f"scam: asks for {credential}" + (f" ({', '.join(how)})" if how else ""),))
+    return ScamReading(
+        True, False, (f"scam: lure {', '.join(repr(p) for p in list(distinct)[:3])} and {', '.join(how)}",)
+    )
 
 
 _NOT_SELF = frozenset({"the", "your", "ur", "that", "this", "a", "an", "his", "her", "their", "some", "one"})
 """words before a claim that make it someone else's ("the agent here in the store told me"), not the poster's"""
 
 
-def _impostor(lex: Lexicon, scan: Scan, text: str, stats: TextStats) -> tuple[bool, list[str]]:
+def _impostor(lex: Lexicon, scan: Scan, text: str, stats: TextStats) -> ScamReading:
     """A claim to be the brand's care ("agent here", "official support") with a way off the channel: a phone number,
     a link or bare domain, or a contact ask ("WhatsApp us", "text me"); not when it reads as a report of one."""
     words = scan.words
     claims = [m for m in scan.find(lex.scam_impostors) if m.start == 0 or words[m.start - 1] not in _NOT_SELF]
     if not claims:
-        return False, []
+        return _NOT_A_SCAM
     contacts = scan.find(lex.scam_contacts) or scan.find(lex.scam_asks)
     link = stats.url or _DOMAIN.search(text) is not None
     number = _PHONE.search(text) is not None
     if not (contacts or link or number):
-        return False, []
-    reports = scan.find(lex.scam_reports)
-    if reports:
-        return False, [f"not a scam: reads as a report ('{reports[0].phrase}')"]
+        return _NOT_A_SCAM
+    report = _reported(lex, scan)
+    if report:
+        return report
     how = [f"'{m.phrase}'" for m in contacts[:2]] + ["a link"] * link + ["a phone number"] * number
     claim = claims[0].phrase
-    return True, [f"scam: claims to be the brand's care ('{claim}') and sends the customer to {', '.join(how)}"]
+    return ScamReading(
+        True, False, (f"scam: claims to be the brand's care ('{claim}') and sends the customer to {', '.join(how)}",)
+    )
 
 
 CREDENTIAL_WINDOW = 8

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.classify import Classifier
 from chalicelib.classify.brands import Gazetteer
+from chalicelib.classify.judgement import SPAM_MODEL_SURE
 from chalicelib.classify.learned import FORMAT, CareModel, ModelError
 from chalicelib.cli.training import Layout
 from chalicelib.model import Author, Post
@@ -386,6 +387,8 @@ def test_a_report_that_quotes_the_scam_text_is_not_hidden_by_the_sms_spam_model(
         " is it real?"
     )
     clf = Classifier.from_policies(POLICIES)
+    x = clf.model_input(text, brand=clf.lexicon.gazetteer.brand("acme", []), kind="mention", addressed=True)
+    assert dict(x.dense)["sp:p"] >= SPAM_MODEL_SURE  # the premise: the SMS model alone would hide it
     c = clf.classify_text(text, addressed_to_brand=True)
     assert not c.spam
     assert any(e.startswith("not a scam: reads as a report") for e in c.evidence["spam"])
