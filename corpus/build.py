@@ -52,11 +52,10 @@ ROUND_STARTS = (
     (4, 2),
     (1, 1),
 )
-"""The writing round of each writer, by the first writer number of each round (w1-w3: round 1, w4-w11: round 2,
-w12-w19: round 3, w20-w27: round 4, w28-w35: round 5, w36-w43: round 6, w44-w51: round 7, w52-w59: round 8,
-w60-w67: round 9, w68-w75: round 10, w76-w83: round 11, w84 on: round 12).
-Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first round's adjudications, and
-each later round N with revision N-1 — so each round's agreement is reported on its own too."""
+"""(first writer number, round): the writing round of each writer, newest first (w1-w3 wrote round 1; from w4 on,
+eight writers a round). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first
+round's adjudications, and each later round N with revision N-1 — so each round's agreement is reported on its
+own too."""
 
 
 SAME_OPERATOR = {"Lebara": "Lebara UK", "Dish Network": "Dish", "Digicel": "Digicel Jamaica", "WE": "WE Egypt"}

@@ -72,9 +72,8 @@ def test_an_operator_the_corpus_already_had_keeps_its_one_name() -> None:
 
 
 def test_each_writer_belongs_to_the_round_it_wrote_in() -> None:
-    """agreement.json's `by_round` and stats.json's `by_round` read this: w1-w3 round 1, w4-w11 round 2, w12-w19
-    round 3, w20-w27 round 4, w28-w35 round 5, w36-w43 round 6, w44-w51 round 7, w52-w59 round 8, w60-w67 round
-    9, w68 on round 10, for chunk names and post ids alike."""
+    """agreement.json's `by_round` and stats.json's `by_round` read this (`build.ROUND_STARTS`), for chunk names and
+    post ids alike: the first and last writer of a round and the first of the next."""
     names = (
         "w1-00",
         "w3-02",
