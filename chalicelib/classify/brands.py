@@ -7,13 +7,13 @@ is a competitor, so churn to a competitor works for any operator without configu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chalicelib.classify.lexicon import LexiconError, Match, PhraseMatcher, load_yaml
-from chalicelib.classify.text import fold, phrase_tokens
+from chalicelib.classify.text import Token, fold, phrase_tokens
 
 OPERATOR_TYPES = ("mobile", "broadband", "cable_tv", "mvno", "converged")
 
@@ -26,6 +26,9 @@ class Operator:
     names: tuple[str, ...]
     handles: tuple[str, ...]
     example: bool = False
+    cased: tuple[str, ...] = ()
+    """names that are an everyday word in a language the posts are written in (Tagalog "dito", Spanish "vi"):
+    they name the operator only when a word is written exactly so ("DITO", "Vi")"""
 
 
 @dataclass(frozen=True)
@@ -54,20 +57,33 @@ NO_BRAND = Brand("", frozenset(), frozenset(), frozenset())
 class Gazetteer:
     """Operators by market, with one phrase matcher over all their names (registered in the lexicon's index)."""
 
-    def __init__(self, operators: Iterable[Operator]) -> None:
+    def __init__(self, operators: Iterable[Operator], not_operators: Iterable[str] = ()) -> None:
         self.operators: dict[str, Operator] = {}
         by_phrase: dict[str, list[str]] = {}
         self.by_handle: dict[str, str] = {}
+        self.cased: dict[str, frozenset[str]] = {}
+        """folded name -> the spellings (raw words) in which it names an operator (`Operator.cased`)"""
         for op in operators:
             if op.id in self.operators:
                 raise LexiconError(f"operators.yaml: operator id {op.id!r} is listed twice")
             self.operators[op.id] = op
-            for name in op.names:
+            for name in op.names + op.cased:
                 ids = by_phrase.setdefault(fold(name), [])
                 if op.id not in ids:
                     ids.append(op.id)
+            for name in op.cased:
+                if len(name.split()) != 1:
+                    raise LexiconError(f"operators.yaml: operator {op.id!r}: cased name {name!r} must be one word")
+                self.cased[fold(name)] = self.cased.get(fold(name), frozenset()) | {name}
             for handle in op.handles:
                 self.by_handle.setdefault(handle, op.id)
+        for op in self.operators.values():
+            both = {fold(n) for n in op.names} & self.cased.keys()
+            if both:
+                raise LexiconError(f"operators.yaml: {sorted(both)} listed both as a name and as a cased name")
+        for phrase in not_operators:
+            # longer than the operator's name it contains, so the longest match takes it and it names no one
+            by_phrase.setdefault(fold(phrase), [])
         self.matcher: PhraseMatcher[tuple[str, ...]] = PhraseMatcher.build(
             (phrase, tuple(ids)) for phrase, ids in by_phrase.items()
         )
@@ -87,7 +103,20 @@ class Gazetteer:
                 raise LexiconError(f"{path}: market {market!r}: expected a list of operators")
             for raw in entries:
                 found.append(_operator(path, str(market), raw))
-        return cls(found)
+        not_operators = doc.get("not_operators") or []
+        if not isinstance(not_operators, list):
+            raise LexiconError(f"{path}: `not_operators:` must be a list of phrases")
+        return cls(found, [str(p) for p in not_operators])
+
+    def names_an_operator(self, match: Match[tuple[str, ...]], word_tokens: Sequence[Token]) -> bool:
+        """A gazetteer match that names an operator: not a `not_operators` phrase ("TNT Sports"), and a cased name
+        written as listed ("DITO" but not Tagalog "dito")."""
+        if not match.value:
+            return False
+        spellings = self.cased.get(match.phrase)
+        if spellings is None:
+            return True
+        return match.end - match.start == 1 and word_tokens[match.start].raw in spellings
 
     def brand(self, brand_id: str, handles: Iterable[str] = ()) -> Brand:
         """The brand a channel speaks for: its own handles, plus the gazetteer entry named `brand_id` or owning one
@@ -140,6 +169,9 @@ def _operator(path: Path, market: str, raw: Any) -> Operator:
     handles = raw.get("handles") or []
     if not isinstance(names, list) or not isinstance(handles, list):
         raise LexiconError(f"{path}: operator {raw['id']!r}: names and handles must be lists")
+    cased = raw.get("cased") or []
+    if not isinstance(cased, list):
+        raise LexiconError(f"{path}: operator {raw['id']!r}: cased must be a list")
     return Operator(
         id=str(raw["id"]),
         market=market,
@@ -147,6 +179,7 @@ def _operator(path: Path, market: str, raw: Any) -> Operator:
         names=tuple(str(n) for n in names),
         handles=tuple(fold(str(h)).lstrip("@") for h in handles),
         example=bool(raw.get("example", False)),
+        cased=tuple(str(n) for n in cased),
     )
 
 

@@ -198,7 +198,7 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
     if reading.pii:
         dense.append(("pii", 1.0))
     dense += _shape(stats, word_tokens)
-    dense += _operators(lex, scan, mentions, brand)
+    dense += _operators(lex, scan, word_tokens, mentions, brand)
     dense += _leaving(scan.words, word_tokens)
     n_keys += len(pairs)
     return ModelInput(words, pairs, dense, 1.0 / math.sqrt(n_keys) if n_keys > 1 else 1.0)
@@ -233,7 +233,9 @@ churn); "from <this brand> to …" leaves it. `op:to_brand`, `op:from_brand`, `o
 say which way the words point, for any brand the gazetteer knows."""
 
 
-def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> list[tuple[str, float]]:
+def _operators(
+    lex: Lexicon, scan: Scan, word_tokens: list[Token], mentions: list[str], brand: Brand
+) -> list[tuple[str, float]]:
     """Mentions of this brand and of other operators (by name or handle), a switch verb before another one, and which
     way a link word before a name points (`op:to_brand`, `op:from_competitor`, ...: see DIRECTION_LINKS)."""
     out: list[tuple[str, float]] = []
@@ -260,6 +262,8 @@ def _operators(lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand) -> l
     words = scan.words
     verbs = lex.switch_verbs
     for match in scan.find(lex.operators):
+        if not gazetteer.names_an_operator(match, word_tokens):
+            continue
         who = "brand" if brand.is_us(match) else "competitor"
         before = words[max(0, match.start - DIRECTION_WINDOW) : match.start]
         for link in DIRECTION_LINKS.keys() & before:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from chalicelib.classify import Classifier
-from chalicelib.classify.brands import Gazetteer
+from chalicelib.classify.brands import Gazetteer, Operator
 from chalicelib.classify.judgement import SPAM_MODEL_SURE
 from chalicelib.classify.learned import FORMAT, CareModel, ModelError
+from chalicelib.classify.lexicon import LexiconError
 from chalicelib.cli.training import Layout
 from chalicelib.model import Author, Post
 
@@ -104,6 +105,43 @@ def test_a_colour_is_not_an_operator(lexicon_only: Classifier) -> None:
 def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_only: Classifier) -> None:
     found = _operator_features(lexicon_only, "three days and my smart tv still shows the sky", "bt", ["btcare"])
     assert "op:competitor" not in found
+
+
+@pytest.mark.parametrize(
+    ("text", "brand_id"),
+    [
+        ("3 days na walang signal dito sa Antipolo", "globe"),  # Tagalog "dito" is "here"
+        ("Dito sa amin walang load na pumapasok", "smart"),
+        ("ayer vi que subieron la tarifa otra vez", "movistar"),  # Spanish "vi" is "I saw"
+        ("TNT Sports keeps buffering on the app tonight", "bt"),  # a TV channel, not the Philippine TNT
+    ],
+)
+def test_a_word_that_spells_an_operator_in_another_sense_is_not_one(
+    lexicon_only: Classifier, text: str, brand_id: str
+) -> None:
+    assert "op:competitor" not in _operator_features(lexicon_only, text, brand_id, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "brand_id"),
+    [
+        ("lilipat na ako sa DITO, sawang sawa na", "globe"),
+        ("switching to Vi next month, Airtel is hopeless here", "airtelin"),
+        ("porting to TNT next week, wala kayong signal", "smart"),
+    ],
+)
+def test_the_operator_written_as_its_brand_is_still_a_competitor(
+    lexicon_only: Classifier, text: str, brand_id: str
+) -> None:
+    assert "op:competitor" in _operator_features(lexicon_only, text, brand_id, [])
+
+
+def test_a_cased_name_must_be_one_word_and_not_also_a_plain_name() -> None:
+    with pytest.raises(LexiconError, match="one word"):
+        Gazetteer([Operator("x", "PH", "mobile", (), (), cased=("Two Words",))])
+    with pytest.raises(LexiconError, match="both as a name and as a cased name"):
+        plain = Operator("x", "PH", "mobile", ("dito",), ())
+        Gazetteer([plain, Operator("y", "PH", "mobile", (), (), cased=("DITO",))])
 
 
 def test_the_brand_comes_from_the_channel_not_the_example_lexicon(tmp_path: Path) -> None:
