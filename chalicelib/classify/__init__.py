@@ -257,10 +257,12 @@ class Classifier:
         kind: str | PostShape | None,
         context: str | None = None,
     ) -> Classification:
-        fields, x, (general, scam, report) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
+        fields, x, (general, scam, report, warning) = self._read(
+            text, addressed, addressed_evidence, language_hint, brand, kind
+        )
         if self._scorer is not None:
             x_ctx = self._with_context(x, context) if context else x
-            p_care = apply_model(fields, self._scorer, x_ctx, scam=scam, scam_report=report)
+            p_care = apply_model(fields, self._scorer, x_ctx, scam=scam, scam_report=report, scam_warning=warning)
             # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
             if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
                 if p_care is None:
@@ -366,7 +368,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT, _Extras(general, scam_reading.scam, scam_reading.reported)
+            return fields, _NO_INPUT, _Extras(general, scam_reading.scam, scam_reading.reported, scam_reading.warned)
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -393,7 +395,7 @@ class Classifier:
             bool(pii),
         )
         x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
-        return fields, x, _Extras(general, scam_reading.scam, scam_reading.reported)
+        return fields, x, _Extras(general, scam_reading.scam, scam_reading.reported, scam_reading.warned)
 
 
 class _Extras(NamedTuple):
@@ -402,6 +404,8 @@ class _Extras(NamedTuple):
     scam: bool
     scam_report: bool
     """`ScamReading.reported`"""
+    scam_warning: bool
+    """`ScamReading.warned`"""
 
 
 _NO_INPUT = ModelInput([], [], [])

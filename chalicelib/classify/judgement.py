@@ -26,12 +26,19 @@ def _why(label: str, p: float, strongest: list[str] | None) -> str:
 
 
 def apply_model(  # noqa: PLR0915
-    fields: dict[str, Any], model: CareModel, x: ModelInput, *, scam: bool = False, scam_report: bool = False
+    fields: dict[str, Any],
+    model: CareModel,
+    x: ModelInput,
+    *,
+    scam: bool = False,
+    scam_report: bool = False,
+    scam_warning: bool = False,
 ) -> float | None:
     """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
     found a scam aimed at the brand's customers — spam whatever the model says; `scam_report`: it found one
-    reported — the SMS spam model, which reads the quoted scam, does not decide). Returns p(care) when the model
-    carries a domain head (`CareModel.with_domain`)."""
+    reported — the SMS spam model, which reads the quoted scam, does not decide; `scam_warning`: reported in words
+    a scam does not write about itself — not spam whatever the model says, since the model reads the quoted scam
+    too). Returns p(care) when the model carries a domain head (`CareModel.with_domain`)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
     evidence: dict[str, list[str]] = fields["evidence"]
@@ -88,10 +95,12 @@ def apply_model(  # noqa: PLR0915
         fields["churn"] = churn
         fields["churn_risk"] = churn["value"]
     if "spam" in judged:
-        fields["spam"] = judged["spam"]["value"] or scam
+        fields["spam"] = (judged["spam"]["value"] and not scam_warning) or scam
         fields["spam_p"] = judged["spam"]["p"]
         if scam and not judged["spam"]["value"]:
             evidence["spam"].insert(0, "yes: a scam (the lexicon's reading below), whatever the model's p")
+        elif scam_warning and judged["spam"]["value"]:
+            evidence["spam"].insert(0, "no: a customer's warning about a scam (the lexicon's reading below)")
         if not fields["spam"] and fields["topic"] in ("other", "praise") and not scam_report:
             # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic —
             # unless the post reports a scam: quoting the scam's text ("my friend got an SMS 'You won...'") makes

@@ -330,6 +330,13 @@ def _str_list(data: Any, where: str) -> list[str]:
     return [str(x) for x in data]
 
 
+def _reports(scam: Mapping[str, Any]) -> PhraseMatcher[bool]:
+    """`scam.yaml` reports and warnings in one matcher: phrase -> whether it is a warning."""
+    warnings = _str_list(scam.get("warnings"), "scam.yaml warnings")
+    plain = [p for p in _str_list(scam.get("reports"), "scam.yaml reports") if p not in warnings]
+    return PhraseMatcher.build([(p, False) for p in plain] + [(p, True) for p in warnings])
+
+
 def _num_map(data: Any, where: str) -> dict[str, float]:
     if data is None:
         return {}
@@ -388,6 +395,7 @@ class Lexicon:
     scam_lures: PhraseMatcher[bool]
     scam_asks: PhraseMatcher[bool]
     scam_reports: PhraseMatcher[bool]
+    """a scam reported, not sent: `reports` and `warnings` (value True: words a scam does not write about itself)"""
     scam_impostors: PhraseMatcher[bool]
     scam_contacts: PhraseMatcher[bool]
     scam_ask_verbs: frozenset[str]
@@ -523,7 +531,7 @@ class Lexicon:
             spam_money_weight=float(spam.get("money_weight", 0.4)),
             scam_lures=flags(scam.get("lures", []), "scam.yaml lures"),
             scam_asks=flags(scam.get("asks", []), "scam.yaml asks"),
-            scam_reports=flags(scam.get("reports", []), "scam.yaml reports"),
+            scam_reports=_reports(scam),
             scam_impostors=flags(scam.get("impostors", []), "scam.yaml impostors"),
             scam_contacts=flags(scam.get("contacts", []), "scam.yaml contacts"),
             scam_ask_verbs=frozenset(fold(w) for w in _str_list(scam.get("ask_verbs"), "scam.yaml ask_verbs")),

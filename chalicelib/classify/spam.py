@@ -200,6 +200,9 @@ class ScamReading(NamedTuple):
     reported: bool
     """shaped like a scam, but the post reports one ("my mum got a text saying she won... is this you?")"""
     evidence: tuple[str, ...]
+    warned: bool = False
+    """reported in words a scam does not write about itself (`scam.yaml` warnings: "got a text", "is this real?",
+    "cuidado"), unlike "legit" or "no scam", which scams write too"""
 
 
 _NOT_A_SCAM = ScamReading(False, False, ())
@@ -209,7 +212,8 @@ def _reported(lex: Lexicon, scan: Scan) -> ScamReading | None:
     reports = scan.find(lex.scam_reports)
     if not reports:
         return None
-    return ScamReading(False, True, (f"not a scam: reads as a report ('{reports[0].phrase}')",))
+    warned = any(m.value for m in reports)
+    return ScamReading(False, True, (f"not a scam: reads as a report ('{reports[0].phrase}')",), warned)
 
 
 def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: bool) -> ScamReading:

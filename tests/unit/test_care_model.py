@@ -433,18 +433,44 @@ def test_a_report_that_quotes_the_scam_text_is_not_hidden_by_the_sms_spam_model(
     assert "hide" not in _pack_actions(clf, text)
 
 
+WARNING = "CUIDADO: una cuenta 'Acme Soporte Oficial' pide los códigos por WhatsApp al 55 1234 5678. No son ellos"
+
+
 def test_the_scam_rule_reads_a_warning_about_fake_support_as_a_report_not_a_scam() -> None:
-    # the lexicon's reading alone: the care model's spam head is a separate judgement (and reads this one as spam:
-    # care-538b9654de43 gives p 0.83 from "whatsapp", the number and "códigos", 0.66 without the number; cut 0.19)
-    text = "CUIDADO: una cuenta 'Acme Soporte Oficial' pide los códigos por WhatsApp al 55 1234 5678. No son ellos"
+    # the lexicon's reading alone (the next test: the care model's spam head over it)
     lexicon = Classifier.from_policies(POLICIES, learned=False)
-    c = lexicon.classify_text(text, addressed_to_brand=True)
+    c = lexicon.classify_text(WARNING, addressed_to_brand=True)
     assert not c.spam
     assert "not a scam: reads as a report ('cuidado')" in c.evidence["spam"]
     scam = lexicon.classify_text(
         "Acme Soporte Oficial 👋 escríbenos por WhatsApp al 55 1234 5678 con tu NIP", addressed_to_brand=True
     )
     assert scam.spam and any(e.startswith("scam:") for e in scam.evidence["spam"])
+
+
+def test_a_customers_warning_is_not_spam_even_when_the_spam_head_reads_the_quoted_scam() -> None:
+    clf = Classifier.from_policies(POLICIES)
+    assert clf.model is not None
+    c = clf.classify_text(WARNING, addressed_to_brand=True)
+    assert c.spam_p is not None and c.spam_p >= clf.model.thresholds["spam"]  # the premise: the head says spam
+    assert not c.spam
+    assert c.evidence["spam"][0].startswith("no: a customer's warning")
+    assert "hide" not in _pack_actions(clf, WARNING)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NEW BTC OPPORTUNITY 🚀 Turn ₱5,000 into ₱50,000 in 7 days! 100% legit, join our Telegram t.me/pinoycryptoking",
+        'Free Sling TV for life!!!! 🎉 Comment "YES" and visit sling-lifetime-free.com to claim. 100% real no scam',
+    ],
+)
+def test_a_scam_that_calls_itself_legit_is_still_spam(text: str) -> None:
+    """ "legit" and "no scam" read as a report to the lexicon, but scams write them too: only a warning's words
+    overrule the spam head."""
+    c = Classifier.from_policies(POLICIES).classify_text(text, addressed_to_brand=True)
+    assert c.spam
+    assert "hide" in _pack_actions(Classifier.from_policies(POLICIES), text)
 
 
 def test_the_domain_head_summed_in_the_care_models_pass_gives_what_it_gives_alone() -> None:
