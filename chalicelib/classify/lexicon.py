@@ -16,9 +16,25 @@ from chalicelib.classify.text import fold, phrase_tokens
 T = TypeVar("T")
 
 try:  # the C loader is ~10x faster; fall back to pure Python where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader, with YAML 1.2's booleans: only true/false. YAML 1.1 also reads yes/no/on/off/y/n as
+    booleans, and a lexicon is lists and maps of words: "no" as a negator or a word's valence, "yes" and "on" as
+    language cues, which that reading turned into False and True (then the words "false" and "true")."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 class LexiconError(ValueError):
@@ -36,14 +52,14 @@ def load_yaml(path: Path) -> Any:
 
 _TOP_KEY = re.compile(r"([a-z_][a-z0-9_]*):")
 _ENTRY = re.compile(r"  (?:\"([a-z][a-z0-9_'-]*)\"|([a-z][a-z0-9_'-]*)): (-?(?:0|[1-9][0-9]*)(\.[0-9]+)?)")
-_RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
-"""Plain scalars YAML 1.1 may read as bool or null (quoted, they are strings)."""
+_RESERVED = frozenset({"true", "false", "null"})
+"""Plain scalars the loader reads as bool or null (quoted, they are strings)."""
 
 
 def number_maps(text: str) -> dict[str, dict[str, int | float]] | None:
-    """The YAML safe loader's result for the one shape `sentiment_general.yaml` has (comment lines, then top-level
-    keys each holding `  word: number` lines), in a fraction of the time; None for anything else (tabs, CR, BOM,
-    flow style, inline comments, anchors, quoting with escapes, reserved words, ...), so the caller parses it."""
+    """The lexicon loader's result (`_Loader`) for the one shape `sentiment_general.yaml` has (comment lines, then
+    top-level keys each holding `  word: number` lines), in a fraction of the time; None for anything else (tabs, CR,
+    BOM, flow style, inline comments, anchors, quoting with escapes, reserved words, ...), so the caller parses it."""
     if "\t" in text or "\r" in text or text.startswith("\ufeff"):
         return None
     out: dict[str, dict[str, int | float]] = {}

@@ -11,7 +11,7 @@ import yaml
 
 from chalicelib import pii
 from chalicelib.classify import Classifier
-from chalicelib.classify.lexicon import PhraseMatcher, number_maps
+from chalicelib.classify.lexicon import PhraseMatcher, _Loader, number_maps
 from chalicelib.classify.sentiment import SentimentModel, score_sentiment, sentiment_features
 from chalicelib.classify.spam import SpamModel, spam_features, spam_probability
 from chalicelib.classify.text import phrase_tokens, text_stats, tokenize
@@ -278,13 +278,13 @@ def test_number_maps_equals_the_yaml_loader_or_declines() -> None:
     general = (POLICIES / "lexicon" / "sentiment_general.yaml").read_text(encoding="utf-8")
     fast = number_maps(general)
     assert fast is not None
-    reference = yaml.load(general, Loader=yaml.SafeLoader)
+    reference = yaml.load(general, Loader=_Loader)
     assert fast == reference
     for key in reference:
         assert list(fast[key].items()) == list(reference[key].items())  # same order
         assert [type(v) for v in fast[key].values()] == [type(v) for v in reference[key].values()]
     declined = [
-        "words:\n  no: 1.0\n",  # a bool to YAML
+        "words:\n  true: 1.0\n",  # a bool to YAML
         "words:\n  ok: 1.0  # comment\n",
         "words:\n  ok: 1e3\n",
         "words:\n\tok: 1.0\n",
@@ -299,5 +299,22 @@ def test_number_maps_equals_the_yaml_loader_or_declines() -> None:
     ]
     for text in declined:
         assert number_maps(text) is None, text
-    accepted = 'a:\n  "no": -0\n  x: -0.0\n  w: 2\n  w: 3.50\n# note\n\nb:\n  z: 0\n'
-    assert number_maps(accepted) == yaml.load(accepted, Loader=yaml.SafeLoader)
+    accepted = 'a:\n  "no": -0\n  x: -0.0\n  w: 2\n  w: 3.50\n# note\n\nb:\n  z: 0\n  yes: 1\n  on: 2\n'
+    assert number_maps(accepted) == yaml.load(accepted, Loader=_Loader)
+
+
+def test_the_lexicon_reads_yes_no_on_off_as_words_not_booleans(clf: Classifier) -> None:
+    """YAML 1.1 reads yes/no/on/off as booleans, which turned the negator "no" into the word "false"."""
+    assert yaml.load("[yes, no, on, off, y, n, true, False]", Loader=_Loader) == [
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        True,
+        False,
+    ]
+    lex = clf.lexicon
+    assert "no" in lex.negators and "false" not in lex.negators
+    assert {"no", "yes"} <= lex.languages["en"] and "no" in lex.languages["es"]
