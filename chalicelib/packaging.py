@@ -36,7 +36,9 @@ def _chalice() -> str:
 
 def validate_policies(policies: Path) -> None:
     """What `carewire policies check` checks, here (what it refuses, the package refuses); the digest lets
-    Lambda skip the schema pass on files that still match. Raises `PackagingError` with the findings."""
+    Lambda skip the schema pass on files that still match, and the compiled lexicon (`lexicon.COMPILED`) lets it
+    read JSON instead of parsing YAML. Raises `PackagingError` with the findings."""
+    from chalicelib.classify.lexicon import compile_lexicon
     from chalicelib.policy.check import check_policies
     from chalicelib.policy.loader import VALIDATED_MARK, policy_digest
 
@@ -45,6 +47,8 @@ def validate_policies(policies: Path) -> None:
         listed = "\n".join(str(e) for e in errors)
         raise PackagingError(f"the policies do not validate (carewire policies check):\n{listed}")
     (policies / VALIDATED_MARK).write_text(policy_digest(policies) + "\n", encoding="utf-8")
+    if (policies / "lexicon").is_dir():
+        compile_lexicon(policies / "lexicon")
 
 
 def _runtime_provided(name: str) -> bool:

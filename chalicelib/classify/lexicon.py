@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -41,13 +42,61 @@ class LexiconError(ValueError):
     """A lexicon file is missing or malformed; the message names the file."""
 
 
+COMPILED = ".compiled.json"
+"""Written by `carewire package` (`compile_lexicon`) beside the lexicon's YAML files: what each parses to, with the
+sha256 of its bytes. The Lambda then reads one JSON file instead of parsing YAML (~25 ms of its cold start); a
+YAML file whose bytes no longer match is parsed as before, so a stale file is never read."""
+
+_compiled: dict[Path, dict[str, Any]] = {}
+"""directory -> the entries of its compiled file not yet handed out (each is handed out once, so no two callers
+share one parsed document; the next request for a file reads the compiled file again)"""
+
+
 def load_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        found = _compiled_doc(path, raw)
+        if found is not None:
+            return found[0]
+        text = raw.decode("utf-8")
         fast = number_maps(text)
         return fast if fast is not None else yaml.load(text, Loader=_Loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise LexiconError(f"{path}: {exc}") from exc
+
+
+def _compiled_doc(path: Path, raw: bytes) -> tuple[Any] | None:
+    """(what `path` parses to,) from the compiled file beside it, when that has it for these bytes."""
+    entries = _compiled.get(path.parent)
+    if entries is None or path.name not in entries:
+        compiled = path.parent / COMPILED
+        if not compiled.is_file():
+            return None
+        try:
+            entries = json.loads(compiled.read_bytes())
+        except ValueError:
+            return None
+        if not isinstance(entries, dict):
+            return None
+        _compiled[path.parent] = entries
+    entry = entries.pop(path.name, None)
+    if not isinstance(entry, dict) or entry.get("sha256") != hashlib.sha256(raw).hexdigest():
+        return None
+    return (entry.get("doc"),)
+
+
+def compile_lexicon(directory: Path) -> list[str]:
+    """Write `COMPILED` for the YAML files in `directory` whose parsed content JSON keeps exactly (string keys; a
+    map with number keys would come back with string ones); returns the files it holds."""
+    entries: dict[str, Any] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        raw = path.read_bytes()
+        doc = load_yaml(path)
+        if json.loads(json.dumps(doc)) == doc:
+            entries[path.name] = {"sha256": hashlib.sha256(raw).hexdigest(), "doc": doc}
+    (directory / COMPILED).write_text(json.dumps(entries, sort_keys=True, separators=(",", ":")), encoding="utf-8")
+    _compiled.pop(directory, None)
+    return sorted(entries)
 
 
 _TOP_KEY = re.compile(r"([a-z_][a-z0-9_]*):")

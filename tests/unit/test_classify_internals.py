@@ -318,3 +318,49 @@ def test_the_lexicon_reads_yes_no_on_off_as_words_not_booleans(clf: Classifier) 
     lex = clf.lexicon
     assert "no" in lex.negators and "false" not in lex.negators
     assert {"no", "yes"} <= lex.languages["en"] and "no" in lex.languages["es"]
+
+
+def test_a_compiled_lexicon_reads_what_its_yaml_reads_and_never_a_stale_copy(tmp_path: Path) -> None:
+    import shutil
+
+    from chalicelib.classify.lexicon import COMPILED, compile_lexicon, load_yaml
+
+    lexicon = tmp_path / "lexicon"
+    shutil.copytree(POLICIES / "lexicon", lexicon)
+    plain = {p.name: load_yaml(p) for p in sorted(lexicon.glob("*.yaml"))}
+    held = compile_lexicon(lexicon)
+    assert held == sorted(plain) and (lexicon / COMPILED).is_file()
+    # the YAML files are not parsed again: swap the parser out and every file still loads, as it did
+    real = yaml.load
+    try:
+        yaml.load = lambda *_a, **_k: pytest.fail("parsed YAML although the compiled file holds it")
+        assert {p.name: load_yaml(p) for p in sorted(lexicon.glob("*.yaml"))} == plain
+    finally:
+        yaml.load = real
+    # no two callers share one parsed document
+    first = load_yaml(lexicon / "scam.yaml")
+    first["lures"].append("mutated")
+    assert "mutated" not in load_yaml(lexicon / "scam.yaml")["lures"]
+    # a file edited after compiling is read from its YAML
+    scam = lexicon / "scam.yaml"
+    scam.write_text(scam.read_text(encoding="utf-8").replace("  - giveaway\n", "  - sweepstakes\n"), encoding="utf-8")
+    lures = load_yaml(scam)["lures"]
+    assert "sweepstakes" in lures and "giveaway" not in lures
+
+
+def test_the_package_ships_a_compiled_lexicon_that_classifies_as_the_yaml_does(tmp_path: Path) -> None:
+    import shutil
+
+    from chalicelib.classify.lexicon import COMPILED
+    from chalicelib.packaging import validate_policies
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies, ignore=shutil.ignore_patterns("tests"))
+    validate_policies(policies)
+    assert (policies / "lexicon" / COMPILED).is_file()
+    packaged = Classifier.from_policies(policies)
+    repo = Classifier.from_policies(POLICIES)
+    for text in ("@user no signal since yesterday, fix it", "switching to DITO next week", "thanks, all good now!"):
+        assert packaged.classify_text(text, addressed_to_brand=True) == repo.classify_text(
+            text, addressed_to_brand=True
+        )
