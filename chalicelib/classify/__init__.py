@@ -25,7 +25,7 @@ from chalicelib.classify.sentiment import (
     score_sentiment,
     sentiment_features,
 )
-from chalicelib.classify.spam import SpamModel, abuse_flags, has_money, scam_flags, spam_cue_score
+from chalicelib.classify.spam import ScamReading, SpamModel, abuse_flags, has_money, scam_flags, spam_cue_score
 from chalicelib.classify.text import TextStats, Token, text_stats, tokenize
 from chalicelib.classify.topic import addressed_by_text, churn, find_topic, is_question, urgency
 from chalicelib.model import Classification, Judged, Post, Sentiment, SentimentLabel
@@ -257,12 +257,10 @@ class Classifier:
         kind: str | PostShape | None,
         context: str | None = None,
     ) -> Classification:
-        fields, x, (general, scam, report, warning) = self._read(
-            text, addressed, addressed_evidence, language_hint, brand, kind
-        )
+        fields, x, (general, scam) = self._read(text, addressed, addressed_evidence, language_hint, brand, kind)
         if self._scorer is not None:
             x_ctx = self._with_context(x, context) if context else x
-            p_care = apply_model(fields, self._scorer, x_ctx, scam=scam, scam_report=report, scam_warning=warning)
+            p_care = apply_model(fields, self._scorer, x_ctx, scam=scam)
             # a conversation on the brand's own channels (DM, reply, comment, a known thread) is care by where it is
             if general is not None and self.general is not None and not context and x.dense[0][0] in _BY_WORDS:
                 if p_care is None:
@@ -368,7 +366,7 @@ class Classifier:
             "abuse_p": 1.0 if abuse else 0.0,
         }
         if self.model is None and kind is None:
-            return fields, _NO_INPUT, _Extras(general, scam_reading.scam, scam_reading.reported, scam_reading.warned)
+            return fields, _NO_INPUT, _Extras(general, scam_reading)
         if isinstance(kind, PostShape):
             shape = kind
         else:
@@ -395,17 +393,14 @@ class Classifier:
             bool(pii),
         )
         x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
-        return fields, x, _Extras(general, scam_reading.scam, scam_reading.reported, scam_reading.warned)
+        return fields, x, _Extras(general, scam_reading)
 
 
 class _Extras(NamedTuple):
     general: tuple[float, float, float] | None
     """the lexicon's general-tweet calibration p(negative, neutral, positive), with a domain head"""
-    scam: bool
-    scam_report: bool
-    """`ScamReading.reported`"""
-    scam_warning: bool
-    """`ScamReading.warned`"""
+    scam: ScamReading
+    """the lexicon's reading of a scam: sent, reported or warned of"""
 
 
 _NO_INPUT = ModelInput([], [], [])

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.classify.features import ModelInput
 from chalicelib.classify.learned import CareModel
+from chalicelib.classify.spam import NOT_A_SCAM, ScamReading
 from chalicelib.model import Judged, Sentiment, SentimentLabel
 
 DEFAULT_THRESHOLD = 0.5
@@ -30,15 +31,13 @@ def apply_model(  # noqa: PLR0915
     model: CareModel,
     x: ModelInput,
     *,
-    scam: bool = False,
-    scam_report: bool = False,
-    scam_warning: bool = False,
+    scam: ScamReading = NOT_A_SCAM,
 ) -> float | None:
-    """Overwrite the lexicon's `Classification` fields in place with the model's judgement (`scam`: the lexicon
-    found a scam aimed at the brand's customers — spam whatever the model says; `scam_report`: it found one
-    reported — the SMS spam model, which reads the quoted scam, does not decide; `scam_warning`: reported in words
-    a scam does not write about itself — not spam whatever the model says, since the model reads the quoted scam
-    too). Returns p(care) when the model carries a domain head (`CareModel.with_domain`)."""
+    """Overwrite the lexicon's `Classification` fields in place with the model's judgement. `scam`, the lexicon's
+    reading: a scam aimed at the brand's customers is spam whatever the model says; a scam reported keeps the SMS
+    spam model, which reads the quoted scam, from deciding; a warning (reported in words a scam does not write about
+    itself) is not spam whatever the model says, since the model reads the quoted scam too. Returns p(care) when the
+    model carries a domain head (`CareModel.with_domain`)."""
     probs, strongest = model.predict(x)
     th = model.thresholds
     evidence: dict[str, list[str]] = fields["evidence"]
@@ -95,13 +94,13 @@ def apply_model(  # noqa: PLR0915
         fields["churn"] = churn
         fields["churn_risk"] = churn["value"]
     if "spam" in judged:
-        fields["spam"] = (judged["spam"]["value"] and not scam_warning) or scam
+        fields["spam"] = (judged["spam"]["value"] and not scam.warned) or scam.scam
         fields["spam_p"] = judged["spam"]["p"]
-        if scam and not judged["spam"]["value"]:
+        if scam.scam and not judged["spam"]["value"]:
             evidence["spam"].insert(0, "yes: a scam (the lexicon's reading below), whatever the model's p")
-        elif scam_warning and judged["spam"]["value"]:
+        elif scam.warned and judged["spam"]["value"]:
             evidence["spam"].insert(0, "no: a customer's warning about a scam (the lexicon's reading below)")
-        if not fields["spam"] and fields["topic"] in ("other", "praise") and not scam_report:
+        if not fields["spam"] and fields["topic"] in ("other", "praise") and not scam.reported:
             # The spam model of the lexicon (SMS and comment spam) when it is sure and there is no care topic —
             # unless the post reports a scam: quoting the scam's text ("my friend got an SMS 'You won...'") makes
             # that model sure, and a warning is not spam.

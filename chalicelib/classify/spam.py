@@ -205,7 +205,7 @@ class ScamReading(NamedTuple):
     "cuidado"), unlike "legit" or "no scam", which scams write too"""
 
 
-_NOT_A_SCAM = ScamReading(False, False, ())
+NOT_A_SCAM = ScamReading(False, False, ())
 
 
 def _reported(lex: Lexicon, scan: Scan) -> ScamReading | None:
@@ -234,7 +234,7 @@ def scam_flags(lex: Lexicon, scan: Scan, text: str, stats: TextStats, money: boo
     link = stats.url or _DOMAIN.search(text) is not None
     number = _PHONE.search(text) is not None
     if not (credential or asks or ((link or number) and len(distinct) >= 2) or (link and money)):
-        return _NOT_A_SCAM
+        return NOT_A_SCAM
     report = _reported(lex, scan)
     if report:
         return report
@@ -256,12 +256,12 @@ def _impostor(lex: Lexicon, scan: Scan, text: str, stats: TextStats) -> ScamRead
     words = scan.words
     claims = [m for m in scan.find(lex.scam_impostors) if m.start == 0 or words[m.start - 1] not in _NOT_SELF]
     if not claims:
-        return _NOT_A_SCAM
+        return NOT_A_SCAM
     contacts = scan.find(lex.scam_contacts) or scan.find(lex.scam_asks)
     link = stats.url or _DOMAIN.search(text) is not None
     number = _PHONE.search(text) is not None
     if not (contacts or link or number):
-        return _NOT_A_SCAM
+        return NOT_A_SCAM
     report = _reported(lex, scan)
     if report:
         return report
