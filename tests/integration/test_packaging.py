@@ -118,6 +118,28 @@ def test_policies_ship_inside_the_package(template: tuple[Path, dict[str, Any]])
     assert not any(n.startswith("chalicelib/local/") for n in names), "local-only tools stay out of Lambda"
 
 
+def test_the_package_ships_every_lexicon_file_parsed_for_its_current_bytes(
+    template: tuple[Path, dict[str, Any]],
+) -> None:
+    """What the README promises of the package: the Lambda reads the lexicon from `.compiled.json`, and only for
+    the bytes it ships (a stale entry would be parsed from YAML instead, and cost the cold start it saves)."""
+    import hashlib
+    import json
+    import zipfile
+
+    from chalicelib.classify.lexicon import COMPILED
+
+    with zipfile.ZipFile(template[0].parent / "deployment.zip") as package_zip:
+        lexicon = "chalicelib/policies/lexicon/"
+        shipped = {n[len(lexicon) :]: package_zip.read(n) for n in package_zip.namelist() if n.startswith(lexicon)}
+    compiled = json.loads(shipped.pop(COMPILED))
+    yaml_files = {name: raw for name, raw in shipped.items() if name.endswith(".yaml")}
+    assert yaml_files and set(compiled) == set(yaml_files)
+    assert {n: e["sha256"] for n, e in compiled.items()} == {
+        n: hashlib.sha256(r).hexdigest() for n, r in yaml_files.items()
+    }
+
+
 def test_oversized_events_have_a_private_bucket_the_functions_can_reach(template: tuple[Path, dict[str, Any]]) -> None:
     resources = template[1]["Resources"]
     bucket = resources["OversizedEventsBucket"]["Properties"]

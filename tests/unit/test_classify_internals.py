@@ -320,9 +320,12 @@ def test_the_lexicon_reads_yes_no_on_off_as_words_not_booleans(clf: Classifier) 
     assert {"no", "yes"} <= lex.languages["en"] and "no" in lex.languages["es"]
 
 
-def test_a_compiled_lexicon_reads_what_its_yaml_reads_and_never_a_stale_copy(tmp_path: Path) -> None:
+def test_a_compiled_lexicon_reads_what_its_yaml_reads_and_never_a_stale_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
+    from chalicelib.classify import lexicon as lexicon_module
     from chalicelib.classify.lexicon import COMPILED, compile_lexicon, load_yaml
 
     lexicon = tmp_path / "lexicon"
@@ -331,12 +334,12 @@ def test_a_compiled_lexicon_reads_what_its_yaml_reads_and_never_a_stale_copy(tmp
     held = compile_lexicon(lexicon)
     assert held == sorted(plain) and (lexicon / COMPILED).is_file()
     # the YAML files are not parsed again: swap the parser out and every file still loads, as it did
-    real = yaml.load
-    try:
-        yaml.load = lambda *_a, **_k: pytest.fail("parsed YAML although the compiled file holds it")
+    with monkeypatch.context() as patched:
+        patched.setattr(yaml, "load", lambda *_a, **_k: pytest.fail("parsed YAML although the compiled file has it"))
+        patched.setattr(
+            lexicon_module, "number_maps", lambda _t: pytest.fail("parsed although the compiled file has it")
+        )
         assert {p.name: load_yaml(p) for p in sorted(lexicon.glob("*.yaml"))} == plain
-    finally:
-        yaml.load = real
     # no two callers share one parsed document
     first = load_yaml(lexicon / "scam.yaml")
     first["lures"].append("mutated")
