@@ -125,6 +125,36 @@ def test_a_word_that_spells_an_operator_in_another_sense_is_not_one(
 @pytest.mark.parametrize(
     ("text", "brand_id"),
     [
+        ("not sure mobile data works here since the update", "jt"),  # Guernsey's Sure only as "Sure Guernsey"...
+        ("light is amber it blinks then goes off", "link3"),  # the colour, not Bangladesh's Amberit
+        ("thanks for sorting it love you xox", "tunetalk"),  # a sign-off, not Malaysia's XOX
+        ("ni mawingu tu leo, mvua inakuja", "vilcom"),  # Swahili "clouds", not Kenya's Mawingu
+        ("it has to be redone, the tech left a mess", "astro"),  # the word, not Malaysia's redONE
+    ],
+)
+def test_the_new_markets_names_that_are_everyday_words_are_not_operators(
+    lexicon_only: Classifier, text: str, brand_id: str
+) -> None:
+    assert "op:competitor" not in _operator_features(lexicon_only, text, brand_id, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "brand_id"),
+    [
+        ("leaving for Camtel fibre, this network is too slow", "orangecm"),
+        ("porting to Digitel, Movilnet no sirve en mi zona", "movilnet"),
+        ("cancelling, Omantel fibre is finally in my street", "ooredooom"),
+        ("moving to redONE next month, the data here vanishes", "xox"),
+        ("going with Sure Guernsey when my contract ends", "jt"),
+    ],
+)
+def test_operators_of_the_newer_markets_are_competitors(lexicon_only: Classifier, text: str, brand_id: str) -> None:
+    assert "op:competitor" in _operator_features(lexicon_only, text, brand_id, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "brand_id"),
+    [
         ("lilipat na ako sa DITO, sawang sawa na", "globe"),
         ("switching to Vi next month, Airtel is hopeless here", "airtelin"),
         ("porting to TNT next week, wala kayong signal", "smart"),
