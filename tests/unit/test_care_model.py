@@ -125,7 +125,7 @@ def test_a_word_that_spells_an_operator_in_another_sense_is_not_one(
 @pytest.mark.parametrize(
     ("text", "brand_id"),
     [
-        ("not sure mobile data works here since the update", "jt"),  # Guernsey's Sure only as "Sure Guernsey"...
+        ("not sure mobile data works here since the update", "jt"),  # Guernsey's Sure is named only with its island
         ("light is amber it blinks then goes off", "link3"),  # the colour, not Bangladesh's Amberit
         ("thanks for sorting it love you xox", "tunetalk"),  # a sign-off, not Malaysia's XOX
         ("ni mawingu tu leo, mvua inakuja", "vilcom"),  # Swahili "clouds", not Kenya's Mawingu
