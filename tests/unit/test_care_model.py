@@ -114,6 +114,11 @@ def test_everyday_words_that_are_also_operator_names_are_not_operators(lexicon_o
         ("Dito sa amin walang load na pumapasok", "smart"),
         ("ayer vi que subieron la tarifa otra vez", "movistar"),  # Spanish "vi" is "I saw"
         ("TNT Sports keeps buffering on the app tonight", "bt"),  # a TV channel, not the Philippine TNT
+        ("not sure mobile data works here since the update", "jt"),  # Guernsey's Sure is named only with its island
+        ("light is amber it blinks then goes off", "link3"),  # the colour, not Bangladesh's Amberit
+        ("thanks for sorting it love you xox", "tunetalk"),  # a sign-off, not Malaysia's XOX
+        ("ni mawingu tu leo, mvua inakuja", "vilcom"),  # Swahili "clouds", not Kenya's Mawingu
+        ("it has to be redone, the tech left a mess", "astro"),  # the word, not Malaysia's redONE
     ],
 )
 def test_a_word_that_spells_an_operator_in_another_sense_is_not_one(
@@ -125,22 +130,9 @@ def test_a_word_that_spells_an_operator_in_another_sense_is_not_one(
 @pytest.mark.parametrize(
     ("text", "brand_id"),
     [
-        ("not sure mobile data works here since the update", "jt"),  # Guernsey's Sure is named only with its island
-        ("light is amber it blinks then goes off", "link3"),  # the colour, not Bangladesh's Amberit
-        ("thanks for sorting it love you xox", "tunetalk"),  # a sign-off, not Malaysia's XOX
-        ("ni mawingu tu leo, mvua inakuja", "vilcom"),  # Swahili "clouds", not Kenya's Mawingu
-        ("it has to be redone, the tech left a mess", "astro"),  # the word, not Malaysia's redONE
-    ],
-)
-def test_the_new_markets_names_that_are_everyday_words_are_not_operators(
-    lexicon_only: Classifier, text: str, brand_id: str
-) -> None:
-    assert "op:competitor" not in _operator_features(lexicon_only, text, brand_id, [])
-
-
-@pytest.mark.parametrize(
-    ("text", "brand_id"),
-    [
+        ("lilipat na ako sa DITO, sawang sawa na", "globe"),
+        ("switching to Vi next month, Airtel is hopeless here", "airtelin"),
+        ("porting to TNT next week, wala kayong signal", "smart"),
         ("leaving for Camtel fibre, this network is too slow", "orangecm"),
         ("porting to Digitel, Movilnet no sirve en mi zona", "movilnet"),
         ("cancelling, Omantel fibre is finally in my street", "ooredooom"),
@@ -148,19 +140,7 @@ def test_the_new_markets_names_that_are_everyday_words_are_not_operators(
         ("going with Sure Guernsey when my contract ends", "jt"),
     ],
 )
-def test_operators_of_the_newer_markets_are_competitors(lexicon_only: Classifier, text: str, brand_id: str) -> None:
-    assert "op:competitor" in _operator_features(lexicon_only, text, brand_id, [])
-
-
-@pytest.mark.parametrize(
-    ("text", "brand_id"),
-    [
-        ("lilipat na ako sa DITO, sawang sawa na", "globe"),
-        ("switching to Vi next month, Airtel is hopeless here", "airtelin"),
-        ("porting to TNT next week, wala kayong signal", "smart"),
-    ],
-)
-def test_the_operator_written_as_its_brand_is_still_a_competitor(
+def test_an_operator_written_as_its_brand_is_a_competitor_in_any_market(
     lexicon_only: Classifier, text: str, brand_id: str
 ) -> None:
     assert "op:competitor" in _operator_features(lexicon_only, text, brand_id, [])

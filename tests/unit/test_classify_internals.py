@@ -349,6 +349,13 @@ def test_a_compiled_lexicon_reads_what_its_yaml_reads_and_never_a_stale_copy(
     scam.write_text(scam.read_text(encoding="utf-8").replace("  - giveaway\n", "  - sweepstakes\n"), encoding="utf-8")
     lures = load_yaml(scam)["lures"]
     assert "sweepstakes" in lures and "giveaway" not in lures
+    # a compiled file that is not JSON, or not a map of files, is passed over: every file is parsed from its YAML
+    for broken in (b"{not json", b"\xff\xfe", b"[1, 2]"):
+        (lexicon / COMPILED).write_bytes(broken)
+        lexicon_module._compiled.pop(lexicon, None)
+        assert {p.name: load_yaml(p) for p in sorted(lexicon.glob("*.yaml")) if p.name != "scam.yaml"} == {
+            n: d for n, d in plain.items() if n != "scam.yaml"
+        }
 
 
 def test_the_package_ships_a_compiled_lexicon_that_classifies_as_the_yaml_does(tmp_path: Path) -> None:
