@@ -39,6 +39,7 @@ BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
 ROUND_STARTS = (
+    (108, 15),
     (100, 14),
     (92, 13),
     (84, 12),
