@@ -59,7 +59,7 @@ class TrainingError(ValueError):
 REAL_PREVALENCE = {"churn_risk": 0.057, "needs_human": 0.526}
 """The shares in round 1 of the corpus (its train rows), the round written in realistic proportions ("complaints
 dominate, as in real care traffic"). Later rounds leaned: rounds 2, 4 and 6 toward leaving (11.5-12.6% churn), rounds
-2-4, 6 and 7 toward posts that need a person (58-74%); all train rows after round 15: 8.2% and 60.0%."""
+2-4, 6 and 7 toward posts that need a person (58-74%); all train rows after round 14: 8.1% and 59.1%."""
 
 REAL_TOPIC_PREVALENCE = {
     "outage": 0.272,
