@@ -200,6 +200,8 @@ def cmd_merge(work: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
             print(f"{chunk}: {len(anns)} annotation(s); need 2", file=sys.stderr)
             continue
         (name_a, a), (name_b, b) = anns[0], anns[1]
+        # agreement of the assembled rounds only; disagreements of every round (for its adjudicator)
+        rnd = by_round.setdefault(round_of(chunk), {f: ([], []) for f in FIELDS}) if round_of(chunk) <= rounds else None
         lines = []
         for post in read_jsonl(chunk_path):
             pid = post["id"]
@@ -207,8 +209,7 @@ def cmd_merge(work: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
                 missing += 1
                 continue
             differ = [f for f in FIELDS if a[pid][f] != b[pid][f]]
-            if round_of(chunk) <= rounds:  # agreement of the assembled rounds; disagreements of every round
-                rnd = by_round.setdefault(round_of(chunk), {f: ([], []) for f in FIELDS})
+            if rnd is not None:
                 for f in FIELDS:
                     for acc in (pairs, rnd):
                         acc[f][0].append(a[pid][f])
