@@ -8,10 +8,10 @@ writers' files, every annotator's labels and every ruling, so `final` rebuilds p
   final   + adjudication/<chunk>.tsv -> corpus/care-posts/posts.jsonl (with `split`) and stats.json
           + review/<name>/: a later guideline revision re-applied to some fields of some posts (`read_reviews`)
 
-`merge` and `final` assemble rounds 1 to `--rounds` (default `ASSEMBLED_ROUNDS`): a round that is labelled and
-ruled but not yet part of the shipped corpus keeps its files in the work folder (merge still writes its
-disagreements for the adjudicator) until a model trained with it is shown to be better; `--rounds 15 --out F`
-assembles it into another file for that check.
+`merge` and `final` assemble the rounds `--rounds` names (default `ASSEMBLED_ROUNDS`; `15` is rounds 1 to 15,
+`1-14,16` names them one by one): a round that is labelled and ruled but not yet part of the shipped corpus keeps
+its files in the work folder (merge still writes its disagreements for the adjudicator) until a model trained with
+it is shown to be better; `--rounds 15 --out F` assembles it into another file for that check.
 
 Stdlib only; deterministic (sorted inputs, crc32 for the operator split).
 """
@@ -44,6 +44,7 @@ BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
 ROUND_STARTS = (
+    (116, 16),
     (108, 15),
     (100, 14),
     (92, 13),
@@ -60,12 +61,12 @@ ROUND_STARTS = (
     (4, 2),
     (1, 1),
 )
-"""(first writer number, round): the writing round of each writer, newest first (w1-w3 wrote round 1; from w4 on,
-eight writers a round). Rounds 2 and 3 were labelled with the guideline's revision 2, which wrote down the first
-round's adjudications, and each later round N with revision N-1 — so each round's agreement is reported on its
-own too."""
+"""(first writer number, round): the writing round of each writer, newest first (w1-w3 wrote round 1; from w4 to
+w115, eight writers a round; round 16, w116-w119, four). Rounds 2 and 3 were labelled with the guideline's
+revision 2, which wrote down the first round's adjudications, and each later round N with revision N-1 — so each
+round's agreement is reported on its own too."""
 
-ASSEMBLED_ROUNDS = 14
+ASSEMBLED_ROUNDS: frozenset[int] = frozenset(range(1, 15))
 """The rounds the shipped posts.jsonl holds. Round 15 (w108-w115) is labelled and ruled, and held back: the model
 trained with it (care-8486a75e9dd4) scored below the shipped one on the held-out operators — escalation precision
 0.796 against the 0.80 line — and its paired ablation (`scripts/tune_care_model.py --ablate-round 15` on a corpus
@@ -188,7 +189,23 @@ def _agreement(pairs: dict[str, tuple[list[str], list[str]]]) -> dict[str, dict[
     }
 
 
-def cmd_merge(work: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
+def parse_rounds(spec: str) -> frozenset[int]:
+    """`--rounds`: a lone number N is rounds 1 to N; otherwise comma-separated rounds and ranges (`1-14,16`)."""
+    try:
+        if spec.strip().isdigit():
+            return frozenset(range(1, int(spec) + 1))
+        rounds: set[int] = set()
+        for part in spec.split(","):
+            first, dash, last = part.strip().partition("-")
+            rounds.update(range(int(first), int(last if dash else first) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a round list: {spec!r} (e.g. 15 or 1-14,16)") from None
+    if not rounds or min(rounds) < 1:
+        raise argparse.ArgumentTypeError(f"not a round list: {spec!r} (e.g. 15 or 1-14,16)")
+    return frozenset(rounds)
+
+
+def cmd_merge(work: Path, rounds: frozenset[int] = ASSEMBLED_ROUNDS) -> None:
     pairs: dict[str, tuple[list[str], list[str]]] = {f: ([], []) for f in FIELDS}
     by_round: dict[int, dict[str, tuple[list[str], list[str]]]] = {}
     total_dis = 0
@@ -201,7 +218,7 @@ def cmd_merge(work: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
             continue
         (name_a, a), (name_b, b) = anns[0], anns[1]
         # agreement of the assembled rounds only; disagreements of every round (for its adjudicator)
-        rnd = by_round.setdefault(round_of(chunk), {f: ([], []) for f in FIELDS}) if round_of(chunk) <= rounds else None
+        rnd = by_round.setdefault(round_of(chunk), {f: ([], []) for f in FIELDS}) if round_of(chunk) in rounds else None
         lines = []
         for post in read_jsonl(chunk_path):
             pid = post["id"]
@@ -317,7 +334,7 @@ def typed(labels: dict[str, str]) -> dict[str, Any]:
     return {f: (labels[f] == "1") if f in BOOLEANS else labels[f] for f in FIELDS}
 
 
-def cmd_final(work: Path, out: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
+def cmd_final(work: Path, out: Path, rounds: frozenset[int] = ASSEMBLED_ROUNDS) -> None:
     rows: list[dict[str, Any]] = []
     unresolved = duplicates = 0
     texts: set[str] = set()
@@ -326,7 +343,7 @@ def cmd_final(work: Path, out: Path, rounds: int = ASSEMBLED_ROUNDS) -> None:
     for chunk_path in sorted((work / "chunks").glob("*.jsonl"), key=natural):
         chunk = chunk_path.stem
         anns = chunk_annotations(work, chunk)
-        if len(anns) < 2 or round_of(chunk) > rounds:
+        if len(anns) < 2 or round_of(chunk) not in rounds:
             continue
         (_, a), (_, b) = anns[0], anns[1]
         adj = read_adjudication(work / "adjudication" / f"{chunk}.tsv")
@@ -379,7 +396,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "care-posts" / "work")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "care-posts" / "posts.jsonl")
     parser.add_argument(
-        "--rounds", type=int, default=ASSEMBLED_ROUNDS, help="assemble rounds 1 to N (default: the shipped corpus's)"
+        "--rounds",
+        type=parse_rounds,
+        default=ASSEMBLED_ROUNDS,
+        help="the rounds to assemble: N for 1 to N, or a list such as 1-14,16 (default: the shipped corpus's)",
     )
     args = parser.parse_args()
     if args.step == "chunks":
