@@ -3,6 +3,7 @@ print them. Rows are classified through the serving code (`Classifier.classify_t
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -93,6 +94,49 @@ def figures(rows: Sequence[Row], predictions: Sequence[dict[str, Any]]) -> Figur
         values[f"{label} recall"] = recall
         values[f"{label} F1"] = f1
     return Figures(len(rows), values, per_class)
+
+
+OPERATORS_TO_RESAMPLE = 5
+"""with at least this many operators in the rows, `score_gap` resamples operators; with fewer, rows"""
+
+
+@dataclass(frozen=True)
+class ScoreGap:
+    gap: float
+    """new score - current score on the rows as they are"""
+    low: float
+    high: float
+    """the 95% interval of the gap over `draws` resamples"""
+    unit: str
+    """what was resampled: `operators` (whole operators, the unit a model must generalise over) or `rows`"""
+    draws: int
+
+
+def score_gap(
+    rows: Sequence[Row],
+    new: Sequence[dict[str, Any]],
+    current: Sequence[dict[str, Any]],
+    *,
+    draws: int = 400,
+    seed: int = 0,
+) -> ScoreGap:
+    """How far the new model's score is from the current one's on the same rows, and how much of that a different
+    draw of operators like these could move: a paired bootstrap (both models scored on each resample), so a
+    reviewer can tell a real gain or loss from the noise of a small held-out set. Deterministic for a seed."""
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(row.operator, []).append(i)
+    unit = "operators" if len(groups) >= OPERATORS_TO_RESAMPLE else "rows"
+    clusters = [groups[op] for op in sorted(groups)] if unit == "operators" else [[i] for i in range(len(rows))]
+    rng = random.Random(seed)
+    gaps = []
+    for _ in range(draws):
+        ix = [i for _ in clusters for i in rng.choice(clusters)]
+        sample = [rows[i] for i in ix]
+        gaps.append(figures(sample, [new[i] for i in ix]).score() - figures(sample, [current[i] for i in ix]).score())
+    gaps.sort()
+    point = figures(rows, new).score() - figures(rows, current).score()
+    return ScoreGap(point, gaps[int(0.025 * draws)], gaps[max(0, int(0.975 * draws) - 1)], unit, draws)
 
 
 def recall_at_precision(probs: Sequence[float], gold: Sequence[bool], min_precision: float) -> tuple[float, float]:

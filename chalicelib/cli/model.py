@@ -94,7 +94,7 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
         return
     from chalicelib.classify import Classifier
     from chalicelib.classify.learned import MODEL_FILE, CareModel, ModelError
-    from chalicelib.cli.evaluation import figures, predict, table
+    from chalicelib.cli.evaluation import figures, predict, score_gap, table
     from chalicelib.cli.training import (
         Options,
         TrainingError,
@@ -134,7 +134,8 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
     target = out or settings.policies_dir / MODEL_FILE
     new_clf = base.with_model(model_from_doc(trained.doc))
     if held_out:
-        new_figs = figures(held_out, predict(new_clf, held_out))
+        new_preds = predict(new_clf, held_out)
+        new_figs = figures(held_out, new_preds)
         click.echo(f"held-out operators ({', '.join(sorted({r.operator for r in held_out}))}), new model:")
         for line in table(new_figs):
             click.echo(line)
@@ -145,8 +146,15 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
             except ModelError as exc:
                 click.echo(f"current model unreadable ({exc}); not compared")
             else:
-                old_figs = figures(held_out, predict(current, held_out))
+                old_preds = predict(current, held_out)
+                old_figs = figures(held_out, old_preds)
                 click.echo(f"score on held-out rows: new {new_figs.score():.4f}, current {old_figs.score():.4f}")
+                gap = score_gap(held_out, new_preds, old_preds)
+                click.echo(
+                    f"  new - current {gap.gap:+.4f}; 95% interval {gap.low:+.4f} to {gap.high:+.4f} over {gap.draws} "
+                    f"draws of the held-out {gap.unit} with replacement (an interval across 0: the rows cannot tell "
+                    "the two apart)"
+                )
                 if new_figs.score() < old_figs.score() and not force:
                     raise CarewireCliError(
                         "the new model scores worse than the current one on the held-out rows; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -60,6 +61,11 @@ def test_train_refuses_a_worse_model_unless_forced(policies: Path, tmp_path: Pat
     refused = CliRunner().invoke(cli, ["--policies", str(policies), "train", "--data", str(worse)])
     assert refused.exit_code == 2
     assert "scores worse than the current one" in refused.output
+    # and how far: the gap, with the interval a reviewer reads to tell a loss from the noise of 8 rows
+    assert re.search(
+        r"new - current -0\.\d{4}; 95% interval -\d\.\d{4} to [+-]\d\.\d{4} over 400 draws of the held-out rows",
+        refused.output,
+    )
     assert written.read_bytes() == good
     forced = CliRunner().invoke(cli, ["--policies", str(policies), "train", "--data", str(worse), "--force"])
     assert forced.exit_code == 0, forced.output

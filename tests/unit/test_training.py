@@ -6,12 +6,13 @@ import json
 import math
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chalicelib.classify import Classifier
 from chalicelib.cli import training as T
-from chalicelib.cli.evaluation import figures, predict
+from chalicelib.cli.evaluation import figures, predict, score_gap
 from chalicelib.labels import TOPICS
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -242,3 +243,49 @@ def test_the_needs_human_cut_is_chosen_for_what_the_pack_escalates() -> None:
     assert thresholds["needs_human"] == 0.5
     assert oof["escalation precision at prevalence 0.526"] == 0.8923
     assert oof["escalation recall"] == round(14 / 15, 4)
+
+
+def _gap_rows(operators: int, per_operator: int) -> tuple[list[T.Row], list[dict[str, Any]]]:
+    """Rows with every label, and predictions that match them (a perfect model)."""
+    rows: list[T.Row] = []
+    right: list[dict[str, Any]] = []
+    for op in range(operators):
+        for i in range(per_operator):
+            topic = TOPICS[(op + i) % len(TOPICS)]
+            labels = {
+                "topic": topic,
+                "intent": "general",
+                "sentiment": ("negative", "neutral", "positive")[i % 3],
+                "churn_risk": i % 4 == 0,
+                "needs_human": i % 2 == 0,
+                "spam": i % 9 == 0,
+            }
+            rows.append(T.Row(f"{op}-{i}", "text", f"op{op}", "", "mention", True, labels, "test"))
+            right.append({**labels, "needs_human_p": 0.5, "addressed_to_brand": True, "abuse": False})
+    return rows, right
+
+
+def test_the_score_gap_says_whether_held_out_rows_can_tell_two_models_apart() -> None:
+    rows, right = _gap_rows(operators=8, per_operator=24)
+    same = score_gap(rows, right, right)
+    assert same.unit == "operators"
+    assert (same.gap, same.low, same.high) == (0.0, 0.0, 0.0)
+
+    # wrong on every needs_human of one operator: the loss is real on that operator, so it depends on whether the
+    # draw picks it — the interval reaches 0 (draws without it) and the point estimate is below
+    one_bad = [
+        {**p, "needs_human": not p["needs_human"]} if r.operator == "op3" else p
+        for r, p in zip(rows, right, strict=True)
+    ]
+    local = score_gap(rows, one_bad, right)
+    assert local.gap < 0
+    assert local.low < local.gap < local.high == 0.0
+
+    # wrong on needs_human everywhere: every draw sees the loss
+    all_bad = [{**p, "needs_human": not p["needs_human"]} for p in right]
+    everywhere = score_gap(rows, all_bad, right)
+    assert everywhere.high < 0
+    assert score_gap(rows, all_bad, right) == everywhere  # deterministic
+
+    few, few_right = _gap_rows(operators=2, per_operator=30)
+    assert score_gap(few, few_right, few_right).unit == "rows"
