@@ -66,11 +66,12 @@ w115, eight writers a round; round 16, w116-w121, six). Rounds 2 and 3 were labe
 revision 2, which wrote down the first round's adjudications, and each later round N with revision N-1 — so each
 round's agreement is reported on its own too."""
 
-ASSEMBLED_ROUNDS: frozenset[int] = frozenset(range(1, 15))
-"""The rounds the shipped posts.jsonl holds. Round 15 (w108-w115) is labelled and ruled, and held back: the model
-trained with it (care-8486a75e9dd4) scored below the shipped one on the held-out operators — escalation precision
-0.796 against the 0.80 line — and its paired ablation (`scripts/tune_care_model.py --ablate-round 15` on a corpus
-built with `--rounds 15`) has not been run yet."""
+ASSEMBLED_ROUNDS: frozenset[int] = frozenset(range(1, 17))
+"""The rounds the shipped posts.jsonl holds. Round 15 (w108-w115) was held back for a while: the first model
+trained with it (care-8486a75e9dd4, rounds 1-15) scored below the shipped one on the held-out operators. Its paired
+ablation then showed it helping out of fold on operators no fold had seen, and the model trained on rounds 1-16
+(care-a9d1477769b6) passed `carewire train`'s gate, so both rounds are assembled. A later round stays out of this
+set until a model trained with it is shown to be better; `--rounds` assembles it into another file for that check."""
 
 
 SAME_OPERATOR = {"Lebara": "Lebara UK", "Dish Network": "Dish", "Digicel": "Digicel Jamaica", "WE": "WE Egypt"}
