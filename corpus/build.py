@@ -192,13 +192,14 @@ def _agreement(pairs: dict[str, tuple[list[str], list[str]]]) -> dict[str, dict[
 
 def parse_rounds(spec: str) -> frozenset[int]:
     """`--rounds`: a lone number N is rounds 1 to N; otherwise comma-separated rounds and ranges (`1-14,16`)."""
+    rounds: set[int] = set()
     try:
         if spec.strip().isdigit():
-            return frozenset(range(1, int(spec) + 1))
-        rounds: set[int] = set()
-        for part in spec.split(","):
-            first, dash, last = part.strip().partition("-")
-            rounds.update(range(int(first), int(last if dash else first) + 1))
+            rounds.update(range(1, int(spec) + 1))
+        else:
+            for part in spec.split(","):
+                first, dash, last = part.strip().partition("-")
+                rounds.update(range(int(first), int(last if dash else first) + 1))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a round list: {spec!r} (e.g. 15 or 1-14,16)") from None
     if not rounds or min(rounds) < 1:

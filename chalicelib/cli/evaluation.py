@@ -111,6 +111,15 @@ class ScoreGap:
     """what was resampled: `operators` (whole operators, the unit a model must generalise over) or `rows`"""
     draws: int
 
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in words."""
+        if self.low > 0:
+            return "above 0: better on operators like these"
+        if self.high < 0:
+            return "below 0: worse on operators like these"
+        return "across 0: these rows cannot tell the two apart"
+
 
 def score_gap(
     rows: Sequence[Row],

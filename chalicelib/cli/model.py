@@ -152,8 +152,7 @@ def train_command(  # noqa: PLR0915 - read, train, score, gate, write
                 gap = score_gap(held_out, new_preds, old_preds)
                 click.echo(
                     f"  new - current {gap.gap:+.4f}; 95% interval {gap.low:+.4f} to {gap.high:+.4f} over {gap.draws} "
-                    f"draws of the held-out {gap.unit} with replacement (an interval across 0: the rows cannot tell "
-                    "the two apart)"
+                    f"draws of the held-out {gap.unit} with replacement; {gap.verdict}"
                 )
                 if new_figs.score() < old_figs.score() and not force:
                     raise CarewireCliError(

@@ -171,7 +171,7 @@ def test_rounds_are_named_as_a_last_round_or_a_list() -> None:
     assert build.parse_rounds("15") == frozenset(range(1, 16))
     assert build.parse_rounds("1-14,16") == frozenset([*range(1, 15), 16])
     assert build.parse_rounds("3") == frozenset({1, 2, 3})
-    for bad in ("", "x", "0-2", "1-", "14,,16"):
+    for bad in ("", "0", "x", "0-2", "1-", "14,,16", "3-1"):
         with pytest.raises(argparse.ArgumentTypeError):
             build.parse_rounds(bad)
 
@@ -217,3 +217,36 @@ def test_a_review_with_one_reviewer_or_an_unknown_field_is_refused(tmp_path: Pat
     _review(tmp_path / "b", {"r1": "w1-1\t1\n", "r2": "w1-1\t1\n"}, fields=("mood",))
     with pytest.raises(SystemExit, match="labels of the guideline"):
         build.read_reviews(tmp_path / "b")
+
+
+def test_a_round_left_out_of_the_list_is_not_assembled_nor_counted(tmp_path: Path) -> None:
+    """`--rounds 1,3`: round 2's ruled posts stay in the work folder, out of posts.jsonl and of the agreement; its
+    disagreements are still written for its adjudicator."""
+    work = tmp_path / "work"
+    writers = ("w1", "w4", "w12")  # one writer in each of rounds 1-3
+    for writer in writers:
+        posts = [
+            {"id": f"{writer}-0000{n}", "operator": "Globe", "market": "PH", "operator_type": "mobile",
+             "brand_handle": "@talk2GLOBE", "channel": "x_mention", "context": None,
+             "text": f"{writer} post {n}: no signal since morning"}
+            for n in (1, 2)
+        ]  # fmt: skip
+        build.write_jsonl(work / "chunks" / f"{writer}-00.jsonl", posts)
+        for annotator, sentiment in (("annA", "negative"), ("annB", "neutral")):
+            lines = "".join(f"{p['id']}\toutage\tno_service\t{sentiment}\t0\t1\t1\t0\t0\ten\n" for p in posts)
+            (work / "labels" / annotator).mkdir(parents=True, exist_ok=True)
+            (work / "labels" / annotator / f"{writer}-00.tsv").write_text(lines, encoding="utf-8")
+        rulings = "".join(f"{p['id']}\tsentiment=negative\n" for p in posts)
+        (work / "adjudication").mkdir(exist_ok=True)
+        (work / "adjudication" / f"{writer}-00.tsv").write_text(rulings, encoding="utf-8")
+
+    out = tmp_path / "posts.jsonl"
+    build.cmd_final(work, out, build.parse_rounds("1,3"))
+    ids = [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert ids == ["w1-00001", "w1-00002", "w12-00001", "w12-00002"]
+
+    build.cmd_merge(work, build.parse_rounds("1,3"))
+    agreement = json.loads((work / "agreement.json").read_text(encoding="utf-8"))
+    assert sorted(agreement["by_round"]) == ["1", "3"]
+    assert agreement["sentiment"]["raw_agreement"] == 0.0  # 4 posts, all disputed
+    assert (work / "disagreements" / "w4-00.tsv").read_text(encoding="utf-8").count("sentiment=") == 2

@@ -270,6 +270,7 @@ def test_the_score_gap_says_whether_held_out_rows_can_tell_two_models_apart() ->
     same = score_gap(rows, right, right)
     assert same.unit == "operators"
     assert (same.gap, same.low, same.high) == (0.0, 0.0, 0.0)
+    assert same.verdict.startswith("across 0")
 
     # wrong on every needs_human of one operator: the loss is real on that operator, so it depends on whether the
     # draw picks it — the interval reaches 0 (draws without it) and the point estimate is below
@@ -280,11 +281,14 @@ def test_the_score_gap_says_whether_held_out_rows_can_tell_two_models_apart() ->
     local = score_gap(rows, one_bad, right)
     assert local.gap < 0
     assert local.low < local.gap < local.high == 0.0
+    assert local.verdict.startswith("across 0")
 
     # wrong on needs_human everywhere: every draw sees the loss
     all_bad = [{**p, "needs_human": not p["needs_human"]} for p in right]
     everywhere = score_gap(rows, all_bad, right)
     assert everywhere.high < 0
+    assert everywhere.verdict.startswith("below 0")
+    assert score_gap(rows, right, all_bad).verdict.startswith("above 0")
     assert score_gap(rows, all_bad, right) == everywhere  # deterministic
 
     few, few_right = _gap_rows(operators=2, per_operator=30)
