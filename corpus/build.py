@@ -44,6 +44,7 @@ BOOLEANS = ("churn_risk", "needs_human", "addressed_to_brand", "spam", "abuse")
 POST_FIELDS = ("id", "operator", "market", "operator_type", "brand_handle", "channel", "context", "text")
 CHUNK = 1000
 ROUND_STARTS = (
+    (122, 17),
     (116, 16),
     (108, 15),
     (100, 14),
@@ -62,7 +63,7 @@ ROUND_STARTS = (
     (1, 1),
 )
 """(first writer number, round): the writing round of each writer, newest first (w1-w3 wrote round 1; from w4 to
-w115, eight writers a round; round 16, w116-w121, six). Rounds 2 and 3 were labelled with the guideline's
+w115, eight writers a round; rounds 16 and 17, w116-w121 and w122-w127, six each). Rounds 2 and 3 were labelled with the guideline's
 revision 2, which wrote down the first round's adjudications, and each later round N with revision N-1 — so each
 round's agreement is reported on its own too."""
 
