@@ -63,9 +63,9 @@ ROUND_STARTS = (
     (1, 1),
 )
 """(first writer number, round): the writing round of each writer, newest first (w1-w3 wrote round 1; from w4 to
-w115, eight writers a round; rounds 16 and 17, w116-w121 and w122-w127, six each). Rounds 2 and 3 were labelled with the guideline's
-revision 2, which wrote down the first round's adjudications, and each later round N with revision N-1 — so each
-round's agreement is reported on its own too."""
+w115, eight writers a round; rounds 16 and 17, w116-w121 and w122-w127, six each). Rounds 2 and 3 were labelled
+with the guideline's revision 2, which wrote down the first round's adjudications, and each later round N with
+revision N-1 — so each round's agreement is reported on its own too."""
 
 ASSEMBLED_ROUNDS: frozenset[int] = frozenset(range(1, 17))
 """The rounds the shipped posts.jsonl holds. Round 15 (w108-w115) was held back for a while: the first model

@@ -13,10 +13,17 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from chalicelib.classify.brands import Brand, channel_brands
-from chalicelib.classify.features import LexiconReading, ModelInput, PostShape, context_char_keys, model_input
+from chalicelib.classify.features import (
+    FEATURES,
+    LexiconReading,
+    ModelInput,
+    PostShape,
+    context_char_keys,
+    model_input,
+)
 from chalicelib.classify.judgement import apply_model, blend_general_sentiment
 from chalicelib.classify.language import detect_language
-from chalicelib.classify.learned import GENERAL_FILE, MODEL_FILE, CareModel
+from chalicelib.classify.learned import GENERAL_FILE, MODEL_FILE, CareModel, ModelError
 from chalicelib.classify.lexicon import Lexicon, LexiconError, Scan
 from chalicelib.classify.scanner import PostScanner
 from chalicelib.classify.sentiment import (
@@ -68,6 +75,8 @@ class Classifier:
         calibration = lexicon.sentiment_model
         self._sentiment_model = SentimentModel(calibration) if calibration and model is None else None
         self._general_sentiment = SentimentModel(calibration) if calibration and self.general is not None else None
+        self._features = model.features if model is not None else FEATURES
+        """what `model_input` builds: what the model was trained on (the current version to train a new one)"""
         self._scorer = model
         """the care model with the domain head summed in the same pass, when they can share one"""
         if model is not None and self.general is not None:
@@ -92,6 +101,11 @@ class Classifier:
         model = CareModel.load(model_path) if learned and model_path.is_file() else None
         general_path = policies_dir / GENERAL_FILE
         general = CareModel.load(general_path) if model is not None and general_path.is_file() else None
+        if model is not None and general is not None and general.features != model.features:
+            raise ModelError(
+                f"{general_path}: trained on features {general.features}, but {model_path} reads features "
+                f"{model.features}; retrain it (scripts/train_general_model.py)"
+            )
         return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"), general)
 
     def without_model(self) -> Classifier:
@@ -392,7 +406,7 @@ class Classifier:
             run5,
             bool(pii),
         )
-        x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand)
+        x = model_input(lex, scan, word_tokens, stats, mentions, reading, shape, brand, self._features)
         return fields, x, _Extras(general, scam_reading)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from chalicelib.classify.brands import Brand
 from chalicelib.classify.lexicon import Lexicon, Scan
@@ -21,6 +21,12 @@ MAX_WORD = 24
 """Longer 'words' (hashes, glued URLs) give no character n-grams."""
 _DIGITS = re.compile(r"\d+")
 POST_KINDS = ("dm", "reply", "comment", "mention", "post")
+FEATURES = 2
+"""What `model_input` builds, as a model file records it (`features`; absent: 1). 2: an operator's name in the words
+is one placeholder word — US for the brand the post is to, OPERATOR for any other — so what the model learns from
+"switching from <name> to <name>" or "<name> is down again" carries to operators it never saw; 1: names as words."""
+US = "⟨us⟩"
+OPERATOR = "⟨op⟩"
 
 
 class PostShape(NamedTuple):
@@ -136,8 +142,14 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
     reading: LexiconReading,
     shape: PostShape,
     brand: Brand,
+    features: int = FEATURES,
 ) -> ModelInput:
+    """`features`: the version the model reading it was trained on (see FEATURES)."""
     forms = [_FORMS.get(w) or _form(w) for w in scan.words]
+    named = _operator_names(lex, scan, word_tokens, brand)
+    if features >= 2 and named:
+        for m, who in reversed(named):
+            forms[m.start : m.end] = [US if who else OPERATOR]
     words = list(dict.fromkeys(forms))
     n_keys = 0
     for w in words:
@@ -198,7 +210,7 @@ def model_input(  # noqa: PLR0915 - one flat list of features is the readable fo
     if reading.pii:
         dense.append(("pii", 1.0))
     dense += _shape(stats, word_tokens)
-    dense += _operators(lex, scan, word_tokens, mentions, brand)
+    dense += _operators(lex, scan, mentions, brand, named)
     dense += _leaving(scan.words, word_tokens)
     n_keys += len(pairs)
     return ModelInput(words, pairs, dense, 1.0 / math.sqrt(n_keys) if n_keys > 1 else 1.0)
@@ -233,8 +245,16 @@ churn); "from <this brand> to …" leaves it. `op:to_brand`, `op:from_brand`, `o
 say which way the words point, for any brand the gazetteer knows."""
 
 
+def _operator_names(lex: Lexicon, scan: Scan, word_tokens: list[Token], brand: Brand) -> list[tuple[Any, bool]]:
+    """Each gazetteer match that names an operator, and whether it is this brand."""
+    gazetteer = lex.gazetteer
+    if gazetteer is None:
+        return []
+    return [(m, brand.is_us(m)) for m in scan.find(lex.operators) if gazetteer.names_an_operator(m, word_tokens)]
+
+
 def _operators(
-    lex: Lexicon, scan: Scan, word_tokens: list[Token], mentions: list[str], brand: Brand
+    lex: Lexicon, scan: Scan, mentions: list[str], brand: Brand, named: list[tuple[Any, bool]]
 ) -> list[tuple[str, float]]:
     """Mentions of this brand and of other operators (by name or handle), a switch verb before another one, and which
     way a link word before a name points (`op:to_brand`, `op:from_competitor`, ...: see DIRECTION_LINKS)."""
@@ -261,10 +281,8 @@ def _operators(
     directions: set[str] = set()
     words = scan.words
     verbs = lex.switch_verbs
-    for match in scan.find(lex.operators):
-        if not gazetteer.names_an_operator(match, word_tokens):
-            continue
-        who = "brand" if brand.is_us(match) else "competitor"
+    for match, is_us in named:
+        who = "brand" if is_us else "competitor"
         before = words[max(0, match.start - DIRECTION_WINDOW) : match.start]
         for link in DIRECTION_LINKS.keys() & before:
             directions.add(f"op:{DIRECTION_LINKS[link]}_{who}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from chalicelib.classify import Classifier
-from chalicelib.classify.features import ModelInput, bucket, word_keys
+from chalicelib.classify.features import FEATURES, ModelInput, bucket, word_keys
 from chalicelib.classify.learned import FORMAT, CareModel
 from chalicelib.json_input import JsonRejected, text_objects
 from chalicelib.labels import INTENTS, SENTIMENTS, TOPICS
@@ -600,6 +600,7 @@ def quantised_doc(
     return {
         "intents": intent_doc,
         "format": FORMAT,
+        "features": FEATURES,
         "dims": layout.dims,
         "step": step,
         "word_scale": options.word_scale,

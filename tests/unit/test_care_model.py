@@ -70,6 +70,45 @@ def test_a_port_or_switch_says_which_way_it_goes_relative_to_this_brand(lexicon_
     assert not {f for f in still if f.startswith(("op:to_", "op:from_"))}
 
 
+def test_operator_names_reach_the_model_as_us_or_another_operator_whatever_the_operator(
+    lexicon_only: Classifier,
+) -> None:
+    """Features 2: "from Globe to DITO" on Globe's channel reads as "from <us> to <operator>", the same words any
+    brand's customers use; features 1 (models trained before) keep the names as words."""
+    from chalicelib.classify.features import OPERATOR, US
+
+    text = "moving from Globe to DITO next month, Globe signal is trash"
+    globe = lexicon_only.lexicon.gazetteer.brand("globe", ["globeph"])
+    x = lexicon_only.model_input(text, brand=globe, kind="mention", addressed=True)
+    assert x.words == ["moving", "from", US, "to", OPERATOR, "next", "month", "signal", "is", "trash"]
+    assert {f"b:from {US}", f"b:to {OPERATOR}", f"b:{US} signal"} <= set(x.pairs)
+    assert not {"globe", "dito"} & set(x.words)
+    # the same words to DITO's channel: DITO is us
+    dito = lexicon_only.lexicon.gazetteer.brand("dito", ["ditocares"])
+    y = lexicon_only.model_input(text, brand=dito, kind="mention", addressed=True)
+    assert y.words[2] == OPERATOR and y.words[4] == US
+    # a model trained on features 1 reads the names, as it was trained
+    old = lexicon_only.with_model(CareModel(_tiny_model(lexicon_only)))
+    z = old.model_input(text, brand=globe, kind="mention", addressed=True)
+    assert {"globe", "dito"} <= set(z.words) and US not in z.words
+    # the dense operator features are the same either way
+    assert {n for n, _ in x.dense if n.startswith("op:")} == {n for n, _ in z.dense if n.startswith("op:")}
+
+
+def test_a_domain_head_trained_on_other_features_than_the_care_model_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    general = policies / "model" / "general_model.json"
+    care = json.loads((policies / "model" / "care_model.json").read_text(encoding="utf-8"))
+    doc = json.loads(general.read_text(encoding="utf-8"))
+    doc["features"] = care.get("features", 1) + 1
+    general.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"general_model\.json: trained on features .*retrain"):
+        Classifier.from_policies(policies)
+
+
 def test_the_shipped_model_reads_porting_in_as_coming_and_porting_out_as_leaving() -> None:
     """What the README promises of the shipped weights: the same words, only the direction differs."""
     clf = Classifier.from_policies(POLICIES)

@@ -39,6 +39,10 @@ def test_the_same_rows_give_the_same_file_byte_for_byte(base: Classifier, rows: 
     again = T.dumps(_train(Classifier.from_policies(POLICIES, learned=False), T.read_rows(SAMPLE)).doc)
     assert first == again
     assert json.loads(first)["version"].startswith("care-")
+    # it says what inputs it was trained on, so a classifier builds the same for it
+    from chalicelib.classify.features import FEATURES
+
+    assert json.loads(first)["features"] == FEATURES == T.model_from_doc(json.loads(first)).features
 
 
 def test_inference_reads_the_features_training_wrote(base: Classifier, rows: list[T.Row]) -> None:
