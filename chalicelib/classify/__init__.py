@@ -66,6 +66,13 @@ class Classifier:
         self.lexicon = lexicon
         self.model = model
         self.general = general if model is not None else None
+        if model is not None and self.general is not None and self.general.features != model.features:
+            # one ModelInput feeds both: a head read on other inputs than it learned from would judge silently wrong
+            raise ModelError(
+                f"{self.general.source or 'the domain head'}: trained on features {self.general.features}, but "
+                f"{model.source or 'the care model'} reads features {model.features}; retrain it "
+                "(scripts/train_general_model.py)"
+            )
         """the care-vs-general domain head (`policies/model/general_model.json`): how far the care model's sentiment
         applies to a post; the rest comes from the lexicon's general calibration"""
         self._spam_model = SpamModel(lexicon.spam_model) if lexicon.spam_model is not None else None
@@ -101,11 +108,6 @@ class Classifier:
         model = CareModel.load(model_path) if learned and model_path.is_file() else None
         general_path = policies_dir / GENERAL_FILE
         general = CareModel.load(general_path) if model is not None and general_path.is_file() else None
-        if model is not None and general is not None and general.features != model.features:
-            raise ModelError(
-                f"{general_path}: trained on features {general.features}, but {model_path} reads features "
-                f"{model.features}; retrain it (scripts/train_general_model.py)"
-            )
         return cls(lexicon, model, channel_brands(lexicon, policies_dir / "channels.yaml"), general)
 
     def without_model(self) -> Classifier:

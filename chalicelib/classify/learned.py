@@ -148,12 +148,7 @@ class CareModel:
         """This model with `domain`'s one logit summed in the same pass over the post's features (one memo, one
         lookup per word) — the same sums, in the same order, as each alone; `predict` adds its p as 'care'. None
         when the two cannot share a pass (a domain of more than one output, another word scale or step)."""
-        if (
-            domain.dims != 1
-            or domain.word_scale != self.word_scale
-            or domain.features != self.features
-            or domain.domain is not None
-        ):
+        if domain.dims != 1 or domain.word_scale != self.word_scale or domain.domain is not None:
             return None
         both = copy.copy(self)
         both.domain = domain

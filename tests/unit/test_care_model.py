@@ -107,6 +107,11 @@ def test_a_domain_head_trained_on_other_features_than_the_care_model_is_refused(
     general.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(ModelError, match=r"general_model\.json: trained on features .*retrain"):
         Classifier.from_policies(policies)
+    # the same for a care model swapped in beside the shipped domain head (`carewire model diff --candidate`)
+    shipped = Classifier.from_policies(POLICIES)
+    other = CareModel({**care, "features": care.get("features", 1) + 1}, source="candidate.json")
+    with pytest.raises(ModelError, match=r"general_model\.json: trained on features .* candidate\.json reads"):
+        shipped.with_model(other)
 
 
 def test_the_shipped_model_reads_porting_in_as_coming_and_porting_out_as_leaving() -> None:
